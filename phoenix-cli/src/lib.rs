@@ -1,0 +1,1 @@
+//! The phoenix command as a library: argument parsing, rendering and exit codes.

@@ -1,0 +1,3 @@
+//! The `phoenix` binary: a thin shell over the phoenix-cli library.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Config loading: the JSON files, their locations, key claims and typed decoding.

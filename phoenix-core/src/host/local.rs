@@ -1,0 +1,224 @@
+//! `LocalHost`: this machine, and the only place in the workspace that spawns a process.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use tokio::io::AsyncWriteExt;
+
+use super::{FileData, FileWrite, Host, HostError};
+use crate::cmd::{Cmd, Output};
+
+/// Runs commands and touches files on the machine Phoenix runs on.
+#[derive(Debug, Default, Clone)]
+pub struct LocalHost {
+    _private: (),
+}
+
+impl LocalHost {
+    /// A handle on this machine.
+    pub fn new() -> LocalHost {
+        LocalHost { _private: () }
+    }
+}
+
+#[async_trait]
+impl Host for LocalHost {
+    async fn run(&self, cmd: &Cmd) -> Result<Output, HostError> {
+        let started = Instant::now();
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "LocalHost is the one place in the workspace that spawns a process"
+        )]
+        let mut command = tokio::process::Command::new(&cmd.program);
+        command
+            .args(&cmd.args)
+            .envs(&cmd.env)
+            .stdin(if cmd.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let spawn_error = |source| HostError::Spawn {
+            argv: cmd.to_string(),
+            source,
+        };
+        let mut child = command.spawn().map_err(spawn_error)?;
+        if let (Some(input), Some(mut pipe)) = (&cmd.stdin, child.stdin.take()) {
+            pipe.write_all(input.as_bytes()).await.map_err(spawn_error)?;
+            drop(pipe);
+        }
+        let waited = child.wait_with_output();
+        let output = match cmd.timeout {
+            Some(limit) => tokio::time::timeout(limit, waited)
+                .await
+                .map_err(|_| HostError::Timeout {
+                    argv: cmd.to_string(),
+                    seconds: limit.as_secs_f64(),
+                })?,
+            None => waited.await,
+        }
+        .map_err(spawn_error)?;
+        let output = Output::new(
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        );
+        tracing::debug!(argv = %cmd, status = ?output.status, elapsed_ms = started.elapsed().as_millis() as u64, "ran");
+        if !output.stderr.is_empty() {
+            tracing::trace!(argv = %cmd, stderr = %output.stderr, "stderr");
+        }
+        Ok(output)
+    }
+
+    async fn read_file(&self, path: &Path) -> Result<Option<FileData>, HostError> {
+        let file_error = |source| HostError::File {
+            op: "read",
+            path: path.display().to_string(),
+            source,
+        };
+        let content = match tokio::fs::read(path).await {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(file_error(err)),
+        };
+        let meta = tokio::fs::metadata(path).await.map_err(file_error)?;
+        let user = name_of(Path::new("/etc/passwd"), meta.uid()).await;
+        let group = name_of(Path::new("/etc/group"), meta.gid()).await;
+        Ok(Some(FileData::new(content, meta.mode() & 0o7777, format!("{user}:{group}"))))
+    }
+
+    async fn write_file(&self, path: &Path, file: &FileWrite) -> Result<(), HostError> {
+        let file_error = |source| HostError::File {
+            op: "write",
+            path: path.display().to_string(),
+            source,
+        };
+        let temp = temp_path(path);
+        let result = async {
+            tokio::fs::write(&temp, file.content.as_bytes()).await?;
+            tokio::fs::set_permissions(&temp, std::fs::Permissions::from_mode(file.mode)).await?;
+            if let Some(owner) = &file.owner {
+                let (uid, gid) = ids_of(owner).await?;
+                std::os::unix::fs::chown(&temp, Some(uid), Some(gid))?;
+            }
+            tokio::fs::rename(&temp, path).await
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&temp).await;
+        }
+        result.map_err(file_error)
+    }
+
+    async fn remove_file(&self, path: &Path) -> Result<(), HostError> {
+        match tokio::fs::remove_file(path).await {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(HostError::File {
+                op: "remove",
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    fn describe(&self) -> String {
+        "local".to_owned()
+    }
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.phoenix-{}.tmp", std::process::id()))
+}
+
+/// Looks a numeric id up in a passwd-format file, falling back to the number itself.
+async fn name_of(db: &Path, id: u32) -> String {
+    let text = tokio::fs::read_to_string(db).await.unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            let number = fields.nth(1)?.parse::<u32>().ok()?;
+            (number == id).then(|| name.to_owned())
+        })
+        .next()
+        .unwrap_or_else(|| id.to_string())
+}
+
+/// Resolves `user:group` (names or numbers) to numeric ids.
+async fn ids_of(owner: &str) -> std::io::Result<(u32, u32)> {
+    let (user, group) = owner.split_once(':').unwrap_or((owner, owner));
+    let uid = id_of(Path::new("/etc/passwd"), user).await?;
+    let gid = id_of(Path::new("/etc/group"), group).await?;
+    Ok((uid, gid))
+}
+
+async fn id_of(db: &Path, name: &str) -> std::io::Result<u32> {
+    if let Ok(number) = name.parse::<u32>() {
+        return Ok(number);
+    }
+    let text = tokio::fs::read_to_string(db).await?;
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split(':');
+            let entry = fields.next()?;
+            let number = fields.nth(1)?.parse::<u32>().ok()?;
+            (entry == name).then_some(number)
+        })
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, format!("no such user or group {name:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn runs_argv_without_a_shell() {
+        let host = LocalHost::new();
+        let out = host.run(&Cmd::read("echo", ["$(id)", "a;b"])).await.expect("echo runs");
+        assert_eq!(out.stdout, "$(id) a;b\n");
+        assert!(out.success());
+    }
+
+    #[tokio::test]
+    async fn missing_program_is_a_spawn_error() {
+        let host = LocalHost::new();
+        let err = host.run(&Cmd::read("phoenix-no-such-program", ["x"])).await.unwrap_err();
+        assert!(matches!(err, HostError::Spawn { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn timeouts_kill_the_command() {
+        let host = LocalHost::new();
+        let cmd = Cmd::read("sleep", ["5"]).timeout(std::time::Duration::from_millis(50));
+        let err = host.run(&cmd).await.unwrap_err();
+        assert!(matches!(err, HostError::Timeout { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn stdin_reaches_the_command() {
+        let host = LocalHost::new();
+        let out = host.run(&Cmd::read("cat", Vec::<String>::new()).stdin("hello")).await.expect("cat runs");
+        assert_eq!(out.stdout, "hello");
+    }
+
+    #[tokio::test]
+    async fn writes_are_atomic_and_keep_mode() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f.conf");
+        let host = LocalHost::new();
+        host.write_file(&path, &FileWrite::new("a\n", 0o640)).await.expect("write");
+        let read = host.read_file(&path).await.expect("read").expect("exists");
+        assert_eq!(read.content, "a\n");
+        assert_eq!(read.mode, 0o640);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+        host.remove_file(&path).await.expect("remove");
+        assert_eq!(host.read_file(&path).await.expect("read"), None);
+        host.remove_file(&path).await.expect("removing a missing file is fine");
+    }
+}

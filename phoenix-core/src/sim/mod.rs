@@ -1,0 +1,1 @@
+//! The stateful simulated Proxmox node and the FakeHost test double.

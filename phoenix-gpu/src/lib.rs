@@ -1,0 +1,1 @@
+//! Phoenix provider: NVIDIA driver and GPU passthrough.

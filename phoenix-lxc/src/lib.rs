@@ -1,0 +1,1 @@
+//! Phoenix provider: The LXC container lifecycle on Proxmox VE.

@@ -1,0 +1,1 @@
+//! Phoenix provider: NFS exports, Samba shares, firewall and the Nginx gateway.

@@ -1,0 +1,1 @@
+//! Phoenix provider: AppArmor profiles and Docker-in-LXC confinement.

@@ -1,0 +1,1 @@
+//! Phoenix provider: ZFS pools, datasets, ARC and Proxmox storage.

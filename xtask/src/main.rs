@@ -1,0 +1,3 @@
+//! Project automation entry point: `cargo xtask ci | snap | demo`.
+
+fn main() {}
