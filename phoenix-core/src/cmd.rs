@@ -125,7 +125,11 @@ impl fmt::Display for Cmd {
 pub fn shell_quote(word: &str) -> String {
     let plain = !word.is_empty()
         && word.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b':' | b'=' | b',' | b'@' | b'+' | b'%')
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'-' | b'_' | b'.' | b'/' | b':' | b'=' | b',' | b'@' | b'+' | b'%'
+                )
         });
     if plain {
         word.to_owned()
@@ -148,7 +152,11 @@ pub struct Output {
 
 impl Output {
     /// Builds an output.
-    pub fn new(status: Option<i32>, stdout: impl Into<String>, stderr: impl Into<String>) -> Output {
+    pub fn new(
+        status: Option<i32>,
+        stdout: impl Into<String>,
+        stderr: impl Into<String>,
+    ) -> Output {
         Output {
             status,
             stdout: stdout.into(),
@@ -167,14 +175,21 @@ mod opt_millis {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(crate) fn serialize<S: Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(
+        value: &Option<Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match value {
-            Some(duration) => s.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)),
+            Some(duration) => {
+                s.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+            }
             None => s.serialize_none(),
         }
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
         Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
     }
 }
@@ -185,7 +200,10 @@ mod tests {
 
     #[test]
     fn display_is_shell_escaped() {
-        let cmd = Cmd::write("zfs", ["set", "quota=800G", "quickOS/vm disks", "it's", "$(x);y"]);
+        let cmd = Cmd::write(
+            "zfs",
+            ["set", "quota=800G", "quickOS/vm disks", "it's", "$(x);y"],
+        );
         assert_eq!(
             cmd.to_string(),
             r#"zfs set quota=800G 'quickOS/vm disks' 'it'\''s' '$(x);y'"#

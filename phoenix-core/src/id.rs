@@ -23,7 +23,9 @@ impl Kind {
         if valid {
             Ok(Kind(kind))
         } else {
-            Err(format!("invalid resource kind {kind:?}: expected dotted lowercase words"))
+            Err(format!(
+                "invalid resource kind {kind:?}: expected dotted lowercase words"
+            ))
         }
     }
 

@@ -4,12 +4,20 @@
 //! [`host::LocalHost`], never prints and installs no tracing subscriber.
 #![deny(missing_docs)]
 
+pub mod apply;
+pub mod change;
 pub mod cmd;
 pub mod config;
 pub mod diag;
 pub mod error;
+pub mod facts;
+pub mod file;
+pub mod graph;
 pub mod host;
 pub mod id;
+pub mod plan;
+pub mod provider;
+pub mod resource;
 #[cfg(feature = "sim")]
 pub mod sim;
 
@@ -18,3 +26,13 @@ pub use diag::{Diagnostic, Location, Severity};
 pub use error::{BoxError, Error, Result};
 pub use host::{FileData, FileWrite, Host, HostError, LocalHost, ReadOnly};
 pub use id::{Kind, ResourceId};
+mod stats;
+
+pub use apply::{ApplyOptions, ApplyReport, Observer, Outcome, Status};
+pub use change::{Action, Change, Delta, Disruption, Ensure, FieldChange, Step};
+pub use facts::{Fact, FactError};
+pub use graph::{Graph, GraphFormat};
+pub use plan::{Engine, FORMAT_VERSION, Plan, PlanOptions, Summary};
+pub use provider::{DecodeCx, Desired, Provider, Registry, RegistryBuilder};
+pub use resource::{AnyState, Capability, Ctx, DynResource, Resource};
+pub use stats::Stats;

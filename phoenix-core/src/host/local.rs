@@ -36,7 +36,11 @@ impl Host for LocalHost {
         command
             .args(&cmd.args)
             .envs(&cmd.env)
-            .stdin(if cmd.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if cmd.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
@@ -46,17 +50,21 @@ impl Host for LocalHost {
         };
         let mut child = command.spawn().map_err(spawn_error)?;
         if let (Some(input), Some(mut pipe)) = (&cmd.stdin, child.stdin.take()) {
-            pipe.write_all(input.as_bytes()).await.map_err(spawn_error)?;
+            pipe.write_all(input.as_bytes())
+                .await
+                .map_err(spawn_error)?;
             drop(pipe);
         }
         let waited = child.wait_with_output();
         let output = match cmd.timeout {
-            Some(limit) => tokio::time::timeout(limit, waited)
-                .await
-                .map_err(|_| HostError::Timeout {
-                    argv: cmd.to_string(),
-                    seconds: limit.as_secs_f64(),
-                })?,
+            Some(limit) => {
+                tokio::time::timeout(limit, waited)
+                    .await
+                    .map_err(|_| HostError::Timeout {
+                        argv: cmd.to_string(),
+                        seconds: limit.as_secs_f64(),
+                    })?
+            }
             None => waited.await,
         }
         .map_err(spawn_error)?;
@@ -86,7 +94,11 @@ impl Host for LocalHost {
         let meta = tokio::fs::metadata(path).await.map_err(file_error)?;
         let user = name_of(Path::new("/etc/passwd"), meta.uid()).await;
         let group = name_of(Path::new("/etc/group"), meta.gid()).await;
-        Ok(Some(FileData::new(content, meta.mode() & 0o7777, format!("{user}:{group}"))))
+        Ok(Some(FileData::new(
+            content,
+            meta.mode() & 0o7777,
+            format!("{user}:{group}"),
+        )))
     }
 
     async fn write_file(&self, path: &Path, file: &FileWrite) -> Result<(), HostError> {
@@ -130,7 +142,10 @@ impl Host for LocalHost {
 }
 
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.phoenix-{}.tmp", std::process::id()))
 }
 
@@ -169,7 +184,12 @@ async fn id_of(db: &Path, name: &str) -> std::io::Result<u32> {
             (entry == name).then_some(number)
         })
         .next()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, format!("no such user or group {name:?}")))
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no such user or group {name:?}"),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -179,7 +199,10 @@ mod tests {
     #[tokio::test]
     async fn runs_argv_without_a_shell() {
         let host = LocalHost::new();
-        let out = host.run(&Cmd::read("echo", ["$(id)", "a;b"])).await.expect("echo runs");
+        let out = host
+            .run(&Cmd::read("echo", ["$(id)", "a;b"]))
+            .await
+            .expect("echo runs");
         assert_eq!(out.stdout, "$(id) a;b\n");
         assert!(out.success());
     }
@@ -187,7 +210,10 @@ mod tests {
     #[tokio::test]
     async fn missing_program_is_a_spawn_error() {
         let host = LocalHost::new();
-        let err = host.run(&Cmd::read("phoenix-no-such-program", ["x"])).await.unwrap_err();
+        let err = host
+            .run(&Cmd::read("phoenix-no-such-program", ["x"]))
+            .await
+            .expect_err("no such program");
         assert!(matches!(err, HostError::Spawn { .. }), "{err:?}");
     }
 
@@ -195,14 +221,17 @@ mod tests {
     async fn timeouts_kill_the_command() {
         let host = LocalHost::new();
         let cmd = Cmd::read("sleep", ["5"]).timeout(std::time::Duration::from_millis(50));
-        let err = host.run(&cmd).await.unwrap_err();
+        let err = host.run(&cmd).await.expect_err("times out");
         assert!(matches!(err, HostError::Timeout { .. }), "{err:?}");
     }
 
     #[tokio::test]
     async fn stdin_reaches_the_command() {
         let host = LocalHost::new();
-        let out = host.run(&Cmd::read("cat", Vec::<String>::new()).stdin("hello")).await.expect("cat runs");
+        let out = host
+            .run(&Cmd::read("cat", Vec::<String>::new()).stdin("hello"))
+            .await
+            .expect("cat runs");
         assert_eq!(out.stdout, "hello");
     }
 
@@ -211,7 +240,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("f.conf");
         let host = LocalHost::new();
-        host.write_file(&path, &FileWrite::new("a\n", 0o640)).await.expect("write");
+        host.write_file(&path, &FileWrite::new("a\n", 0o640))
+            .await
+            .expect("write");
         let read = host.read_file(&path).await.expect("read").expect("exists");
         assert_eq!(read.content, "a\n");
         assert_eq!(read.mode, 0o640);
@@ -219,6 +250,8 @@ mod tests {
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
         host.remove_file(&path).await.expect("remove");
         assert_eq!(host.read_file(&path).await.expect("read"), None);
-        host.remove_file(&path).await.expect("removing a missing file is fine");
+        host.remove_file(&path)
+            .await
+            .expect("removing a missing file is fine");
     }
 }

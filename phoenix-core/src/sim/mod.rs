@@ -1,1 +1,24 @@
-//! The stateful simulated Proxmox node and the FakeHost test double.
+//! The stateful simulated Proxmox node and the `FakeHost` test double.
+//!
+//! [`SimNode`] is a [`Host`](crate::host::Host) with in-memory files and emulated tools that
+//! provider crates contribute as [`Emulator`]s; [`FakeHost`] answers canned replies keyed by argv.
+
+mod audit;
+mod builtin;
+mod emulator;
+mod error;
+mod fake;
+mod fault;
+mod latency;
+mod node;
+mod path;
+mod state;
+
+pub use audit::{AuditEntry, AuditOp};
+pub use emulator::{Emulator, SimOutput, SimSys};
+pub use error::SimError;
+pub use fake::FakeHost;
+pub use fault::Fault;
+pub use latency::LatencyProfile;
+pub use node::SimNode;
+pub use state::{STATE_FORMAT, SimFile, SimState};

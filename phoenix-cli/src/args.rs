@@ -1,0 +1,129 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Declarative, convergent state for a Proxmox VE host: inspect, diff, apply only what differs.
+#[derive(Debug, Parser)]
+#[command(name = "phoenix", version, after_help = crate::exit::HELP, disable_help_subcommand = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); PHOENIX_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load and check the config without touching any host.
+    Validate(Common),
+    /// Inspect the target and show what apply would change (read-only).
+    Plan(PlanArgs),
+    /// Plan, confirm, change what differs, and verify that it converged.
+    Apply(ApplyArgs),
+    /// Show the dependency graph of the config's resources.
+    Graph(GraphArgs),
+    /// Show the audit log of a simulated node (every command it ran, and which ones mutated it).
+    SimAudit(SimAuditArgs),
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// The config: a directory holding phoenix_hypervisor_config.json and/or
+    /// phoenix_lxc_configs.json, or one JSON file.
+    #[arg(
+        long,
+        env = "PHOENIX_CONFIG",
+        default_value = "/usr/local/phoenix_hypervisor/etc"
+    )]
+    pub config: PathBuf,
+    /// Print JSON (with a format_version) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options for plan and apply.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// The host: `local` (this machine), `sim` (a fresh, empty simulated node) or `sim:FILE` (a
+    /// simulated node whose state persists in FILE, created if missing).
+    #[arg(long, env = "PHOENIX_TARGET", default_value = "local")]
+    pub target: String,
+    /// Allow changes that destroy data (wiping a disk, replacing a container, removing a file
+    /// the config marks absent).
+    #[arg(long)]
+    pub allow_destroy: bool,
+}
+
+/// `phoenix plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Also save the plan as JSON to this file, for `apply --plan`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `phoenix apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How many resources are changed at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+    /// Apply only if the host still gives this saved plan (from `plan --out`).
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+}
+
+/// `phoenix graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = GraphFormatArg::Text)]
+    pub format: GraphFormatArg,
+}
+
+/// Graph output formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GraphFormatArg {
+    /// Execution order, one resource per line with its dependencies.
+    Text,
+    /// Graphviz dot.
+    Dot,
+    /// Mermaid flowchart.
+    Mermaid,
+}
+
+/// `phoenix sim-audit`.
+#[derive(Debug, Args)]
+pub struct SimAuditArgs {
+    /// The simulated node: `sim:FILE`.
+    #[arg(long, env = "PHOENIX_TARGET")]
+    pub target: String,
+    /// Which run: `last`, `all`, or a run number.
+    #[arg(long, default_value = "last")]
+    pub run: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}

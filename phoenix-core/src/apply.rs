@@ -1,0 +1,440 @@
+//! `apply`: re-plan, refuse a stale or erroneous plan, execute in dependency order with bounded
+//! parallelism and lock domains, then verify that every changed resource converged.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use crate::change::{Action, Change, Ensure, FieldChange};
+use crate::diag::Diagnostic;
+use crate::error::Error;
+use crate::facts::Facts;
+use crate::host::{Host, ReadOnly};
+use crate::id::ResourceId;
+use crate::plan::{Engine, Plan, PlanOptions, error_chain, panic_message, stale_reason};
+use crate::resource::Ctx;
+use crate::stats::{Counting, Stats};
+
+/// Options for `apply`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ApplyOptions {
+    /// Options for the planning pass that apply runs first.
+    pub plan: PlanOptions,
+    /// How many resources are changed at once (`--parallelism`, default 4).
+    pub parallelism: usize,
+    /// A plan made earlier (and shown to the operator); apply refuses if the host no longer
+    /// gives the same plan.
+    pub saved: Option<Plan>,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> ApplyOptions {
+        ApplyOptions {
+            plan: PlanOptions::default(),
+            parallelism: 4,
+            saved: None,
+        }
+    }
+}
+
+impl ApplyOptions {
+    /// Sets the planning options.
+    pub fn plan(mut self, plan: PlanOptions) -> ApplyOptions {
+        self.plan = plan;
+        self
+    }
+
+    /// Sets the parallelism.
+    pub fn parallelism(mut self, parallelism: usize) -> ApplyOptions {
+        self.parallelism = parallelism.max(1);
+        self
+    }
+
+    /// Sets the saved plan to check against.
+    pub fn saved(mut self, saved: Plan) -> ApplyOptions {
+        self.saved = Some(saved);
+        self
+    }
+}
+
+/// What happened to one resource during apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+#[non_exhaustive]
+pub enum Status {
+    /// Applied and verified.
+    Applied,
+    /// Apply failed.
+    Failed {
+        /// The error and its causes.
+        error: String,
+    },
+    /// Not attempted because a dependency failed or was skipped.
+    Skipped {
+        /// The dependency that failed first.
+        because: ResourceId,
+    },
+    /// Applied, but inspecting it again still shows differences.
+    NotConverged {
+        /// What still differs.
+        fields: Vec<FieldChange>,
+    },
+}
+
+/// The outcome for one changed resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// The resource.
+    pub id: ResourceId,
+    /// What was planned.
+    pub action: Action,
+    /// What happened.
+    #[serde(flatten)]
+    pub status: Status,
+}
+
+/// Told about progress while apply runs, for progress bars and logs.
+pub trait Observer: Send + Sync {
+    /// Planning is done and execution is about to start.
+    fn planned(&self, _plan: &Plan) {}
+    /// A resource's change is starting.
+    fn started(&self, _change: &Change) {}
+    /// A resource is done (before verification).
+    fn finished(&self, _outcome: &Outcome) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Quiet;
+
+impl Observer for Quiet {}
+
+/// The result of `apply`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ApplyReport {
+    /// [`crate::plan::FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The plan that was executed.
+    pub plan: Plan,
+    /// One outcome per changed resource, in execution order.
+    pub outcomes: Vec<Outcome>,
+    /// What executing and verifying cost (planning is in `plan.stats`).
+    pub stats: Stats,
+}
+
+impl ApplyReport {
+    /// Whether every change was applied and converged.
+    pub fn succeeded(&self) -> bool {
+        self.outcomes.iter().all(|o| o.status == Status::Applied)
+    }
+}
+
+impl Engine {
+    /// Plans again, then executes the changes.
+    ///
+    /// Refuses (changing nothing) when the plan has errors or no longer matches
+    /// `options.saved`. A failed resource skips its dependents; independent branches finish.
+    pub async fn apply(
+        &self,
+        host: Arc<dyn Host>,
+        options: &ApplyOptions,
+        observer: Arc<dyn Observer>,
+    ) -> Result<ApplyReport, Error> {
+        let planned = self.plan_inner(Arc::clone(&host), &options.plan).await;
+        if planned.plan.has_errors() {
+            return Err(Error::PlanHasErrors {
+                diagnostics: planned.plan.diagnostics,
+            });
+        }
+        if let Some(saved) = &options.saved {
+            if let Some(reason) = stale_reason(saved, &planned.plan) {
+                return Err(Error::StalePlan { reason });
+            }
+        }
+        observer.planned(&planned.plan);
+        let started = Instant::now();
+        let counting: Arc<Counting<Arc<dyn Host>>> = Arc::new(Counting::new(Arc::clone(&host)));
+        let mut outcomes = self
+            .execute(
+                &planned.changes,
+                Arc::clone(&counting) as Arc<dyn Host>,
+                options.parallelism,
+                observer,
+            )
+            .await;
+        let mut stats = counting.take();
+        self.verify(&planned.changes, &mut outcomes, host, &mut stats)
+            .await;
+        stats.wall_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let position: HashMap<ResourceId, usize> = planned
+            .plan
+            .changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
+        outcomes.sort_by_key(|o| position.get(&o.id).copied().unwrap_or(usize::MAX));
+        Ok(ApplyReport {
+            format_version: crate::plan::FORMAT_VERSION,
+            plan: planned.plan,
+            outcomes,
+            stats,
+        })
+    }
+
+    async fn execute(
+        &self,
+        changes: &[Option<Change>],
+        host: Arc<dyn Host>,
+        parallelism: usize,
+        observer: Arc<dyn Observer>,
+    ) -> Vec<Outcome> {
+        let n = self.resources.len();
+        let position: Vec<usize> = {
+            let mut position = vec![0; n];
+            for (pos, index) in self.graph.order().enumerate() {
+                position[index] = pos;
+            }
+            position
+        };
+        let mut waiting_on: Vec<usize> = (0..n).map(|i| self.graph.dependencies(i).len()).collect();
+        let mut ready: BTreeSet<(usize, usize)> = (0..n)
+            .filter(|i| waiting_on[*i] == 0)
+            .map(|i| (position[i], i))
+            .collect();
+        let mut blocked: Vec<Option<ResourceId>> = vec![None; n];
+        let mut busy: HashSet<String> = HashSet::new();
+        let mut running: JoinSet<(usize, Result<(), String>)> = JoinSet::new();
+        let mut task_index: HashMap<tokio::task::Id, usize> = HashMap::new();
+        let mut outcomes = Vec::new();
+        let facts = Arc::new(Facts::new());
+        loop {
+            // Start every ready resource whose lock domains are free, in execution order.
+            while running.len() < parallelism.max(1) {
+                let candidate = ready.iter().copied().find(|(_, i)| {
+                    changes[*i].as_ref().is_none_or(Change::is_noop)
+                        || self.resources[*i].locks().iter().all(|l| !busy.contains(l))
+                });
+                let Some(entry) = candidate else { break };
+                ready.remove(&entry);
+                let index = entry.1;
+                match changes[index].as_ref().filter(|c| !c.is_noop()) {
+                    None => self.release(index, &mut waiting_on, &mut ready, &position, &blocked),
+                    Some(change) => {
+                        let locks = self.resources[index].locks();
+                        busy.extend(locks);
+                        observer.started(change);
+                        let resource = Arc::clone(&self.resources[index]);
+                        let change = change.clone();
+                        let host = Arc::clone(&host);
+                        let facts = Arc::clone(&facts);
+                        let span = tracing::info_span!("apply", resource = %change.id, action = %change.action);
+                        let handle = running.spawn(
+                            async move {
+                                let cx = Ctx::with_facts(&*host, facts);
+                                let result = resource
+                                    .apply(&change, &cx)
+                                    .await
+                                    .map_err(|e| error_chain(&*e));
+                                if let Err(error) = &result {
+                                    tracing::warn!(%error, "apply failed");
+                                }
+                                (index, result)
+                            }
+                            .instrument(span),
+                        );
+                        task_index.insert(handle.id(), index);
+                    }
+                }
+            }
+            let Some(joined) = running.join_next_with_id().await else {
+                if ready.is_empty() {
+                    break;
+                }
+                continue;
+            };
+            let (index, result) = match joined {
+                Ok((_, (index, result))) => (index, result),
+                Err(join_error) => {
+                    let index = task_index
+                        .get(&join_error.id())
+                        .copied()
+                        .unwrap_or_default();
+                    let message = if join_error.is_panic() {
+                        format!(
+                            "provider panicked: {}",
+                            panic_message(&*join_error.into_panic())
+                        )
+                    } else {
+                        "apply task was cancelled".to_owned()
+                    };
+                    (index, Err(message))
+                }
+            };
+            for lock in self.resources[index].locks() {
+                busy.remove(&lock);
+            }
+            let change = changes[index]
+                .as_ref()
+                .expect("invariant: only changes are spawned");
+            let status = match result {
+                Ok(()) => {
+                    self.release(index, &mut waiting_on, &mut ready, &position, &blocked);
+                    Status::Applied
+                }
+                Err(error) => {
+                    self.block_dependents(index, &change.id, &mut blocked);
+                    Status::Failed { error }
+                }
+            };
+            let outcome = Outcome {
+                id: change.id.clone(),
+                action: change.action,
+                status,
+            };
+            observer.finished(&outcome);
+            outcomes.push(outcome);
+        }
+        for (index, because) in blocked.iter().enumerate() {
+            if let (Some(because), Some(change)) =
+                (because, changes[index].as_ref().filter(|c| !c.is_noop()))
+            {
+                let outcome = Outcome {
+                    id: change.id.clone(),
+                    action: change.action,
+                    status: Status::Skipped {
+                        because: because.clone(),
+                    },
+                };
+                observer.finished(&outcome);
+                outcomes.push(outcome);
+            }
+        }
+        outcomes
+    }
+
+    /// Marks `index` done: dependents whose dependencies are all done become ready.
+    fn release(
+        &self,
+        index: usize,
+        waiting_on: &mut [usize],
+        ready: &mut BTreeSet<(usize, usize)>,
+        position: &[usize],
+        blocked: &[Option<ResourceId>],
+    ) {
+        for dependent in self.graph.dependents(index) {
+            waiting_on[dependent] -= 1;
+            if waiting_on[dependent] == 0 && blocked[dependent].is_none() {
+                ready.insert((position[dependent], dependent));
+            }
+        }
+    }
+
+    /// Marks every transitive dependent of a failed resource as skipped because of it.
+    fn block_dependents(
+        &self,
+        index: usize,
+        because: &ResourceId,
+        blocked: &mut [Option<ResourceId>],
+    ) {
+        let mut stack = self.graph.dependents(index);
+        while let Some(dependent) = stack.pop() {
+            if blocked[dependent].is_none() {
+                blocked[dependent] = Some(because.clone());
+                stack.extend(self.graph.dependents(dependent));
+            }
+        }
+    }
+
+    /// Inspects every applied resource again with fresh facts; one that still differs did not
+    /// converge.
+    async fn verify(
+        &self,
+        changes: &[Option<Change>],
+        outcomes: &mut [Outcome],
+        host: Arc<dyn Host>,
+        stats: &mut Stats,
+    ) {
+        let applied: HashSet<ResourceId> = outcomes
+            .iter()
+            .filter(|o| o.status == Status::Applied)
+            .map(|o| o.id.clone())
+            .collect();
+        if applied.is_empty() {
+            return;
+        }
+        let counting = Counting::new(ReadOnly(host));
+        let facts = Arc::new(Facts::new());
+        let mut remaining: HashMap<ResourceId, Vec<FieldChange>> = HashMap::new();
+        for (index, resource) in self.resources.iter().enumerate() {
+            let id = self.graph.id(index);
+            if !applied.contains(id) || changes[index].is_none() {
+                continue;
+            }
+            let cx = Ctx::with_facts(&counting, Arc::clone(&facts));
+            let fields = match resource.inspect(&cx).await {
+                Ok(state) => match (resource.ensure(), state) {
+                    (Ensure::Absent, None) => Vec::new(),
+                    (Ensure::Absent, Some(_)) => vec![FieldChange::new(
+                        "exists",
+                        Some(true.into()),
+                        Some(false.into()),
+                    )],
+                    (Ensure::Present, None) => vec![FieldChange::new(
+                        "exists",
+                        Some(false.into()),
+                        Some(true.into()),
+                    )],
+                    (Ensure::Present, Some(state)) => match resource.diff(Some(&*state)) {
+                        Ok(delta) => delta.fields,
+                        Err(err) => {
+                            vec![FieldChange::new("diff", None, None).note(error_chain(&*err))]
+                        }
+                    },
+                },
+                Err(err) => vec![FieldChange::new("inspect", None, None).note(error_chain(&*err))],
+            };
+            if !fields.is_empty() {
+                remaining.insert(id.clone(), fields);
+            }
+        }
+        for outcome in outcomes.iter_mut() {
+            if let Some(fields) = remaining.remove(&outcome.id) {
+                tracing::warn!(resource = %outcome.id, "did not converge");
+                outcome.status = Status::NotConverged { fields };
+            }
+        }
+        stats.add(&counting.take());
+    }
+}
+
+/// Diagnostics for a report: one error per failed, skipped or unconverged resource.
+pub fn outcome_diagnostics(report: &ApplyReport) -> Vec<Diagnostic> {
+    report
+        .outcomes
+        .iter()
+        .filter_map(|o| {
+            let message = match &o.status {
+                Status::Applied => return None,
+                Status::Failed { error } => format!("{} failed: {error}", o.action),
+                Status::Skipped { because } => format!("skipped because {because} failed"),
+                Status::NotConverged { fields } => format!(
+                    "did not converge: {} still differ(s) after apply",
+                    fields
+                        .iter()
+                        .map(|f| f.field.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            Some(Diagnostic::error(message).for_resource(o.id.clone()))
+        })
+        .collect()
+}

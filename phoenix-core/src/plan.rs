@@ -1,0 +1,330 @@
+//! The engine and `plan`: build the graph, inspect everything in parallel read-only, diff.
+
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::{FutureExt, StreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::change::{Action, Change, Disruption};
+use crate::diag::Diagnostic;
+use crate::error::{BoxError, Error};
+use crate::facts::Facts;
+use crate::graph::Graph;
+use crate::host::{Host, ReadOnly};
+use crate::provider::Desired;
+use crate::resource::{AnyState, Ctx, DynResource};
+use crate::stats::{Counting, Stats};
+
+/// The version of the JSON plan and apply reports. Bumped on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Options for `plan` (and the planning phase of `apply`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PlanOptions {
+    /// Allow changes that destroy data (`--allow-destroy`).
+    pub allow_destroy: bool,
+    /// How many resources are inspected at once.
+    pub inspect_concurrency: usize,
+}
+
+impl Default for PlanOptions {
+    fn default() -> PlanOptions {
+        PlanOptions {
+            allow_destroy: false,
+            inspect_concurrency: 64,
+        }
+    }
+}
+
+impl PlanOptions {
+    /// Sets `allow_destroy`.
+    pub fn allow_destroy(mut self, allow: bool) -> PlanOptions {
+        self.allow_destroy = allow;
+        self
+    }
+}
+
+/// Counts of planned actions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Summary {
+    /// Resources to create.
+    pub create: usize,
+    /// Resources to update in place.
+    pub update: usize,
+    /// Resources to replace.
+    pub replace: usize,
+    /// Resources to delete.
+    pub delete: usize,
+    /// Resources that have converged.
+    pub unchanged: usize,
+}
+
+/// The result of `plan`: every change in execution order, every diagnostic, and the run's stats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Plan {
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The host that was inspected.
+    pub host: String,
+    /// The changes that do something, in execution order.
+    pub changes: Vec<Change>,
+    /// Counts by action.
+    pub summary: Summary,
+    /// Errors, warnings and notes, config ones first.
+    pub diagnostics: Vec<Diagnostic>,
+    /// What inspection cost.
+    pub stats: Stats,
+}
+
+impl Plan {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Whether there is anything to apply.
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+}
+
+/// The desired resources with their dependency graph, ready to plan and apply.
+#[derive(Debug)]
+pub struct Engine {
+    pub(crate) resources: Vec<Arc<dyn DynResource>>,
+    pub(crate) graph: Graph,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+/// Everything one planning pass found, per resource (indexed like the engine's resources).
+pub(crate) struct Planned {
+    pub(crate) plan: Plan,
+    pub(crate) changes: Vec<Option<Change>>,
+}
+
+impl Engine {
+    /// Builds the graph for the desired resources. Config diagnostics are kept and reported
+    /// first in every plan; a dependency cycle is an error.
+    pub fn new(desired: Desired) -> Result<Engine, Error> {
+        let (graph, graph_diagnostics) = Graph::build(&desired.resources)?;
+        let mut diagnostics = desired.diagnostics;
+        diagnostics.extend(graph_diagnostics);
+        Ok(Engine {
+            resources: desired.resources.into_iter().map(Arc::from).collect(),
+            graph,
+            diagnostics,
+        })
+    }
+
+    /// The dependency graph.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// What loading the config and building the graph found (notes, warnings).
+    pub fn config_diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// The resources, indexed like the graph.
+    pub fn resources(&self) -> &[Arc<dyn DynResource>] {
+        &self.resources
+    }
+
+    /// Inspects every resource through a read-only wrapper of `host` and diffs it.
+    ///
+    /// Nothing on the host changes: a write attempted during plan fails that resource's
+    /// inspection. Problems are collected as diagnostics rather than stopping the plan.
+    pub async fn plan(&self, host: Arc<dyn Host>, options: &PlanOptions) -> Plan {
+        self.plan_inner(host, options).await.plan
+    }
+
+    pub(crate) async fn plan_inner(&self, host: Arc<dyn Host>, options: &PlanOptions) -> Planned {
+        let started = Instant::now();
+        let description = host.describe();
+        let mut diagnostics = self.diagnostics.clone();
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Planned {
+                plan: Plan {
+                    format_version: FORMAT_VERSION,
+                    host: description,
+                    changes: Vec::new(),
+                    summary: Summary::default(),
+                    diagnostics,
+                    stats: Stats::default(),
+                },
+                changes: vec![None; self.resources.len()],
+            };
+        }
+        let counting = Counting::new(ReadOnly(host));
+        let facts = Arc::new(Facts::new());
+        let observed = self
+            .inspect_all(&counting, &facts, options.inspect_concurrency)
+            .await;
+        let mut changes: Vec<Option<Change>> = vec![None; self.resources.len()];
+        let mut summary = Summary::default();
+        for (index, result) in observed.into_iter().enumerate() {
+            let resource = &self.resources[index];
+            let id = self.graph.id(index).clone();
+            let state = match result {
+                Ok(state) => state,
+                Err(err) => {
+                    diagnostics.push(
+                        Diagnostic::error(format!("inspect: {}", error_chain(&*err)))
+                            .for_resource(id),
+                    );
+                    continue;
+                }
+            };
+            let delta = match resource.diff(state.as_deref()) {
+                Ok(delta) => delta,
+                Err(err) => {
+                    diagnostics.push(
+                        Diagnostic::error(format!("diff: {}", error_chain(&*err))).for_resource(id),
+                    );
+                    continue;
+                }
+            };
+            for diagnostic in &delta.diagnostics {
+                let mut diagnostic = diagnostic.clone();
+                diagnostic.resource.get_or_insert_with(|| id.clone());
+                diagnostics.push(diagnostic);
+            }
+            let change = Change::decide(id.clone(), resource.ensure(), state.is_some(), delta);
+            if let Disruption::DestroysData { what } = &change.disruption {
+                if !options.allow_destroy {
+                    diagnostics.push(
+                        Diagnostic::error(format!(
+                            "refusing to {} because it destroys data ({what}); pass --allow-destroy to allow it",
+                            change.action
+                        ))
+                        .for_resource(id.clone()),
+                    );
+                }
+            }
+            match change.action {
+                Action::NoOp => summary.unchanged += 1,
+                Action::Create => summary.create += 1,
+                Action::Update => summary.update += 1,
+                Action::Replace => summary.replace += 1,
+                Action::Delete => summary.delete += 1,
+            }
+            changes[index] = Some(change);
+        }
+        let ordered: Vec<Change> = self
+            .graph
+            .order()
+            .filter_map(|i| changes[i].clone())
+            .filter(|c| !c.is_noop())
+            .collect();
+        let mut stats = counting.take();
+        stats.wall_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Planned {
+            plan: Plan {
+                format_version: FORMAT_VERSION,
+                host: description,
+                changes: ordered,
+                summary,
+                diagnostics,
+                stats,
+            },
+            changes,
+        }
+    }
+
+    /// Inspects every resource concurrently; a panicking provider fails only its resource.
+    pub(crate) async fn inspect_all(
+        &self,
+        host: &dyn Host,
+        facts: &Arc<Facts>,
+        concurrency: usize,
+    ) -> Vec<Result<Option<Box<dyn AnyState>>, BoxError>> {
+        futures::stream::iter(self.resources.iter().enumerate())
+            .map(|(index, resource)| {
+                let cx = Ctx::with_facts(host, Arc::clone(facts));
+                async move {
+                    let id = self.graph.id(index);
+                    AssertUnwindSafe(async { resource.inspect(&cx).await })
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|panic| {
+                            Err(BoxError::from(format!(
+                                "{id}: provider panicked: {}",
+                                panic_message(&*panic)
+                            )))
+                        })
+                }
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await
+    }
+}
+
+/// Renders an error and its sources as `a: b: c`.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+/// Compares a saved plan with a fresh one: the same changes, actions and steps, in order.
+pub(crate) fn stale_reason(saved: &Plan, fresh: &Plan) -> Option<String> {
+    let key = |plan: &Plan| -> BTreeMap<String, (String, String)> {
+        plan.changes
+            .iter()
+            .map(|c| {
+                (
+                    c.id.to_string(),
+                    (
+                        c.action.to_string(),
+                        serde_json::to_string(&c.steps).unwrap_or_default(),
+                    ),
+                )
+            })
+            .collect()
+    };
+    let (saved_changes, fresh_changes) = (key(saved), key(fresh));
+    if saved_changes == fresh_changes {
+        return None;
+    }
+    let differing: Vec<&String> = saved_changes
+        .keys()
+        .chain(fresh_changes.keys())
+        .filter(|id| saved_changes.get(*id) != fresh_changes.get(*id))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Some(format!(
+        "{} differ: {}",
+        differing.len(),
+        differing
+            .iter()
+            .take(5)
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}

@@ -1,0 +1,227 @@
+//! Providers own config keys and resource kinds; the `Registry` is built explicitly from them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use crate::config::{Claim, ConfigSet, JsonPath, Section, check_claims, decode};
+use crate::diag::Diagnostic;
+use crate::error::Error;
+use crate::id::Kind;
+use crate::resource::DynResource;
+
+/// A family of resources: the config keys it reads and the kinds it produces.
+///
+/// A third-party provider implements this against phoenix-core alone and is registered with one
+/// line: `Registry::builder().provider(my_provider())`.
+pub trait Provider: Send + Sync {
+    /// A short name for messages, such as `zfs`.
+    fn name(&self) -> &str;
+
+    /// The resource kinds this provider produces. Two providers may not share a kind.
+    fn kinds(&self) -> Vec<Kind>;
+
+    /// The top-level config keys this provider owns, or knows about without acting on them.
+    fn claims(&self) -> Vec<Claim>;
+
+    /// Turns the provider's sections of the config into resources, reporting every problem found
+    /// to `cx` (with its location) rather than stopping at the first.
+    fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>);
+}
+
+/// What a provider's `decode` writes into: resources and diagnostics.
+#[derive(Debug)]
+pub struct DecodeCx<'a> {
+    provider: &'a str,
+    kinds: BTreeSet<Kind>,
+    config: &'a ConfigSet,
+    resources: Vec<Box<dyn DynResource>>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> DecodeCx<'a> {
+    /// A context for one provider; `kinds` are those it may produce.
+    pub fn new(provider: &'a str, kinds: Vec<Kind>, config: &'a ConfigSet) -> DecodeCx<'a> {
+        DecodeCx {
+            provider,
+            kinds: kinds.into_iter().collect(),
+            config,
+            resources: Vec::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// The whole config, read-only, for cross-section checks.
+    pub fn config(&self) -> &'a ConfigSet {
+        self.config
+    }
+
+    /// Adds a resource. A kind the provider did not declare is reported as an error.
+    pub fn add(&mut self, resource: impl DynResource + 'static) {
+        self.add_boxed(Box::new(resource));
+    }
+
+    /// Adds a boxed resource.
+    pub fn add_boxed(&mut self, resource: Box<dyn DynResource>) {
+        let id = resource.id();
+        // Core's own kinds (managed files) may be produced by any provider.
+        if self.kinds.contains(&id.kind) || id.kind.as_str() == crate::file::KIND {
+            self.resources.push(resource);
+        } else {
+            self.diagnostics.push(
+                Diagnostic::error(format!(
+                    "provider {} produced a resource of kind {} that it does not declare",
+                    self.provider, id.kind
+                ))
+                .for_resource(id),
+            );
+        }
+    }
+
+    /// Reports a diagnostic.
+    pub fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// Decodes `value` (found at `path` in the section's document) into `T`; on failure reports
+    /// the error with its JSON path and line, and returns `None`.
+    pub fn decode<T: DeserializeOwned>(
+        &mut self,
+        section: &Section<'_>,
+        path: &JsonPath,
+        value: &serde_json::Value,
+    ) -> Option<T> {
+        match decode(section.document, path, value) {
+            Ok(decoded) => Some(decoded),
+            Err(diagnostic) => {
+                self.diagnostics.push(diagnostic);
+                None
+            }
+        }
+    }
+
+    fn finish(self) -> (Vec<Box<dyn DynResource>>, Vec<Diagnostic>) {
+        (self.resources, self.diagnostics)
+    }
+}
+
+/// The providers of one run, built explicitly (there are no globals).
+#[derive(Clone)]
+pub struct Registry {
+    providers: Vec<Arc<dyn Provider>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.providers.iter().map(|p| p.name().to_owned()))
+            .finish()
+    }
+}
+
+/// Collects providers for a [`Registry`].
+#[derive(Default)]
+pub struct RegistryBuilder {
+    providers: Vec<Arc<dyn Provider>>,
+}
+
+impl std::fmt::Debug for RegistryBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.providers.iter().map(|p| p.name().to_owned()))
+            .finish()
+    }
+}
+
+impl RegistryBuilder {
+    /// Adds a provider.
+    pub fn provider(mut self, provider: impl Provider + 'static) -> RegistryBuilder {
+        self.providers.push(Arc::new(provider));
+        self
+    }
+
+    /// Checks that no kind is declared twice and builds the registry.
+    pub fn build(self) -> Result<Registry, Error> {
+        let mut seen = BTreeMap::new();
+        for provider in &self.providers {
+            for kind in provider.kinds() {
+                if seen
+                    .insert(kind.clone(), provider.name().to_owned())
+                    .is_some()
+                {
+                    return Err(Error::Duplicate {
+                        what: "kind",
+                        name: kind.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(Registry {
+            providers: self.providers,
+        })
+    }
+}
+
+/// The resources the config asks for, plus everything found while decoding it.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Desired {
+    /// The resources, in config order.
+    pub resources: Vec<Box<dyn DynResource>>,
+    /// Errors, warnings and notes about the config.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Desired {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+impl Registry {
+    /// Starts a registry.
+    pub fn builder() -> RegistryBuilder {
+        RegistryBuilder::default()
+    }
+
+    /// The providers, in registration order.
+    pub fn providers(&self) -> impl Iterator<Item = &dyn Provider> {
+        self.providers.iter().map(|p| &**p)
+    }
+
+    /// Decodes the config into resources: checks that every top-level key is claimed, hands each
+    /// provider its sections, and checks that resource ids are unique.
+    pub fn decode(&self, config: &ConfigSet) -> Desired {
+        let claims: Vec<(String, Claim)> = self
+            .providers
+            .iter()
+            .flat_map(|p| p.claims().into_iter().map(|c| (p.name().to_owned(), c)))
+            .collect();
+        let mut desired = Desired {
+            resources: Vec::new(),
+            diagnostics: check_claims(config, &claims),
+        };
+        for provider in &self.providers {
+            let keys: BTreeSet<String> = provider.claims().into_iter().map(|c| c.key).collect();
+            let sections: Vec<Section<'_>> =
+                config.sections().filter(|s| keys.contains(s.key)).collect();
+            let mut cx = DecodeCx::new(provider.name(), provider.kinds(), config);
+            provider.decode(&sections, &mut cx);
+            let (resources, diagnostics) = cx.finish();
+            desired.resources.extend(resources);
+            desired.diagnostics.extend(diagnostics);
+        }
+        let mut ids = BTreeSet::new();
+        for resource in &desired.resources {
+            let id = resource.id();
+            if !ids.insert(id.clone()) {
+                desired.diagnostics.push(
+                    Diagnostic::error("the config declares this resource twice").for_resource(id),
+                );
+            }
+        }
+        desired
+    }
+}

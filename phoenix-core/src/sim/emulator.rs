@@ -1,0 +1,300 @@
+//! The `Emulator` trait provider crates implement for their tools, and what an emulator sees
+//! (`SimSys`) and returns (`SimOutput`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::path::{dir_prefix, normalize};
+use super::state::SimFile;
+
+/// Emulates one or more command-line tools against a simulated node's state.
+///
+/// Each provider crate supplies the emulator of the tools it drives, so the knowledge of a tool's
+/// output format lives in one crate, both ways. Emulators are registered with `SimNode::new`; a
+/// program claimed by two emulators is an error.
+pub trait Emulator: Send + Sync + std::fmt::Debug {
+    /// Programs this emulator answers, such as `["zfs", "zpool"]`.
+    fn programs(&self) -> Vec<String>;
+
+    /// Runs one command against the node's state. Must print exactly what the real tool prints.
+    ///
+    /// `argv` starts with the program, so one emulator can tell `zfs` from `zpool`. The node
+    /// holds its lock while this runs: keep it quick and never block.
+    fn run(&self, argv: &[String], stdin: Option<&str>, sys: &mut SimSys<'_>) -> SimOutput;
+
+    /// How long `program` typically takes on a real Proxmox VE host, used by the
+    /// `proxmox-typical` latency profile. Each provider states its own tools' costs (and the
+    /// assumption behind them) here, so core names no provider tool. `None` takes the profile's
+    /// default.
+    fn typical_latency(&self, _program: &str) -> Option<std::time::Duration> {
+        None
+    }
+}
+
+/// What an emulated command returned, and whether it changed the node.
+///
+/// The node checks the claim: an emulator that changes files or tool state but returns
+/// `mutated: false` makes the command fail with a host error, so that a read-only command can
+/// be trusted to be read-only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SimOutput {
+    /// The exit status.
+    pub status: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// Whether the command changed the node.
+    pub mutated: bool,
+}
+
+impl SimOutput {
+    /// Builds an output.
+    pub fn new(
+        status: i32,
+        stdout: impl Into<String>,
+        stderr: impl Into<String>,
+        mutated: bool,
+    ) -> SimOutput {
+        SimOutput {
+            status,
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+            mutated,
+        }
+    }
+
+    /// Status 0 with `stdout`, nothing changed.
+    pub fn ok(stdout: impl Into<String>) -> SimOutput {
+        SimOutput::new(0, stdout, "", false)
+    }
+
+    /// Status 0 with `stdout`, after changing the node.
+    pub fn ok_mutated(stdout: impl Into<String>) -> SimOutput {
+        SimOutput::new(0, stdout, "", true)
+    }
+
+    /// A failure with `status` and `stderr`, nothing changed.
+    pub fn fail(status: i32, stderr: impl Into<String>) -> SimOutput {
+        SimOutput::new(status, "", stderr, false)
+    }
+
+    /// Sets standard error, such as a warning printed by a command that succeeds.
+    #[must_use]
+    pub fn with_stderr(mut self, stderr: impl Into<String>) -> SimOutput {
+        self.stderr = stderr.into();
+        self
+    }
+}
+
+/// An emulator's view of the node while it runs one command: the files and the per-tool state
+/// namespaces.
+///
+/// Paths are normalised lexically; a relative path is taken from `/`.
+#[derive(Debug)]
+pub struct SimSys<'a> {
+    files: &'a mut BTreeMap<String, SimFile>,
+    tools: &'a mut BTreeMap<String, Value>,
+    /// Namespaces as they were before this command first touched them.
+    original_tools: BTreeMap<String, Option<Value>>,
+    /// Namespaces whose stored value did not fit `load`'s type; `store` leaves them alone.
+    poisoned: BTreeSet<String>,
+    files_changed: bool,
+    error: Option<String>,
+}
+
+/// What a command did to the node, as `SimSys` observed it.
+#[derive(Debug)]
+pub(crate) struct SysReport {
+    /// Whether any file or tool state differs from before the command.
+    pub(crate) changed: bool,
+    /// The first tool-state failure (a stored value that did not fit, or could not be stored).
+    pub(crate) error: Option<String>,
+}
+
+impl<'a> SimSys<'a> {
+    pub(crate) fn new(
+        files: &'a mut BTreeMap<String, SimFile>,
+        tools: &'a mut BTreeMap<String, Value>,
+    ) -> SimSys<'a> {
+        SimSys {
+            files,
+            tools,
+            original_tools: BTreeMap::new(),
+            poisoned: BTreeSet::new(),
+            files_changed: false,
+            error: None,
+        }
+    }
+
+    /// The file at `path`, if there is one.
+    pub fn read(&self, path: &str) -> Option<&SimFile> {
+        self.files.get(&normalize(path))
+    }
+
+    /// Creates or replaces the file at `path`.
+    pub fn write(&mut self, path: &str, file: SimFile) {
+        let previous = self.files.insert(normalize(path), file.clone());
+        if previous.as_ref() != Some(&file) {
+            self.files_changed = true;
+        }
+    }
+
+    /// Removes the file at `path` and returns it; `None` when there was none.
+    pub fn remove(&mut self, path: &str) -> Option<SimFile> {
+        let removed = self.files.remove(&normalize(path));
+        self.files_changed |= removed.is_some();
+        removed
+    }
+
+    /// The paths of all files under the directory `dir`, at any depth, sorted.
+    pub fn list(&self, dir: &str) -> Vec<String> {
+        let prefix = dir_prefix(dir);
+        self.files
+            .range(prefix.clone()..)
+            .take_while(|(path, _)| path.starts_with(&prefix))
+            .map(|(path, _)| path.clone())
+            .collect()
+    }
+
+    /// Whether `path` is a directory, that is whether any file lies under it. `/` always is.
+    pub fn is_dir(&self, path: &str) -> bool {
+        let prefix = dir_prefix(path);
+        prefix == "/"
+            || self
+                .files
+                .range(prefix.clone()..)
+                .next()
+                .is_some_and(|(path, _)| path.starts_with(&prefix))
+    }
+
+    /// The tool-state namespace `ns` (such as `zfs`), `Value::Null` until something is stored.
+    pub fn tool_state(&mut self, ns: &str) -> &mut Value {
+        if !self.original_tools.contains_key(ns) {
+            self.original_tools
+                .insert(ns.to_owned(), self.tools.get(ns).cloned());
+        }
+        self.tools.entry(ns.to_owned()).or_insert(Value::Null)
+    }
+
+    /// The namespace `ns` as a `T`; `T::default()` while it is empty.
+    ///
+    /// When the stored value does not fit `T` (a hand-edited state file, or an emulator whose
+    /// types changed), this returns `T::default()`, later [`SimSys::store`]s to `ns` are ignored
+    /// so the state is not overwritten, and the command fails with a host error naming `ns`.
+    pub fn load<T: DeserializeOwned + Default>(&mut self, ns: &str) -> T {
+        let Some(value) = self.tools.get(ns).filter(|value| !value.is_null()) else {
+            return T::default();
+        };
+        match T::deserialize(value) {
+            Ok(loaded) => loaded,
+            Err(err) => {
+                self.poisoned.insert(ns.to_owned());
+                self.fail(format!(
+                    "tool state `{ns}` does not fit its emulator's type: {err}"
+                ));
+                T::default()
+            }
+        }
+    }
+
+    /// Replaces the namespace `ns` with `value`.
+    pub fn store<T: Serialize>(&mut self, ns: &str, value: &T) {
+        if self.poisoned.contains(ns) {
+            return;
+        }
+        match serde_json::to_value(value) {
+            Ok(value) => *self.tool_state(ns) = value,
+            Err(err) => self.fail(format!("tool state `{ns}` could not be stored: {err}")),
+        }
+    }
+
+    fn fail(&mut self, message: String) {
+        self.error.get_or_insert(message);
+    }
+
+    /// Ends the command: drops namespaces left empty and reports what changed.
+    pub(crate) fn finish(self) -> SysReport {
+        let mut changed = self.files_changed;
+        for (ns, original) in self.original_tools {
+            let original = original.filter(|value| !value.is_null());
+            let current = self.tools.get(&ns).filter(|value| !value.is_null());
+            changed |= current != original.as_ref();
+            if current.is_none() {
+                self.tools.remove(&ns);
+            }
+        }
+        SysReport {
+            changed,
+            error: self.error,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_list_and_directories() {
+        let mut files = BTreeMap::new();
+        let mut tools = BTreeMap::new();
+        let mut sys = SimSys::new(&mut files, &mut tools);
+        sys.write("/etc/pve/lxc/100.conf", SimFile::text("a"));
+        sys.write("etc/pve/lxc/101.conf", SimFile::text("b"));
+        sys.write("/etc/pvefoo", SimFile::text("c"));
+        assert_eq!(
+            sys.list("/etc/pve/"),
+            ["/etc/pve/lxc/100.conf", "/etc/pve/lxc/101.conf"]
+        );
+        assert!(sys.is_dir("/etc/pve"));
+        assert!(!sys.is_dir("/etc/pve/lxc/100.conf"));
+        assert!(sys.is_dir("/"));
+        assert_eq!(
+            sys.read("/etc//pve/lxc/101.conf")
+                .map(|file| file.content.as_str()),
+            Some("b")
+        );
+        assert!(sys.finish().changed);
+    }
+
+    #[test]
+    fn rewriting_the_same_file_or_reading_state_is_no_change() {
+        let mut files = BTreeMap::from([("/x".to_owned(), SimFile::text("a"))]);
+        let mut tools = BTreeMap::from([("t".to_owned(), serde_json::json!([1]))]);
+        let mut sys = SimSys::new(&mut files, &mut tools);
+        sys.write("/x", SimFile::text("a"));
+        let list: Vec<u32> = sys.load("t");
+        sys.store("t", &list);
+        let _ = sys.tool_state("fresh");
+        let report = sys.finish();
+        assert!(!report.changed);
+        assert!(report.error.is_none());
+        assert!(
+            !tools.contains_key("fresh"),
+            "an untouched namespace is not kept as null"
+        );
+    }
+
+    #[test]
+    fn a_value_that_does_not_fit_is_reported_and_not_overwritten() {
+        let mut files = BTreeMap::new();
+        let mut tools = BTreeMap::from([("t".to_owned(), serde_json::json!("not a list"))]);
+        let mut sys = SimSys::new(&mut files, &mut tools);
+        let list: Vec<u32> = sys.load("t");
+        assert!(list.is_empty());
+        sys.store("t", &vec![1_u32]);
+        let report = sys.finish();
+        assert!(!report.changed);
+        assert!(
+            report
+                .error
+                .is_some_and(|error| error.starts_with("tool state `t` does not fit"))
+        );
+        assert_eq!(tools["t"], serde_json::json!("not a list"));
+    }
+}
