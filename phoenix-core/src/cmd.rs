@@ -33,8 +33,9 @@ pub struct Cmd {
     /// Bytes written to the command's standard input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdin: Option<String>,
-    /// Extra environment variables.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Extra environment variables. This is where secrets go: their values are never shown,
+    /// logged or serialised (they appear as `<redacted>`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", serialize_with = "redacted")]
     pub env: BTreeMap<String, String>,
     /// How long the command may run before the host kills it.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_millis")]
@@ -110,8 +111,8 @@ impl Cmd {
 
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (key, value) in &self.env {
-            write!(f, "{key}={} ", shell_quote(value))?;
+        for key in self.env.keys() {
+            write!(f, "{key}=<redacted> ")?;
         }
         f.write_str(&shell_quote(&self.program))?;
         for arg in &self.args {
@@ -119,6 +120,10 @@ impl fmt::Display for Cmd {
         }
         Ok(())
     }
+}
+
+fn redacted<S: serde::Serializer>(env: &BTreeMap<String, String>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(env.keys().map(|k| (k, "<redacted>")))
 }
 
 /// Quotes one word for a POSIX shell, leaving plain words as they are.
@@ -197,6 +202,14 @@ mod opt_millis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn environment_values_are_never_shown() {
+        let cmd = Cmd::write("tool", ["login"]).env("TOKEN", "hunter2");
+        assert_eq!(cmd.to_string(), "TOKEN=<redacted> tool login");
+        let json = serde_json::to_string(&cmd).expect("serialises");
+        assert!(!json.contains("hunter2"), "{json}");
+    }
 
     #[test]
     fn display_is_shell_escaped() {
