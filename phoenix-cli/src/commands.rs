@@ -7,8 +7,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use phoenix_core::apply::outcome_diagnostics;
 use phoenix_core::config::ConfigSet;
 use phoenix_core::{
-    ApplyOptions, Change, Engine, GraphFormat, Observer, Outcome, Plan, PlanOptions, Registry,
-    Status,
+    ApplyOptions, Change, Diagnostic, Engine, GraphFormat, Observer, Outcome, Plan, PlanOptions,
+    Registry, Status,
 };
 
 use crate::args::{ApplyArgs, Common, GraphArgs, GraphFormatArg, PlanArgs, SimAuditArgs};
@@ -38,7 +38,11 @@ pub(crate) fn load(common: &Common) -> Result<Engine, CliError> {
     if desired.has_errors() {
         return Err(CliError::Config(desired.diagnostics));
     }
-    Ok(Engine::new(desired)?)
+    let engine = Engine::new(desired)?;
+    if engine.config_diagnostics().iter().any(Diagnostic::is_error) {
+        return Err(CliError::Config(engine.config_diagnostics().to_vec()));
+    }
+    Ok(engine)
 }
 
 fn style(io: &Io) -> Style {

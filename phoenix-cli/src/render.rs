@@ -78,7 +78,9 @@ pub fn diagnostics(diagnostics: &[Diagnostic], style: Style) -> String {
 /// summary line and what inspection cost.
 pub fn plan(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
-    if plan.changes.is_empty() {
+    if plan.changes.is_empty() && plan.has_errors() {
+        // Nothing to show but the errors, which the caller prints.
+    } else if plan.changes.is_empty() {
         let _ = writeln!(
             out,
             "{} {} matches the configuration ({} resource(s) inspected).",

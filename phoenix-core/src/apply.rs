@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 use tracing::Instrument;
@@ -370,41 +371,55 @@ impl Engine {
         if applied.is_empty() {
             return;
         }
-        let counting = Counting::new(ReadOnly(host));
+        let counting = Counting::new(host);
+        let read_only = ReadOnly(&counting);
         let facts = Arc::new(Facts::new());
-        let mut remaining: HashMap<ResourceId, Vec<FieldChange>> = HashMap::new();
-        for (index, resource) in self.resources.iter().enumerate() {
-            let id = self.graph.id(index);
-            if !applied.contains(id) || changes[index].is_none() {
-                continue;
-            }
-            let cx = Ctx::with_facts(&counting, Arc::clone(&facts));
-            let fields = match resource.inspect(&cx).await {
-                Ok(state) => match (resource.ensure(), state) {
-                    (Ensure::Absent, None) => Vec::new(),
-                    (Ensure::Absent, Some(_)) => vec![FieldChange::new(
-                        "exists",
-                        Some(true.into()),
-                        Some(false.into()),
-                    )],
-                    (Ensure::Present, None) => vec![FieldChange::new(
-                        "exists",
-                        Some(false.into()),
-                        Some(true.into()),
-                    )],
-                    (Ensure::Present, Some(state)) => match resource.diff(Some(&*state)) {
-                        Ok(delta) => delta.fields,
+        let checks = futures::stream::iter(self.resources.iter().enumerate())
+            .filter(|(index, _)| {
+                let keep = applied.contains(self.graph.id(*index)) && changes[*index].is_some();
+                async move { keep }
+            })
+            .map(|(index, resource)| {
+                let cx = Ctx::with_facts(&read_only, Arc::clone(&facts));
+                async move {
+                    let fields = match resource.inspect(&cx).await {
+                        Ok(state) => match (resource.ensure(), state) {
+                            (Ensure::Absent, None) => Vec::new(),
+                            (Ensure::Absent, Some(_)) => {
+                                vec![FieldChange::new(
+                                    "exists",
+                                    Some(true.into()),
+                                    Some(false.into()),
+                                )]
+                            }
+                            (Ensure::Present, None) => {
+                                vec![FieldChange::new(
+                                    "exists",
+                                    Some(false.into()),
+                                    Some(true.into()),
+                                )]
+                            }
+                            (Ensure::Present, Some(state)) => match resource.diff(Some(&*state)) {
+                                Ok(delta) => delta.fields,
+                                Err(err) => vec![
+                                    FieldChange::new("diff", None, None).note(error_chain(&*err)),
+                                ],
+                            },
+                        },
                         Err(err) => {
-                            vec![FieldChange::new("diff", None, None).note(error_chain(&*err))]
+                            vec![FieldChange::new("inspect", None, None).note(error_chain(&*err))]
                         }
-                    },
-                },
-                Err(err) => vec![FieldChange::new("inspect", None, None).note(error_chain(&*err))],
-            };
-            if !fields.is_empty() {
-                remaining.insert(id.clone(), fields);
-            }
-        }
+                    };
+                    (self.graph.id(index).clone(), fields)
+                }
+            })
+            .buffer_unordered(64)
+            .collect::<Vec<_>>()
+            .await;
+        let mut remaining: HashMap<ResourceId, Vec<FieldChange>> = checks
+            .into_iter()
+            .filter(|(_, fields)| !fields.is_empty())
+            .collect();
         for outcome in outcomes.iter_mut() {
             if let Some(fields) = remaining.remove(&outcome.id) {
                 tracing::warn!(resource = %outcome.id, "did not converge");

@@ -132,7 +132,8 @@ pub enum Step {
         path: PathBuf,
         /// The content.
         content: String,
-        /// The permission bits.
+        /// The permission bits (serialised as an octal string such as `"0644"`).
+        #[serde(with = "octal")]
         mode: u32,
         /// The owner as `user:group`, when set.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -175,6 +176,19 @@ impl fmt::Display for Step {
             }
             Step::RemoveFile { path } => write!(f, "remove {}", path.display()),
         }
+    }
+}
+
+mod octal {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(mode: &u32, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{mode:04o}"))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let text = String::deserialize(d)?;
+        u32::from_str_radix(&text, 8).map_err(serde::de::Error::custom)
     }
 }
 

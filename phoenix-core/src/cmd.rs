@@ -35,7 +35,11 @@ pub struct Cmd {
     pub stdin: Option<String>,
     /// Extra environment variables. This is where secrets go: their values are never shown,
     /// logged or serialised (they appear as `<redacted>`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", serialize_with = "redacted")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        serialize_with = "redacted"
+    )]
     pub env: BTreeMap<String, String>,
     /// How long the command may run before the host kills it.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_millis")]

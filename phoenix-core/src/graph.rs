@@ -1,6 +1,6 @@
 //! The dependency graph: declared and derived edges, cycle detection, and a deterministic order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use petgraph::algo::tarjan_scc;
@@ -163,19 +163,15 @@ impl Graph {
         let mut out = String::new();
         match format {
             GraphFormat::Text => {
-                let mut by_level: BTreeMap<usize, Vec<&ResourceId>> = BTreeMap::new();
-                for node in &self.order {
-                    by_level
-                        .entry(self.levels[node.index()])
-                        .or_default()
-                        .push(&self.graph[*node]);
-                }
                 for node in &self.order {
                     let _ = write!(out, "{}", self.graph[*node]);
-                    let deps = self.dependencies(node.index());
-                    if !deps.is_empty() {
-                        let names: Vec<String> =
-                            deps.iter().map(|d| self.id(*d).to_string()).collect();
+                    let mut names: Vec<String> = self
+                        .dependencies(node.index())
+                        .iter()
+                        .map(|d| self.id(*d).to_string())
+                        .collect();
+                    names.sort();
+                    if !names.is_empty() {
                         let _ = write!(out, " <- {}", names.join(", "));
                     }
                     out.push('\n');
@@ -201,23 +197,26 @@ impl Graph {
                 out.push_str("}\n");
             }
             GraphFormat::Mermaid => {
+                // Nodes are named by execution position, so the text does not depend on the
+                // order in which the config declared them.
+                let mut position = vec![0; self.graph.node_count()];
+                for (pos, node) in self.order.iter().enumerate() {
+                    position[node.index()] = pos;
+                }
                 out.push_str("graph LR\n");
-                for node in &self.order {
-                    let _ = writeln!(
-                        out,
-                        "  n{}[\"{}\"]",
-                        node.index(),
-                        self.graph[*node].to_string().replace('"', "#quot;")
-                    );
+                for (pos, node) in self.order.iter().enumerate() {
+                    let label = self.graph[*node].to_string().replace('"', "#quot;");
+                    let _ = writeln!(out, "  n{pos}[\"{label}\"]");
                 }
                 let mut edges: Vec<_> = self
                     .graph
                     .edge_references()
                     .map(|e| {
+                        let declared = matches!(e.weight(), EdgeReason::Declared);
                         (
-                            e.source().index(),
-                            e.target().index(),
-                            matches!(e.weight(), EdgeReason::Declared),
+                            position[e.source().index()],
+                            position[e.target().index()],
+                            declared,
                         )
                     })
                     .collect();

@@ -162,10 +162,12 @@ impl Engine {
                 changes: vec![None; self.resources.len()],
             };
         }
-        let counting = Counting::new(ReadOnly(host));
+        // Count inside the read-only wrapper: a refused write never reaches the host.
+        let counting = Counting::new(host);
+        let read_only = ReadOnly(&counting);
         let facts = Arc::new(Facts::new());
         let observed = self
-            .inspect_all(&counting, &facts, options.inspect_concurrency)
+            .inspect_all(&read_only, &facts, options.inspect_concurrency)
             .await;
         let mut changes: Vec<Option<Change>> = vec![None; self.resources.len()];
         let mut summary = Summary::default();

@@ -1,5 +1,6 @@
 //! Benchmark: engine overhead of a plan over 10,000 resources of the example `sysctl` provider on
 //! a zero-latency simulated node. Prints figures; it asserts nothing about time.
+#![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,8 +15,11 @@ const N_PARAMS: usize = 10_000;
 const ROUNDS: usize = 15;
 
 fn main() {
-    let names: Vec<String> = (0..N_PARAMS).map(|i| format!("bench.param_{i:05}")).collect();
-    let desired: BTreeMap<&str, String> = names.iter().map(|n| (n.as_str(), "1".to_owned())).collect();
+    let names: Vec<String> = (0..N_PARAMS)
+        .map(|i| format!("bench.param_{i:05}"))
+        .collect();
+    let desired: BTreeMap<&str, String> =
+        names.iter().map(|n| (n.as_str(), "1".to_owned())).collect();
     let text = serde_json::json!({ "sysctl": desired }).to_string();
     let registry = Registry::builder()
         .provider(tests::sysctl::provider())
@@ -23,7 +27,9 @@ fn main() {
         .expect("one provider");
     let mut state = SimState::new();
     let live: BTreeMap<&str, &str> = names.iter().map(|n| (n.as_str(), "1")).collect();
-    state.tools.insert("sysctl".to_owned(), serde_json::json!(live));
+    state
+        .tools
+        .insert("sysctl".to_owned(), serde_json::json!(live));
     let node = SimNode::from_state(state, tests::sysctl::emulators()).expect("node");
     // The persisted file is one more resource (a create in every round's plan).
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -40,7 +46,8 @@ fn main() {
     let mut n_resources = 0;
     for _ in 0..ROUNDS {
         let started = Instant::now();
-        let document = Document::parse(PathBuf::from("bench.json"), text.clone()).expect("valid json");
+        let document =
+            Document::parse(PathBuf::from("bench.json"), text.clone()).expect("valid json");
         let desired = registry.decode(&ConfigSet::from_documents(vec![document]));
         assert!(!desired.has_errors(), "{:?}", desired.diagnostics);
         decode.push(started.elapsed());
@@ -56,12 +63,16 @@ fn main() {
         assert!(!result.has_errors(), "{:?}", result.diagnostics.first());
         n_commands = result.stats.commands_total;
     }
-    println!("phoenix engine benchmark: {n_resources} resources, zero-latency simulated node, {ROUNDS} rounds");
+    println!(
+        "phoenix engine benchmark: {n_resources} resources, zero-latency simulated node, {ROUNDS} rounds"
+    );
     println!("  commands per plan:            {n_commands}");
     report("config decode (10k params)", &mut decode);
     report("graph build (Engine::new)", &mut build);
     report("plan (inspect + diff)", &mut plan);
-    let total: Vec<Duration> = (0..ROUNDS).map(|i| decode[i] + build[i] + plan[i]).collect();
+    let total: Vec<Duration> = (0..ROUNDS)
+        .map(|i| decode[i] + build[i] + plan[i])
+        .collect();
     report("total engine overhead", &mut total.clone());
 }
 

@@ -1,0 +1,8 @@
+//! The one integration binary of the `tests` crate: the engine's invariants, proved on the
+//! simulated node, through the library and through the command line run in-process.
+
+mod cli;
+mod engine;
+mod snapshots;
+mod support;
+mod third_party;

@@ -1,0 +1,538 @@
+//! Shared helpers: the CLI run in-process, scratch directories with sim state files, and small
+//! test resources with the `kv` emulator they drive.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use phoenix_core::file::File;
+use phoenix_core::resource::run_steps;
+use phoenix_core::sim::{AuditEntry, Emulator, SimNode, SimOutput, SimState, SimSys};
+use phoenix_core::{
+    BoxError, Capability, Change, Cmd, Ctx, Delta, Desired, Disruption, DynResource, Engine, Fact,
+    FieldChange, FileWrite, Host, Kind, Resource, ResourceId,
+};
+
+/// What one in-process `phoenix` run returned.
+#[derive(Debug)]
+pub(crate) struct Ran {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+/// Runs `phoenix ARGS...` in-process on captured, non-interactive streams with an empty stdin.
+pub(crate) fn phoenix(args: &[&str]) -> Ran {
+    let (mut io, captured) = phoenix_cli::Io::captured("");
+    run_with(args, &mut io, &captured)
+}
+
+/// Runs `phoenix ARGS...` on streams the caller prepared.
+pub(crate) fn run_with(
+    args: &[&str],
+    io: &mut phoenix_cli::Io,
+    captured: &phoenix_cli::Captured,
+) -> Ran {
+    let code = phoenix_cli::run(std::iter::once("phoenix").chain(args.iter().copied()), io);
+    Ran {
+        code,
+        stdout: captured.stdout(),
+        stderr: captured.stderr(),
+    }
+}
+
+/// The repository's `examples/` directory.
+pub(crate) fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+/// The shipped example config, `examples/lab`.
+pub(crate) fn lab() -> PathBuf {
+    examples().join("lab")
+}
+
+/// The verbatim upstream config files, named `<commit>__etc__<name>`.
+pub(crate) fn upstream() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/upstream")
+}
+
+/// A path as a `&str` for argv.
+pub(crate) fn arg(path: &Path) -> &str {
+    path.to_str().expect("temp and repository paths are UTF-8")
+}
+
+/// A scratch directory with a config directory and a sim state file in it.
+#[derive(Debug)]
+pub(crate) struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub(crate) fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().expect("a temp dir"),
+        }
+    }
+
+    /// The scratch directory itself.
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The sim state file (it may not exist yet).
+    pub(crate) fn state_file(&self) -> PathBuf {
+        self.path().join("state.json")
+    }
+
+    /// `sim:<state file>`, for `--target`.
+    pub(crate) fn target(&self) -> String {
+        format!("sim:{}", self.state_file().display())
+    }
+
+    /// The config directory (created on first write).
+    pub(crate) fn config_dir(&self) -> PathBuf {
+        self.path().join("config")
+    }
+
+    /// The hypervisor config file in the config directory.
+    pub(crate) fn config_file(&self) -> PathBuf {
+        self.config_dir().join("phoenix_hypervisor_config.json")
+    }
+
+    /// Writes `text` as the hypervisor config file and returns the config directory.
+    pub(crate) fn write_config(&self, text: &str) -> PathBuf {
+        std::fs::create_dir_all(self.config_dir()).expect("create the config dir");
+        std::fs::write(self.config_file(), text).expect("write the config");
+        self.config_dir()
+    }
+
+    /// Writes `state` as the sim state file.
+    pub(crate) fn write_state(&self, state: &SimState) {
+        std::fs::write(self.state_file(), state.to_json()).expect("write the sim state");
+    }
+
+    /// The sim state file's bytes.
+    pub(crate) fn state_bytes(&self) -> Vec<u8> {
+        std::fs::read(self.state_file()).expect("the sim state file exists")
+    }
+
+    /// The sim state file, parsed.
+    pub(crate) fn state(&self) -> SimState {
+        serde_json::from_slice(&self.state_bytes()).expect("the sim state file is a SimState")
+    }
+}
+
+/// The audit entries of `run` that changed the node, rendered one per line.
+pub(crate) fn mutations_in(audit: &[AuditEntry], run: u64) -> Vec<String> {
+    audit
+        .iter()
+        .filter(|entry| entry.run == run && entry.is_mutation())
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// The argv of every audit entry of `run`, each joined by spaces, with the operation first.
+pub(crate) fn operations_in(audit: &[AuditEntry], run: u64) -> Vec<String> {
+    audit
+        .iter()
+        .filter(|entry| entry.run == run)
+        .map(|entry| format!("{} {}", entry.op, entry.argv.join(" ")))
+        .collect()
+}
+
+/// A `Desired` made of resources built in Rust, with no diagnostics.
+pub(crate) fn desired(resources: Vec<Box<dyn DynResource>>) -> Desired {
+    let mut desired = Desired::default();
+    desired.resources = resources;
+    desired
+}
+
+/// An engine for resources built in Rust; panics on a cycle.
+pub(crate) fn engine(resources: Vec<Box<dyn DynResource>>) -> Engine {
+    Engine::new(desired(resources)).expect("the test resources have no cycle")
+}
+
+/// A simulated node answering `kv` with `kv`, whose `kv` namespace starts as `preset`.
+pub(crate) fn node(kv: &Kv, preset: &[(&str, &str)]) -> Arc<SimNode> {
+    let mut state = SimState::new();
+    if !preset.is_empty() {
+        let values: BTreeMap<&str, &str> = preset.iter().copied().collect();
+        state.tools.insert(
+            "kv".to_owned(),
+            serde_json::to_value(values).expect("a string map is JSON"),
+        );
+    }
+    Arc::new(SimNode::from_state(state, vec![Arc::new(kv.clone())]).expect("one emulator"))
+}
+
+/// The node as the engine takes it.
+pub(crate) fn host(node: &Arc<SimNode>) -> Arc<dyn Host> {
+    Arc::clone(node) as Arc<dyn Host>
+}
+
+/// The node's `kv` namespace now.
+pub(crate) fn kv_values(node: &SimNode) -> BTreeMap<String, String> {
+    node.state()
+        .tools
+        .get("kv")
+        .map(|value| serde_json::from_value(value.clone()).expect("kv state is a string map"))
+        .unwrap_or_default()
+}
+
+/// How many commands ran, and at most how many at once, per lock domain and in total.
+#[derive(Debug, Default)]
+pub(crate) struct Tracker {
+    running: BTreeMap<String, usize>,
+    max: BTreeMap<String, usize>,
+    running_total: usize,
+    max_total: usize,
+}
+
+impl Tracker {
+    /// The most applies that were ever running at once, in any lock domains.
+    pub(crate) fn max_total(&self) -> usize {
+        self.max_total
+    }
+
+    /// The most applies that were ever running at once per lock domain.
+    pub(crate) fn max_by_domain(&self) -> &BTreeMap<String, usize> {
+        &self.max
+    }
+}
+
+/// The `kv` tool: a key-value store in the node's `kv` namespace.
+///
+/// `kv list` prints `key=value` lines, `kv get KEY` prints the value (status 1 when missing),
+/// `kv set KEY VALUE` stores it (and, for a frozen key, says it did but changes nothing).
+/// `kv begin DOMAIN` and `kv end DOMAIN` bracket an apply, so the emulator can count how many
+/// applies run at once: the node sleeps each command's latency before running it, so the span
+/// between a `begin` and its `end` is at least one latency long.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Kv {
+    latency: Option<Duration>,
+    frozen: BTreeSet<String>,
+    tracker: Arc<Mutex<Tracker>>,
+}
+
+impl Kv {
+    pub(crate) fn new() -> Kv {
+        Kv::default()
+    }
+
+    /// Each `kv` command takes `latency` under the `proxmox-typical` profile.
+    pub(crate) fn latency(mut self, latency: Duration) -> Kv {
+        self.latency = Some(latency);
+        self
+    }
+
+    /// `kv set KEY ...` succeeds but stores nothing.
+    pub(crate) fn frozen(mut self, key: &str) -> Kv {
+        self.frozen.insert(key.to_owned());
+        self
+    }
+
+    /// What `begin` and `end` recorded.
+    pub(crate) fn tracker(&self) -> std::sync::MutexGuard<'_, Tracker> {
+        self.tracker.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Emulator for Kv {
+    fn programs(&self) -> Vec<String> {
+        vec!["kv".to_owned()]
+    }
+
+    fn run(&self, argv: &[String], _stdin: Option<&str>, sys: &mut SimSys<'_>) -> SimOutput {
+        let mut values: BTreeMap<String, String> = sys.load("kv");
+        let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        match words.as_slice() {
+            ["kv", "list"] => SimOutput::ok(
+                values
+                    .iter()
+                    .map(|(key, value)| format!("{key}={value}\n"))
+                    .collect::<String>(),
+            ),
+            ["kv", "get", key] => match values.get(*key) {
+                Some(value) => SimOutput::ok(format!("{value}\n")),
+                None => SimOutput::fail(1, format!("kv: no such key: {key}\n")),
+            },
+            ["kv", "set", key, _] if self.frozen.contains(*key) => SimOutput::ok(""),
+            ["kv", "set", key, value] => {
+                values.insert((*key).to_owned(), (*value).to_owned());
+                sys.store("kv", &values);
+                SimOutput::ok_mutated("")
+            }
+            ["kv", "begin", domain] => {
+                let mut tracker = self.tracker();
+                let running = tracker.running.entry((*domain).to_owned()).or_default();
+                *running += 1;
+                let running = *running;
+                let max = tracker.max.entry((*domain).to_owned()).or_default();
+                *max = (*max).max(running);
+                tracker.running_total += 1;
+                tracker.max_total = tracker.max_total.max(tracker.running_total);
+                SimOutput::ok("")
+            }
+            ["kv", "end", domain] => {
+                let mut tracker = self.tracker();
+                if let Some(running) = tracker.running.get_mut(*domain) {
+                    *running = running.saturating_sub(1);
+                }
+                tracker.running_total = tracker.running_total.saturating_sub(1);
+                SimOutput::ok("")
+            }
+            _ => SimOutput::fail(2, "usage: kv list|get KEY|set KEY VALUE|begin D|end D\n"),
+        }
+    }
+
+    fn typical_latency(&self, _program: &str) -> Option<Duration> {
+        self.latency
+    }
+}
+
+/// Every key and value, from one `kv list`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KvAll;
+
+#[async_trait]
+impl Fact for KvAll {
+    type Value = BTreeMap<String, String>;
+
+    fn key(&self) -> String {
+        "kv.all".to_owned()
+    }
+
+    async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
+        let output = phoenix_core::host::run_checked(host, &Cmd::read("kv", ["list"])).await?;
+        Ok(output
+            .stdout
+            .lines()
+            .filter_map(|line| line.split_once('='))
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .collect())
+    }
+}
+
+/// The kind of [`Item`].
+pub(crate) const ITEM: &str = "test.item";
+
+/// The id of the item called `name`.
+pub(crate) fn item_id(name: &str) -> ResourceId {
+    ResourceId::new(Kind::from_static(ITEM), name)
+}
+
+/// A key of the `kv` tool that should hold a value: the engine's test resource.
+#[derive(Debug, Clone)]
+pub(crate) struct Item {
+    name: String,
+    value: String,
+    depends_on: Vec<ResourceId>,
+    lock: Option<String>,
+    tracked: bool,
+    read_own: bool,
+    destroys: bool,
+    provides: Vec<Capability>,
+}
+
+impl Item {
+    pub(crate) fn new(name: &str, value: &str) -> Item {
+        Item {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            depends_on: Vec::new(),
+            lock: None,
+            tracked: false,
+            read_own: false,
+            destroys: false,
+            provides: Vec::new(),
+        }
+    }
+
+    /// Must converge after the item called `name`.
+    pub(crate) fn after(mut self, name: &str) -> Item {
+        self.depends_on.push(item_id(name));
+        self
+    }
+
+    /// Must converge after `id`.
+    pub(crate) fn after_id(mut self, id: ResourceId) -> Item {
+        self.depends_on.push(id);
+        self
+    }
+
+    /// Uses `domain` as its only lock domain instead of its id.
+    pub(crate) fn lock(mut self, domain: &str) -> Item {
+        self.lock = Some(domain.to_owned());
+        self
+    }
+
+    /// Brackets its apply with `kv begin`/`kv end` so the emulator counts concurrent applies.
+    pub(crate) fn tracked(mut self) -> Item {
+        self.tracked = true;
+        self
+    }
+
+    /// Inspects with its own `kv get` instead of the shared `kv list` fact.
+    pub(crate) fn read_own(mut self) -> Item {
+        self.read_own = true;
+        self
+    }
+
+    /// Reports that changing its value destroys data.
+    pub(crate) fn destroys_data(mut self) -> Item {
+        self.destroys = true;
+        self
+    }
+
+    /// Provides `capability`.
+    pub(crate) fn provides(mut self, capability: Capability) -> Item {
+        self.provides.push(capability);
+        self
+    }
+
+    /// Boxed for the engine.
+    pub(crate) fn boxed(self) -> Box<dyn DynResource> {
+        Box::new(self)
+    }
+
+    fn domain(&self) -> String {
+        self.lock
+            .clone()
+            .unwrap_or_else(|| Resource::id(self).to_string())
+    }
+}
+
+#[async_trait]
+impl Resource for Item {
+    type State = String;
+
+    fn id(&self) -> ResourceId {
+        item_id(&self.name)
+    }
+
+    fn depends_on(&self) -> Vec<ResourceId> {
+        self.depends_on.clone()
+    }
+
+    fn provides(&self) -> Vec<Capability> {
+        self.provides.clone()
+    }
+
+    fn locks(&self) -> Vec<String> {
+        vec![self.domain()]
+    }
+
+    async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<String>, BoxError> {
+        if self.read_own {
+            let output = cx.host().run(&Cmd::read("kv", ["get", &self.name])).await?;
+            return Ok(output
+                .success()
+                .then(|| output.stdout.trim_end().to_owned()));
+        }
+        Ok(cx.fact(&KvAll).await?.get(&self.name).cloned())
+    }
+
+    fn diff(&self, observed: Option<&String>) -> Delta {
+        if observed == Some(&self.value) {
+            return Delta::none();
+        }
+        let mut delta = Delta::none().field(FieldChange::new(
+            "value",
+            observed.map(|value| value.clone().into()),
+            Some(self.value.clone().into()),
+        ));
+        if self.tracked {
+            delta = delta.run(Cmd::write("kv", ["begin", &self.domain()]));
+        }
+        delta = delta.run(Cmd::write("kv", ["set", &self.name, &self.value]));
+        if self.tracked {
+            delta = delta.run(Cmd::write("kv", ["end", &self.domain()]));
+        }
+        if self.destroys {
+            delta = delta.disrupts(Disruption::DestroysData {
+                what: format!("the old value of {}", self.name),
+            });
+        }
+        delta
+    }
+}
+
+/// How a [`Misbehaving`] resource breaks the provider contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Misbehaviour {
+    PanicInInspect,
+    PanicInApply,
+    RunWriteInInspect,
+    WriteFileInInspect,
+}
+
+/// A resource whose provider is buggy in one way; otherwise a missing `kv` key to create.
+#[derive(Debug, Clone)]
+pub(crate) struct Misbehaving {
+    name: String,
+    how: Misbehaviour,
+}
+
+impl Misbehaving {
+    pub(crate) fn new(name: &str, how: Misbehaviour) -> Misbehaving {
+        Misbehaving {
+            name: name.to_owned(),
+            how,
+        }
+    }
+
+    pub(crate) fn boxed(self) -> Box<dyn DynResource> {
+        Box::new(self)
+    }
+}
+
+/// The id of the misbehaving resource called `name`.
+pub(crate) fn misbehaving_id(name: &str) -> ResourceId {
+    ResourceId::new(Kind::from_static("test.misbehaving"), name)
+}
+
+#[async_trait]
+impl Resource for Misbehaving {
+    type State = String;
+
+    fn id(&self) -> ResourceId {
+        misbehaving_id(&self.name)
+    }
+
+    async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<String>, BoxError> {
+        match self.how {
+            Misbehaviour::PanicInInspect => panic!("inspect exploded"),
+            Misbehaviour::RunWriteInInspect => {
+                cx.run(&Cmd::write("kv", ["set", &self.name, "sneaky"]))
+                    .await?;
+            }
+            Misbehaviour::WriteFileInInspect => {
+                cx.host()
+                    .write_file(Path::new("/etc/sneaky"), &FileWrite::new("x\n", 0o644))
+                    .await?;
+            }
+            Misbehaviour::PanicInApply => {}
+        }
+        Ok(None)
+    }
+
+    fn diff(&self, _observed: Option<&String>) -> Delta {
+        Delta::none()
+            .field(FieldChange::new("value", None, Some("1".into())))
+            .run(Cmd::write("kv", ["set", &self.name, "1"]))
+    }
+
+    async fn apply(&self, change: &Change, cx: &Ctx<'_>) -> Result<(), BoxError> {
+        if self.how == Misbehaviour::PanicInApply {
+            panic!("apply exploded");
+        }
+        run_steps(&change.steps, cx).await
+    }
+}
+
+/// A managed file, boxed.
+pub(crate) fn file(path: &str, content: &str) -> Box<dyn DynResource> {
+    Box::new(File::new(path, content))
+}
