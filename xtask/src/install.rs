@@ -1,0 +1,142 @@
+//! Installs the tools the tests need, idempotently, and fails loudly when it cannot.
+//!
+//! Each tool is checked first and installed only when missing, so a second run does nothing.
+
+use std::collections::BTreeSet;
+use std::env;
+use std::path::{Path, PathBuf};
+
+use xshell::{Shell, cmd};
+
+use crate::Result;
+
+/// Debian packages the tests need, as (a binary the package ships, the package).
+///
+/// A package is installed only when its binary is found neither on `PATH` nor in an sbin directory.
+pub(crate) const DEBIAN_PACKAGES: &[(&str, &str)] = &[];
+
+/// Directories searched after `PATH`: daemons such as nginx live in sbin, which a non-root `PATH`
+/// often lacks.
+const SBIN_DIRS: &[&str] = &["/usr/local/sbin", "/usr/sbin", "/sbin"];
+
+/// Makes sure `cargo insta` works and every binary of [`DEBIAN_PACKAGES`] is present.
+pub(crate) fn ensure_test_tools(sh: &Shell) -> Result<()> {
+    ensure_cargo_insta(sh)?;
+    ensure_debian_packages(sh, DEBIAN_PACKAGES)
+}
+
+fn ensure_cargo_insta(sh: &Shell) -> Result<()> {
+    if cargo_insta_works(sh) {
+        return Ok(());
+    }
+    eprintln!("xtask: cargo-insta is missing; installing it");
+    cmd!(sh, "cargo install cargo-insta --locked").run()?;
+    if !cargo_insta_works(sh) {
+        return Err("`cargo install cargo-insta` succeeded but `cargo insta --version` still fails; is ~/.cargo/bin on PATH?".into());
+    }
+    Ok(())
+}
+
+fn cargo_insta_works(sh: &Shell) -> bool {
+    cmd!(sh, "cargo insta --version")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_ok()
+}
+
+fn ensure_debian_packages(sh: &Shell, packages: &[(&str, &str)]) -> Result<()> {
+    let missing = missing_packages(packages, |binary| find_binary(binary).is_some());
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let missing_list = missing.join(" ");
+    if !is_root(sh)? {
+        return Err(format!(
+            "Debian packages needed by the tests are missing: {missing_list}; install them with `sudo apt-get install --no-install-recommends {missing_list}` or run xtask as root"
+        )
+        .into());
+    }
+    eprintln!("xtask: installing Debian packages: {missing_list}");
+    // Never prompt, in CI or not: debconf questions would hang the run.
+    let _frontend = sh.push_env("DEBIAN_FRONTEND", "noninteractive");
+    cmd!(sh, "apt-get update").run()?;
+    cmd!(
+        sh,
+        "apt-get install -y --no-install-recommends {missing...}"
+    )
+    .run()?;
+    let still_missing = missing_packages(packages, |binary| find_binary(binary).is_some());
+    if !still_missing.is_empty() {
+        return Err(format!(
+            "installed {missing_list} but the binaries of {} are still not found",
+            still_missing.join(" ")
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The packages whose binary is absent, each once, in name order.
+fn missing_packages<'a>(
+    packages: &[(&str, &'a str)],
+    is_present: impl Fn(&str) -> bool,
+) -> Vec<&'a str> {
+    let missing: BTreeSet<&str> = packages
+        .iter()
+        .filter(|(binary, _)| !is_present(binary))
+        .map(|(_, package)| *package)
+        .collect();
+    missing.into_iter().collect()
+}
+
+/// Finds an executable by name on `PATH`, then in the sbin directories.
+fn find_binary(name: &str) -> Option<PathBuf> {
+    let path_dirs = env::var_os("PATH")
+        .map(|path| env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default();
+    path_dirs
+        .into_iter()
+        .chain(SBIN_DIRS.iter().map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_file(candidate))
+}
+
+fn is_file(path: &Path) -> bool {
+    path.metadata().is_ok_and(|meta| meta.is_file())
+}
+
+fn is_root(sh: &Shell) -> Result<bool> {
+    let uid = cmd!(sh, "id -u").quiet().read()?;
+    Ok(uid.trim() == "0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_packages_lists_each_package_of_an_absent_binary_once() {
+        let packages = [
+            ("nginx", "nginx"),
+            ("smbd", "samba"),
+            ("testparm", "samba"),
+            ("sh", "dash"),
+        ];
+        let missing = missing_packages(&packages, |binary| binary == "sh");
+        assert_eq!(missing, ["nginx", "samba"]);
+    }
+
+    #[test]
+    fn nothing_is_missing_when_every_binary_is_present() {
+        let missing = missing_packages(&[("sh", "dash")], |_| true);
+        assert!(missing.is_empty());
+    }
+
+    #[test]
+    fn find_binary_finds_a_binary_every_system_has() {
+        assert!(find_binary("sh").is_some());
+        assert!(find_binary("surely-no-such-binary-on-this-host").is_none());
+    }
+}
