@@ -25,6 +25,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Plan, confirm, change what differs, and verify that it converged.
     Apply(ApplyArgs),
+    /// Report on the target without planning changes: pool health, disk wear, warnings (read-only).
+    Status(StatusArgs),
     /// Show the dependency graph of the config's resources.
     Graph(GraphArgs),
     /// Show the audit log of a simulated node (every command it ran, and which ones mutated it).
@@ -91,6 +93,16 @@ pub struct ApplyArgs {
     /// Apply only if the host still gives this saved plan (from `plan --out`).
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
+}
+
+/// `phoenix status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The host: `local`, `sim` or `sim:FILE`.
+    #[arg(long, env = "PHOENIX_TARGET", default_value = "local")]
+    pub target: String,
 }
 
 /// `phoenix graph`.

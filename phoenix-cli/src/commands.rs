@@ -11,7 +11,9 @@ use phoenix_core::{
     Registry, Status,
 };
 
-use crate::args::{ApplyArgs, Common, GraphArgs, GraphFormatArg, PlanArgs, SimAuditArgs};
+use crate::args::{
+    ApplyArgs, Common, GraphArgs, GraphFormatArg, PlanArgs, SimAuditArgs, StatusArgs,
+};
 use crate::error::CliError;
 use crate::exit;
 use crate::io::{Io, SharedWriter, emit};
@@ -272,6 +274,50 @@ impl Drop for Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// `phoenix status`: inspect read-only and report what the resources observed (pool health,
+/// disk wear, warnings) and how many changes are pending, without listing them.
+pub(crate) fn status(args: &StatusArgs, io: &Io) -> Result<i32, CliError> {
+    let engine = load(&args.common)?;
+    let target = Target::parse(&args.target)?;
+    let opened = Opened::open(&target, &args.target)?;
+    let plan = runtime().block_on(engine.plan(Arc::clone(&opened.host), &PlanOptions::default()));
+    opened.save()?;
+    let config_notes = engine.config_diagnostics().len();
+    let findings: Vec<Diagnostic> =
+        plan.diagnostics[config_notes.min(plan.diagnostics.len())..].to_vec();
+    if args.common.json {
+        let report = serde_json::json!({
+            "format_version": phoenix_core::FORMAT_VERSION,
+            "host": plan.host,
+            "findings": findings,
+            "pending_changes": plan.changes.len(),
+            "stats": plan.stats,
+        });
+        emit(&io.stdout, &to_json(&report));
+    } else {
+        let mut text = format!("Status of {}:\n", plan.host);
+        if findings.is_empty() {
+            text.push_str("  nothing to report\n");
+        }
+        for line in render::diagnostics(&findings, style(io)).lines() {
+            text.push_str("  ");
+            text.push_str(line);
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "{} change(s) pending ({} resource(s) converged); run `phoenix plan` to see them.\n",
+            plan.changes.len(),
+            plan.summary.unchanged
+        ));
+        emit(&io.stdout, &text);
+    }
+    Ok(if plan.has_errors() {
+        exit::ERROR
+    } else {
+        exit::OK
+    })
 }
 
 /// `phoenix graph`.

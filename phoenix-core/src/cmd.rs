@@ -122,6 +122,10 @@ impl fmt::Display for Cmd {
         for arg in &self.args {
             write!(f, " {}", shell_quote(arg))?;
         }
+        if let Some(stdin) = &self.stdin {
+            // The bytes are not shown: stdin may carry secrets.
+            write!(f, "  # with {} byte(s) on stdin", stdin.len())?;
+        }
         Ok(())
     }
 }

@@ -1,18 +1,40 @@
 //! Phoenix provider: ZFS pools, datasets, ARC and Proxmox storage.
 //!
-//! Until its resources land, the provider claims its config keys as known but not yet managed,
-//! so the upstream configs load with one note per key instead of an error.
+//! The blueprint every provider follows: batched facts (one `zpool list`, one `zpool get`, one
+//! `zfs get`, one read of storage.cfg, whatever the number of datasets), semantic comparison, the
+//! exact commands in the plan, and refusal of anything that would lose data.
+//!
+//! Kinds: `zfs.disk` (a pool's disk: blank check, wipe only with `--allow-destroy`, wear report),
+//! `zfs.pool`, `zfs.dataset`, `zfs.arc`, `pve.storage`; plus a core `file` for
+//! /etc/modprobe.d/zfs.conf.
+
+pub mod arc;
+pub mod config;
+pub mod dataset;
+pub mod disk;
+mod error;
+mod facts;
+pub mod parse;
+pub mod pool;
+mod props;
+#[cfg(feature = "sim")]
+pub mod sim;
+pub mod storage;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use phoenix_core::config::{Claim, Section};
+use phoenix_core::file::File;
 use phoenix_core::{DecodeCx, Kind, Provider};
 
-const NOT_YET: &str = "ZFS pools, datasets, ARC and storage are managed once the phoenix-zfs provider lands (issue 3)";
+pub use error::{Error, Result};
 
-/// The zfs provider.
+/// The ZFS provider.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ZfsProvider;
 
-/// The zfs provider, for `Registry::builder().provider(...)`.
+/// The ZFS provider, for `Registry::builder().provider(...)`.
 pub fn provider() -> ZfsProvider {
     ZfsProvider
 }
@@ -23,21 +45,74 @@ impl Provider for ZfsProvider {
     }
 
     fn kinds(&self) -> Vec<Kind> {
-        Vec::new()
+        [
+            disk::KIND,
+            pool::KIND,
+            dataset::KIND,
+            arc::KIND,
+            storage::KIND,
+        ]
+        .into_iter()
+        .map(Kind::from_static)
+        .collect()
     }
 
     fn claims(&self) -> Vec<Claim> {
-        vec![
-            Claim::known("zfs", NOT_YET),
-            Claim::known("proxmox_storage_ids", NOT_YET),
-        ]
+        vec![Claim::managed("zfs"), Claim::managed("proxmox_storage_ids")]
     }
 
-    fn decode(&self, _sections: &[Section<'_>], _cx: &mut DecodeCx<'_>) {}
+    fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
+        let Some(spec) = config::decode(sections, cx) else {
+            return;
+        };
+        let all_disks: Arc<[String]> = spec
+            .pools
+            .iter()
+            .flat_map(|p| p.disks.iter().cloned())
+            .collect();
+        for pool in &spec.pools {
+            for path in &pool.disks {
+                cx.add(disk::Disk {
+                    path: path.clone(),
+                    pool: pool.name.clone(),
+                    all_disks: Arc::clone(&all_disks),
+                });
+            }
+            cx.add(pool::Pool { spec: pool.clone() });
+        }
+        let mut read: BTreeSet<&str> = dataset::ALWAYS_READ.iter().copied().collect();
+        for dataset in &spec.datasets {
+            read.extend(dataset.properties.iter().map(|(name, _)| name.as_str()));
+        }
+        let read: Arc<str> = Arc::from(read.into_iter().collect::<Vec<_>>().join(","));
+        for dataset in &spec.datasets {
+            cx.add(dataset::Dataset {
+                spec: dataset.clone(),
+                read: Arc::clone(&read),
+            });
+            if let Some(storage) = &dataset.storage {
+                cx.add(storage::Storage {
+                    spec: storage.clone(),
+                    dataset: dataset.clone(),
+                });
+            }
+        }
+        if let Some(bytes) = spec.arc_max_bytes {
+            cx.add(arc::Arc { bytes });
+            cx.add(
+                File::new(arc::MODPROBE_CONF, arc::modprobe_conf(bytes))
+                    .mode(0o644)
+                    .owner("root:root"),
+            );
+        }
+    }
 }
 
 /// The emulators of the tools this provider drives, for the simulated node.
 #[cfg(feature = "sim")]
-pub fn emulators() -> Vec<std::sync::Arc<dyn phoenix_core::sim::Emulator>> {
-    Vec::new()
+pub fn emulators() -> Vec<Arc<dyn phoenix_core::sim::Emulator>> {
+    sim::emulators()
 }
+
+#[cfg(test)]
+mod diff_tests;

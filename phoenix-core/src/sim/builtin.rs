@@ -1,21 +1,27 @@
-//! The emulators every simulated node has: `cat`, `true` and `false`.
+//! The emulators every simulated node has: `cat`, `tee`, `true` and `false`.
 //!
 //! Provider-free tools only; each provider crate emulates its own tools.
 
 use super::emulator::{Emulator, SimOutput, SimSys};
+use super::state::SimFile;
 
 /// The built-in emulators, registered before any provider's.
 pub(crate) fn builtin_emulators() -> Vec<std::sync::Arc<dyn Emulator>> {
     vec![std::sync::Arc::new(Coreutils)]
 }
 
-/// GNU coreutils' `cat`, `true` and `false`.
+/// GNU coreutils' `cat`, `tee`, `true` and `false`.
 #[derive(Debug)]
 struct Coreutils;
 
 impl Emulator for Coreutils {
     fn programs(&self) -> Vec<String> {
-        vec!["cat".to_owned(), "true".to_owned(), "false".to_owned()]
+        vec![
+            "cat".to_owned(),
+            "tee".to_owned(),
+            "true".to_owned(),
+            "false".to_owned(),
+        ]
     }
 
     fn run(&self, argv: &[String], stdin: Option<&str>, sys: &mut SimSys<'_>) -> SimOutput {
@@ -27,6 +33,7 @@ impl Emulator for Coreutils {
         };
         match program.as_str() {
             "cat" => cat(args, stdin, sys),
+            "tee" => tee(args, stdin, sys),
             "true" => SimOutput::ok(""),
             "false" => SimOutput::fail(1, ""),
             _ => SimOutput::fail(
@@ -74,6 +81,65 @@ fn cat(args: &[String], stdin: Option<&str>, sys: &SimSys<'_>) -> SimOutput {
     }
     let status = if stderr.is_empty() { 0 } else { 1 };
     SimOutput::new(status, stdout, stderr, false)
+}
+
+/// `tee [-a] FILE...`: copies standard input to each file and to standard output.
+///
+/// Like GNU tee, a file whose directory does not exist (such as a kernel parameter of a module
+/// that is not loaded) is reported, the others are still written, and the status is 1. An
+/// existing file keeps its mode and owner; a new one is 0644 root:root. The command counts as a
+/// change only when some file's content changed. Other options are not emulated.
+fn tee(args: &[String], stdin: Option<&str>, sys: &mut SimSys<'_>) -> SimOutput {
+    let mut append = false;
+    let mut files: Vec<&str> = Vec::new();
+    let mut options_done = false;
+    for arg in args {
+        if !options_done && arg == "--" {
+            options_done = true;
+        } else if !options_done && (arg == "-a" || arg == "--append") {
+            append = true;
+        } else if !options_done && arg.len() > 1 && arg.starts_with('-') {
+            return SimOutput::fail(1, format!("phoenix sim: `tee {arg}` is not emulated\n"));
+        } else {
+            files.push(arg);
+        }
+    }
+    let input = stdin.unwrap_or_default();
+    let mut stderr = String::new();
+    let mut changed = false;
+    for file in files {
+        let parent = match file.rfind('/') {
+            Some(0) => "/",
+            Some(at) => &file[..at],
+            None => "/",
+        };
+        if sys.is_dir(file) {
+            stderr.push_str(&format!("tee: {file}: Is a directory\n"));
+            continue;
+        }
+        let existing = sys.read(file).cloned();
+        if existing.is_none() && !sys.is_dir(parent) {
+            stderr.push_str(&format!("tee: {file}: No such file or directory\n"));
+            continue;
+        }
+        let next = match existing {
+            Some(old) => {
+                let content = if append {
+                    format!("{}{input}", old.content)
+                } else {
+                    input.to_owned()
+                };
+                SimFile::new(content, old.mode, old.owner)
+            }
+            None => SimFile::text(input),
+        };
+        if sys.read(file) != Some(&next) {
+            sys.write(file, next);
+            changed = true;
+        }
+    }
+    let status = if stderr.is_empty() { 0 } else { 1 };
+    SimOutput::new(status, input, stderr, changed)
 }
 
 #[cfg(test)]
@@ -124,6 +190,56 @@ mod tests {
         assert_eq!(run(&["cat"], Some("hello\n")), SimOutput::ok("hello\n"));
         assert_eq!(run(&["cat", "-", "--", "-"], Some("x")), SimOutput::ok("x"));
         assert_eq!(run(&["cat", "-n", "/etc/hostname"], None).status, 1);
+    }
+
+    #[test]
+    fn tee_writes_files_echoes_stdin_and_reports_change_only_when_content_changes() {
+        let mut files = BTreeMap::from([(
+            "/sys/kernel/example/param".to_owned(),
+            SimFile::new("0\n", 0o600, "root:root"),
+        )]);
+        let mut tools = BTreeMap::new();
+        let argv: Vec<String> = ["tee", "/sys/kernel/example/param"]
+            .iter()
+            .map(|word| (*word).to_owned())
+            .collect();
+        let mut sys = SimSys::new(&mut files, &mut tools);
+        let output = Coreutils.run(&argv, Some("42\n"), &mut sys);
+        assert_eq!(output, SimOutput::new(0, "42\n", "", true));
+        assert!(sys.finish().changed);
+        assert_eq!(
+            files["/sys/kernel/example/param"],
+            SimFile::new("42\n", 0o600, "root:root")
+        );
+
+        let mut sys = SimSys::new(&mut files, &mut tools);
+        let again = Coreutils.run(&argv, Some("42\n"), &mut sys);
+        assert_eq!(again, SimOutput::new(0, "42\n", "", false));
+        assert!(!sys.finish().changed);
+    }
+
+    #[test]
+    fn tee_appends_and_reports_missing_directories_like_gnu_tee() {
+        let mut files = BTreeMap::from([("/etc/motd".to_owned(), SimFile::text("a\n"))]);
+        let mut tools = BTreeMap::new();
+        let argv: Vec<String> = ["tee", "-a", "/etc/motd", "/nonexistent/dir/file"]
+            .iter()
+            .map(|word| (*word).to_owned())
+            .collect();
+        let mut sys = SimSys::new(&mut files, &mut tools);
+        let output = Coreutils.run(&argv, Some("b\n"), &mut sys);
+        assert_eq!(
+            output,
+            SimOutput::new(
+                1,
+                "b\n",
+                "tee: /nonexistent/dir/file: No such file or directory\n",
+                true
+            )
+        );
+        assert!(sys.finish().changed);
+        assert_eq!(files["/etc/motd"].content, "a\nb\n");
+        assert!(!files.contains_key("/nonexistent/dir/file"));
     }
 
     #[test]

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use phoenix_core::sim::{SimFile, SimState};
 
-use crate::support::{Ran, Scratch, arg, lab, mutations_in, phoenix, run_with, upstream};
+use crate::support::{
+    Ran, Scratch, arg, files_example as lab, mutations_in, phoenix, run_with, upstream,
+};
 
 /// `phoenix <command> --config <config> --target <scratch> EXTRA...`.
 fn on(scratch: &Scratch, command: &str, config: &Path, extra: &[&str]) -> Ran {

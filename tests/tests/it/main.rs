@@ -6,3 +6,4 @@ mod engine;
 mod snapshots;
 mod support;
 mod third_party;
+mod zfs;

@@ -1,9 +1,23 @@
-//! Golden plans: every example config under `examples/`, planned against a fresh simulated node,
+//! Golden plans: every example config under `examples/` (on its own `sim-state.json` node when it
+//! ships one, else on a fresh node) and the upstream 0017fa8 config on the example's node,
 //! rendered as text and as JSON.
 
 use std::path::PathBuf;
 
-use crate::support::{arg, examples, phoenix};
+use crate::support::{Scratch, arg, examples, phoenix, upstream};
+
+/// A scratch target for an example: its own node state when it ships one.
+fn target_for(dir: &std::path::Path) -> (Scratch, String) {
+    let scratch = Scratch::new();
+    let state = dir.join("sim-state.json");
+    let target = if state.exists() {
+        std::fs::copy(&state, scratch.state_file()).expect("copy the example state");
+        scratch.target()
+    } else {
+        "sim".to_owned()
+    };
+    (scratch, target)
+}
 
 #[test]
 fn durations_are_redacted() {
@@ -36,27 +50,61 @@ fn example_dirs() -> Vec<(String, PathBuf)> {
 #[test]
 fn every_example_plans_as_text() {
     for (name, dir) in example_dirs() {
-        let ran = phoenix(&["plan", "--config", arg(&dir), "--target", "sim"]);
+        let (scratch, target) = target_for(&dir);
+        let ran = phoenix(&["plan", "--config", arg(&dir), "--target", &target]);
         assert_eq!(ran.code, 0, "{name}: {}", ran.stderr);
         assert!(!ran.stderr.contains("error:"), "{name}: {}", ran.stderr);
-        insta::assert_snapshot!(format!("plan_text_{name}"), redact_ms(&ran.stdout));
+        let text = ran
+            .stdout
+            .replace(&scratch.path().display().to_string(), "[scratch]");
+        insta::assert_snapshot!(format!("plan_text_{name}"), redact_ms(&text));
     }
 }
 
 #[test]
 fn every_example_plans_as_json() {
     for (name, dir) in example_dirs() {
-        let ran = phoenix(&["plan", "--config", arg(&dir), "--target", "sim", "--json"]);
+        let (scratch, target) = target_for(&dir);
+        let ran = phoenix(&["plan", "--config", arg(&dir), "--target", &target, "--json"]);
         assert_eq!(ran.code, 0, "{name}: {}", ran.stderr);
         let mut plan: serde_json::Value =
             serde_json::from_str(&ran.stdout).expect("stdout is JSON");
         // Config diagnostics carry the checkout's absolute path.
         let root = dir.display().to_string();
         redact_paths(&mut plan, &root);
+        redact_paths(&mut plan, &scratch.path().display().to_string());
         insta::assert_json_snapshot!(format!("plan_json_{name}"), plan, {
             ".stats.wall_ms" => "[ms]",
         });
     }
+}
+
+/// The upstream 0017fa8 config (hypervisor and LXC files as they are) on the example's node.
+#[test]
+fn the_upstream_config_plans_on_the_example_node() {
+    let scratch = Scratch::new();
+    let config = scratch.path().join("upstream");
+    std::fs::create_dir_all(&config).expect("config dir");
+    for name in ["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"] {
+        std::fs::copy(
+            upstream().join(format!("0017fa8__etc__{name}")),
+            config.join(name),
+        )
+        .expect("copy upstream");
+    }
+    scratch.seed_lab_state();
+    let ran = phoenix(&[
+        "plan",
+        "--config",
+        arg(&config),
+        "--target",
+        &scratch.target(),
+    ]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let text = ran
+        .stdout
+        .replace(&scratch.path().display().to_string(), "[scratch]");
+    insta::assert_snapshot!("plan_text_upstream_0017fa8", redact_ms(&text));
 }
 
 /// Replaces every duration such as `12 ms` with `[ms]`.

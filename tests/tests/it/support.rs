@@ -36,11 +36,56 @@ pub(crate) fn run_with(
     captured: &phoenix_cli::Captured,
 ) -> Ran {
     let code = phoenix_cli::run(std::iter::once("phoenix").chain(args.iter().copied()), io);
+    assert_nothing_destroyed_without_the_flag(args);
     Ran {
         code,
         stdout: captured.stdout(),
         stderr: captured.stderr(),
     }
+}
+
+/// Commands that destroy data: none may run unless the operator passed `--allow-destroy`.
+fn is_destructive(argv: &[String]) -> bool {
+    let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+    matches!(
+        words.as_slice(),
+        ["wipefs", ..] if words.iter().any(|w| *w == "-a" || *w == "--all")
+    ) || matches!(
+        words.as_slice(),
+        ["zpool", "destroy", ..] | ["zfs", "destroy", ..] | ["pct", "destroy", ..]
+    )
+}
+
+/// Every in-process run on a persisted simulated node is checked: without `--allow-destroy`, its
+/// run of the audit log holds no destructive command. This makes the guarantee hold across the
+/// whole test suite, not only in the tests written for it.
+fn assert_nothing_destroyed_without_the_flag(args: &[&str]) {
+    if args.contains(&"--allow-destroy") {
+        return;
+    }
+    let Some(file) = args
+        .iter()
+        .skip_while(|a| **a != "--target")
+        .nth(1)
+        .and_then(|t| t.strip_prefix("sim:"))
+    else {
+        return;
+    };
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return;
+    };
+    let state: SimState = serde_json::from_str(&text).expect("the sim state file is a SimState");
+    let destroyed: Vec<String> = state
+        .audit
+        .iter()
+        .filter(|e| e.run == state.run && is_destructive(&e.argv))
+        .map(|e| e.argv.join(" "))
+        .collect();
+    assert!(
+        destroyed.is_empty(),
+        "phoenix {} ran destructive commands without --allow-destroy: {destroyed:?}",
+        args.join(" ")
+    );
 }
 
 /// The repository's `examples/` directory.
@@ -51,6 +96,11 @@ pub(crate) fn examples() -> PathBuf {
 /// The shipped example config, `examples/lab`.
 pub(crate) fn lab() -> PathBuf {
     examples().join("lab")
+}
+
+/// A config of three managed files only, for tests of the CLI and engine that do not need ZFS.
+pub(crate) fn files_example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/files")
 }
 
 /// The verbatim upstream config files, named `<commit>__etc__<name>`.
@@ -106,6 +156,12 @@ impl Scratch {
         std::fs::create_dir_all(self.config_dir()).expect("create the config dir");
         std::fs::write(self.config_file(), text).expect("write the config");
         self.config_dir()
+    }
+
+    /// Seeds the sim state file with the shipped example's node (disks, storage.cfg, ZFS module).
+    pub(crate) fn seed_lab_state(&self) {
+        std::fs::copy(lab().join("sim-state.json"), self.state_file())
+            .expect("copy the example state");
     }
 
     /// Writes `state` as the sim state file.

@@ -1,0 +1,129 @@
+//! `zfs.disk`: a disk a pool is built on. It checks that the disk exists and is blank before a
+//! pool is created on it, plans a wipe (destroys data) only when asked, and reports wear.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use phoenix_core::{
+    BoxError, Cmd, Ctx, Delta, Diagnostic, Disruption, FieldChange, Kind, Resource, ResourceId,
+};
+use serde::Serialize;
+
+use crate::facts::{DiskProbe, Pools, Wear};
+use crate::parse::DiskWear;
+
+/// The kind: `zfs.disk`.
+pub const KIND: &str = "zfs.disk";
+
+/// A disk the config assigns to a pool.
+#[derive(Debug, Clone)]
+pub struct Disk {
+    pub(crate) path: String,
+    pub(crate) pool: String,
+    pub(crate) all_disks: Arc<[String]>,
+}
+
+/// What is known about the disk.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiskState {
+    /// The pool it belongs to, if any.
+    pub member_of: Option<String>,
+    /// Whether the pool the config assigns it to exists.
+    pub pool_exists: bool,
+    /// Whether the device exists (checked only when it belongs to no pool).
+    pub present: bool,
+    /// Signatures found on it (only when it belongs to no pool).
+    pub signatures: Vec<String>,
+    /// Wear figures, where smartctl is installed.
+    pub wear: Option<DiskWear>,
+}
+
+impl Disk {
+    /// The id of the disk at `path`.
+    pub fn id_for(path: &str) -> ResourceId {
+        ResourceId::new(Kind::from_static(KIND), path)
+    }
+}
+
+#[async_trait]
+impl Resource for Disk {
+    type State = DiskState;
+
+    fn id(&self) -> ResourceId {
+        Disk::id_for(&self.path)
+    }
+
+    async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<DiskState>, BoxError> {
+        let pools = cx.fact(&Pools).await?;
+        let wear = cx
+            .fact(&Wear {
+                disks: Arc::clone(&self.all_disks),
+            })
+            .await?
+            .get(&self.path)
+            .cloned();
+        let member_of = pools.owner_of(&self.path).map(str::to_owned);
+        let pool_exists = pools.layout(&self.pool).is_some();
+        let (present, signatures) = if member_of.is_some() || pool_exists {
+            (true, Vec::new())
+        } else {
+            match &*cx.fact(&DiskProbe(self.path.clone())).await? {
+                None => (false, Vec::new()),
+                Some(found) => (true, found.iter().map(|s| s.kind.clone()).collect()),
+            }
+        };
+        Ok(Some(DiskState {
+            member_of,
+            pool_exists,
+            present,
+            signatures,
+            wear,
+        }))
+    }
+
+    fn diff(&self, observed: Option<&DiskState>) -> Delta {
+        let Some(state) = observed else {
+            return Delta::none();
+        };
+        let mut delta = Delta::none();
+        if let Some(wear) = &state.wear {
+            delta = delta.diagnostic(Diagnostic::note(format!("wear: {}", wear.summary())));
+        }
+        if let Some(owner) = &state.member_of {
+            if owner != &self.pool {
+                delta = delta.diagnostic(Diagnostic::error(format!(
+                    "the disk belongs to pool {owner:?}, but the config assigns it to pool {:?}; Phoenix never moves disks between pools",
+                    self.pool
+                )));
+            }
+            return delta;
+        }
+        if state.pool_exists {
+            // The pool exists without this disk: the pool reports the layout drift.
+            return delta;
+        }
+        if !state.present {
+            return delta.diagnostic(Diagnostic::error(format!(
+                "the disk does not exist, so pool {:?} cannot be created; check the /dev/disk/by-id path",
+                self.pool
+            )));
+        }
+        if state.signatures.is_empty() {
+            return delta;
+        }
+        let found = state.signatures.join(", ");
+        delta
+            .field(FieldChange::new(
+                "signatures",
+                Some(found.clone().into()),
+                Some("(none)".into()),
+            ))
+            .run(Cmd::write("wipefs", ["-a", self.path.as_str()]))
+            .disrupts(Disruption::DestroysData {
+                what: format!(
+                    "{} carries {found}; wiping it erases whatever is on it",
+                    self.path
+                ),
+            })
+    }
+}

@@ -1,0 +1,292 @@
+//! Batched reads of the host shared by all ZFS resources: one `zpool list`, one `zpool get`, one
+//! `zfs get` and one read of storage.cfg, however many pools, datasets and storages there are.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use phoenix_core::{BoxError, Cmd, Fact, Host, Output};
+
+use crate::error::Error;
+use crate::parse::{self, DiskWear, PoolLayout, Prop, Signature, StorageSection};
+
+/// The pool properties Phoenix reads.
+pub(crate) const POOL_PROPERTIES: &str = "autotrim,ashift";
+
+/// Where Proxmox keeps its storage definitions.
+pub(crate) const STORAGE_CFG: &str = "/etc/pve/storage.cfg";
+
+/// The runtime ARC maximum.
+pub(crate) const ARC_MAX_PARAM: &str = "/sys/module/zfs/parameters/zfs_arc_max";
+
+async fn run_tool(host: &dyn Host, cmd: &Cmd, what: &'static str) -> Result<Output, Error> {
+    let output = host.run(cmd).await?;
+    if output.status == Some(127) {
+        return Err(Error::NotInstalled {
+            program: cmd.program.clone(),
+            what,
+        });
+    }
+    if !output.success() {
+        return Err(Error::Host(phoenix_core::HostError::CommandFailed {
+            argv: cmd.to_string(),
+            status: output.status,
+            stderr: output.stderr.trim_end().to_owned(),
+        }));
+    }
+    Ok(output)
+}
+
+fn parsed<T>(cmd: &Cmd, result: Result<T, parse::ParseError>) -> Result<T, Error> {
+    result.map_err(|source| Error::Parse {
+        argv: cmd.to_string(),
+        source,
+    })
+}
+
+/// Every pool: layout, health and the properties Phoenix manages.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PoolsInfo {
+    pub(crate) layouts: Vec<PoolLayout>,
+    pub(crate) props: BTreeMap<String, BTreeMap<String, Prop>>,
+}
+
+impl PoolsInfo {
+    pub(crate) fn layout(&self, name: &str) -> Option<&PoolLayout> {
+        self.layouts.iter().find(|p| p.name == name)
+    }
+
+    /// The pool a device belongs to (a whole disk matches its `-partN` partitions too).
+    pub(crate) fn owner_of(&self, disk: &str) -> Option<&str> {
+        self.layouts.iter().find_map(|pool| {
+            pool.vdevs
+                .iter()
+                .flat_map(|v| v.disks.iter())
+                .any(|member| same_disk(member, disk))
+                .then_some(pool.name.as_str())
+        })
+    }
+}
+
+/// Whether a pool member path (`/dev/disk/by-id/x-part1`) is the configured disk (`.../x`).
+pub(crate) fn same_disk(member: &str, disk: &str) -> bool {
+    member == disk
+        || member
+            .strip_prefix(disk)
+            .and_then(|rest| rest.strip_prefix("-part"))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pools;
+
+#[async_trait]
+impl Fact for Pools {
+    type Value = PoolsInfo;
+
+    fn key(&self) -> String {
+        "zfs.pools".to_owned()
+    }
+
+    async fn gather(&self, host: &dyn Host) -> Result<PoolsInfo, BoxError> {
+        let list = Cmd::read("zpool", ["list", "-v", "-H", "-P", "-p"]);
+        let output = run_tool(host, &list, "ZFS").await?;
+        let layouts = parsed(&list, parse::parse_zpool_list_v(&output.stdout))?;
+        if layouts.is_empty() {
+            return Ok(PoolsInfo::default());
+        }
+        let get = Cmd::read(
+            "zpool",
+            [
+                "get",
+                "-H",
+                "-p",
+                "-o",
+                "name,property,value,source",
+                POOL_PROPERTIES,
+            ],
+        );
+        let output = run_tool(host, &get, "ZFS").await?;
+        let props = parsed(&get, parse::parse_zpool_get(&output.stdout))?;
+        Ok(PoolsInfo { layouts, props })
+    }
+}
+
+/// Every dataset's managed properties, from one `zfs get`.
+#[derive(Debug, Clone)]
+pub(crate) struct Datasets {
+    pub(crate) properties: Arc<str>,
+}
+
+#[async_trait]
+impl Fact for Datasets {
+    type Value = BTreeMap<String, BTreeMap<String, Prop>>;
+
+    fn key(&self) -> String {
+        format!("zfs.datasets:{}", self.properties)
+    }
+
+    async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
+        let get = Cmd::read(
+            "zfs",
+            [
+                "get",
+                "-H",
+                "-p",
+                "-o",
+                "name,property,value,source",
+                "-t",
+                "filesystem,volume",
+                &self.properties,
+            ],
+        );
+        let output = run_tool(host, &get, "ZFS").await?;
+        Ok(parsed(&get, parse::parse_zfs_get(&output.stdout))?)
+    }
+}
+
+/// The storages defined in /etc/pve/storage.cfg; `None` when the file does not exist.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StorageCfg;
+
+#[async_trait]
+impl Fact for StorageCfg {
+    type Value = Option<Vec<StorageSection>>;
+
+    fn key(&self) -> String {
+        "pve.storage.cfg".to_owned()
+    }
+
+    async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
+        let Some(file) = host.read_file(Path::new(STORAGE_CFG)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(parse::parse_storage_cfg(&file.content).map_err(
+            |source| Error::File {
+                path: STORAGE_CFG.to_owned(),
+                reason: source.to_string(),
+            },
+        )?))
+    }
+}
+
+/// What is on one disk that belongs to no pool: `None` when the device does not exist.
+#[derive(Debug, Clone)]
+pub(crate) struct DiskProbe(pub(crate) String);
+
+#[async_trait]
+impl Fact for DiskProbe {
+    type Value = Option<Vec<Signature>>;
+
+    fn key(&self) -> String {
+        format!("zfs.disk:{}", self.0)
+    }
+
+    async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
+        let probe = Cmd::read("wipefs", ["--no-act", "--json", &self.0]);
+        let output = host.run(&probe).await?;
+        if output.status == Some(127) {
+            return Err(Error::NotInstalled {
+                program: "wipefs".to_owned(),
+                what: "util-linux",
+            }
+            .into());
+        }
+        if !output.success() {
+            if output.stderr.contains("No such file or directory") {
+                return Ok(None);
+            }
+            return Err(Error::Host(phoenix_core::HostError::CommandFailed {
+                argv: probe.to_string(),
+                status: output.status,
+                stderr: output.stderr.trim_end().to_owned(),
+            })
+            .into());
+        }
+        Ok(Some(parsed(
+            &probe,
+            parse::parse_wipefs_json(&output.stdout),
+        )?))
+    }
+}
+
+/// Wear figures of the pool disks, from `smartctl`; empty when smartctl is not installed.
+#[derive(Debug, Clone)]
+pub(crate) struct Wear {
+    pub(crate) disks: Arc<[String]>,
+}
+
+#[async_trait]
+impl Fact for Wear {
+    type Value = BTreeMap<String, DiskWear>;
+
+    fn key(&self) -> String {
+        "zfs.wear".to_owned()
+    }
+
+    async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
+        let mut wear = BTreeMap::new();
+        for disk in self.disks.iter() {
+            let cmd = Cmd::read("smartctl", ["-j", "-a", disk.as_str()]);
+            let output = host.run(&cmd).await?;
+            if output.status == Some(127) {
+                // Not installed: report nothing rather than fail the plan.
+                break;
+            }
+            // smartctl's exit status is a bit mask of findings; the JSON says what it read.
+            if let Ok(figures) = parse::parse_smartctl_json(&output.stdout) {
+                wear.insert(disk.clone(), figures);
+            }
+        }
+        Ok(wear)
+    }
+}
+
+/// The runtime ARC maximum and the machine's memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ArcInfo {
+    pub(crate) arc_max: u64,
+    pub(crate) mem_total_kib: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ArcParams;
+
+#[async_trait]
+impl Fact for ArcParams {
+    type Value = ArcInfo;
+
+    fn key(&self) -> String {
+        "zfs.arc".to_owned()
+    }
+
+    async fn gather(&self, host: &dyn Host) -> Result<ArcInfo, BoxError> {
+        let Some(param) = host.read_file(Path::new(ARC_MAX_PARAM)).await? else {
+            return Err(Error::File {
+                path: ARC_MAX_PARAM.to_owned(),
+                reason: "it does not exist: the zfs kernel module is not loaded".to_owned(),
+            }
+            .into());
+        };
+        let arc_max = param
+            .content
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| Error::File {
+                path: ARC_MAX_PARAM.to_owned(),
+                reason: format!(
+                    "expected a number of bytes, found {:?}",
+                    param.content.trim()
+                ),
+            })?;
+        let mem_total_kib = match host.read_file(Path::new("/proc/meminfo")).await? {
+            Some(meminfo) => parse::parse_meminfo_total_kib(&meminfo.content).ok(),
+            None => None,
+        };
+        Ok(ArcInfo {
+            arc_max,
+            mem_total_kib,
+        })
+    }
+}

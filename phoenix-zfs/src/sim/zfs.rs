@@ -1,0 +1,645 @@
+//! The `zfs` emulator: `get`, `list`, `create`, `set`, `inherit` and `version`, as OpenZFS 2.1
+//! and 2.3 print them (`fixtures/zfs*/zfs-*.txt`).
+//!
+//! Only the scripted forms Phoenix uses are emulated (`-H -p` for `get` and `list`); anything
+//! else fails with [`not_emulated`] rather than print something the real tool would not.
+
+use phoenix_core::sim::{Emulator, SimOutput, SimSys};
+
+use super::args::{Opts, not_emulated};
+use super::dataset_props::{self, Kind, Prop, Values};
+use super::model::Model;
+use super::state::{
+    DISKS, DatasetState, DatasetType, Disks, ZFS, ZfsState, ZfsVersion, stable_hash,
+};
+use super::zpool;
+
+/// Emulates `zfs` and `zpool` over the node's `zfs` and `disks` namespaces.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ZfsEmulator;
+
+impl Emulator for ZfsEmulator {
+    fn programs(&self) -> Vec<String> {
+        vec!["zfs".to_owned(), "zpool".to_owned()]
+    }
+
+    fn run(&self, argv: &[String], _stdin: Option<&str>, sys: &mut SimSys<'_>) -> SimOutput {
+        match argv.first().map(String::as_str) {
+            Some("zfs") => run(argv, sys),
+            Some("zpool") => zpool::run(argv, sys),
+            _ => not_emulated(argv),
+        }
+    }
+
+    /// Both are small C programs talking to the kernel module: about 10 ms each on a real host.
+    fn typical_latency(&self, _program: &str) -> Option<std::time::Duration> {
+        Some(std::time::Duration::from_millis(10))
+    }
+}
+
+/// The status of a failed `zfs set`: 1 up to OpenZFS 2.2, 255 from 2.3 (see the 2.3 README).
+fn set_failure_status(version: ZfsVersion) -> i32 {
+    match version {
+        ZfsVersion::V2_1 => 1,
+        ZfsVersion::V2_3 => 255,
+    }
+}
+
+/// Runs one `zfs` command line.
+fn run(argv: &[String], sys: &mut SimSys<'_>) -> SimOutput {
+    let state: ZfsState = sys.load(ZFS);
+    let disks: Disks = sys.load(DISKS);
+    let args = &argv[argv.len().min(2)..];
+    match argv.get(1).map(String::as_str) {
+        Some("get") => get(argv, args, &Model::new(&state, &disks)),
+        Some("list") => list(argv, args, &Model::new(&state, &disks)),
+        Some("create") => create(argv, args, state, &disks, sys),
+        Some("set") => set(argv, args, state, &disks, sys),
+        Some("inherit") => inherit(argv, args, state, sys),
+        Some("version") if args.is_empty() => SimOutput::ok(match state.version {
+            ZfsVersion::V2_1 => "zfs-2.1.11-1+deb12u1\nzfs-kmod-2.1.11-1+deb12u1\n",
+            ZfsVersion::V2_3 => "zfs-2.3.2-2~bpo12+2\nzfs-kmod-2.3.2-2~bpo12+2\n",
+        }),
+        _ => not_emulated(argv),
+    }
+}
+
+/// `cannot open 'X': dataset does not exist`, as `zfs get`, `set`, `list` and `inherit` print it.
+fn no_dataset(name: &str) -> String {
+    format!("cannot open '{name}': dataset does not exist\n")
+}
+
+/// A property named on the command line: a known one, or a user property (`module:name`).
+enum Requested {
+    Known(&'static Prop),
+    User(String),
+}
+
+fn requested(name: &str, version: ZfsVersion) -> Option<Requested> {
+    if let Some(prop) = dataset_props::lookup(name, version) {
+        Some(Requested::Known(prop))
+    } else if name.contains(':') {
+        Some(Requested::User(name.to_owned()))
+    } else {
+        None
+    }
+}
+
+/// The value and source of a requested property on `name`.
+fn value_of(model: &Model<'_>, name: &str, requested: &Requested) -> (String, String) {
+    match requested {
+        Requested::Known(prop) => model.property(name, prop),
+        Requested::User(user) => {
+            let mut at = Some(name);
+            while let Some(dataset) = at {
+                if let Some(value) = model
+                    .datasets
+                    .get(dataset)
+                    .and_then(|d| d.properties.get(user))
+                {
+                    let source = if dataset == name {
+                        "local".to_owned()
+                    } else {
+                        format!("inherited from {dataset}")
+                    };
+                    return (value.clone(), source);
+                }
+                at = Model::parent(dataset);
+            }
+            ("-".to_owned(), "-".to_owned())
+        }
+    }
+}
+
+/// Which dataset types `-t` selects; `None` when the list names a type the emulator lacks.
+fn types(list: Option<&str>, default: &[DatasetType]) -> Option<Vec<DatasetType>> {
+    let Some(list) = list else {
+        return Some(default.to_vec());
+    };
+    let mut selected = Vec::new();
+    for word in list.split(',') {
+        match word {
+            "filesystem" | "fs" => selected.push(DatasetType::Filesystem),
+            "volume" | "vol" => selected.push(DatasetType::Volume),
+            "all" => selected.extend([DatasetType::Filesystem, DatasetType::Volume]),
+            // There are no snapshots or bookmarks in the simulation: selecting them adds nothing.
+            "snapshot" | "snap" | "bookmark" => {}
+            _ => return None,
+        }
+    }
+    Some(selected)
+}
+
+/// The datasets a `get` or `list` covers: the targets (and their descendants with `-r`/`-d`),
+/// or all datasets; sorted by name as zfs prints them. Missing targets are reported in `errors`.
+fn selection(
+    model: &Model<'_>,
+    targets: &[String],
+    opts: &Opts,
+    errors: &mut String,
+) -> Option<Vec<String>> {
+    let depth = match opts.value('d') {
+        Some(depth) => Some(depth.parse::<usize>().ok()?),
+        None if opts.has('r') => None,
+        None => Some(0),
+    };
+    let mut names = std::collections::BTreeSet::new();
+    if targets.is_empty() {
+        names.extend(model.datasets.keys().cloned());
+    }
+    for target in targets {
+        if target.contains('@') || target.contains('#') {
+            return None;
+        }
+        if model.datasets.contains_key(target) {
+            names.extend(model.descendants(target, depth));
+        } else {
+            errors.push_str(&no_dataset(target));
+        }
+    }
+    Some(names.into_iter().collect())
+}
+
+/// `zfs get -H -p [-o fields] [-t types] [-s sources] [-r|-d N] props|all [dataset...]`.
+fn get(argv: &[String], args: &[String], model: &Model<'_>) -> SimOutput {
+    let Ok(opts) = Opts::parse(args, "Hpr", "otsd") else {
+        return not_emulated(argv);
+    };
+    if !opts.has('H') || !opts.has('p') {
+        return not_emulated(argv);
+    }
+    let fields: Vec<&str> = opts
+        .value('o')
+        .unwrap_or("name,property,value,source")
+        .split(',')
+        .collect();
+    if fields
+        .iter()
+        .any(|field| !matches!(*field, "name" | "property" | "value" | "source"))
+    {
+        return not_emulated(argv);
+    }
+    let sources: Option<Vec<&str>> = opts.value('s').map(|list| list.split(',').collect());
+    let Some(types) = types(
+        opts.value('t'),
+        &[DatasetType::Filesystem, DatasetType::Volume],
+    ) else {
+        return not_emulated(argv);
+    };
+    let Some((props, targets)) = opts.operands.split_first() else {
+        return not_emulated(argv);
+    };
+    let requested: Option<Vec<Requested>> = if props == "all" {
+        None
+    } else {
+        let parsed: Option<Vec<Requested>> = props
+            .split(',')
+            .map(|name| requested(name, model.version))
+            .collect();
+        let Some(parsed) = parsed else {
+            return not_emulated(argv);
+        };
+        Some(parsed)
+    };
+    let mut stderr = String::new();
+    let Some(names) = selection(model, targets, &opts, &mut stderr) else {
+        return not_emulated(argv);
+    };
+    let mut stdout = String::new();
+    for name in names {
+        let kind = model.datasets[&name].kind;
+        if !types.contains(&kind) {
+            continue;
+        }
+        let all: Vec<Requested>;
+        let list = match &requested {
+            Some(list) => list,
+            None => {
+                all = dataset_props::all_for(kind, model.version)
+                    .into_iter()
+                    .map(Requested::Known)
+                    .collect();
+                &all
+            }
+        };
+        for request in list {
+            let (value, source) = value_of(model, &name, request);
+            if let Some(sources) = &sources {
+                let class = source.split(' ').next().unwrap_or_default();
+                let class = if class == "-" { "none" } else { class };
+                if !sources.contains(&class) {
+                    continue;
+                }
+            }
+            let property = match request {
+                Requested::Known(prop) => prop.name.to_owned(),
+                Requested::User(user) => user.clone(),
+            };
+            let row: Vec<&str> = fields
+                .iter()
+                .map(|field| match *field {
+                    "name" => name.as_str(),
+                    "property" => property.as_str(),
+                    "value" => value.as_str(),
+                    _ => source.as_str(),
+                })
+                .collect();
+            stdout.push_str(&row.join("\t"));
+            stdout.push('\n');
+        }
+    }
+    let status = if stderr.is_empty() { 0 } else { 1 };
+    SimOutput::new(status, stdout, stderr, false)
+}
+
+/// `zfs list -H -p [-o cols] [-t types] [-r|-d N] [dataset...]`.
+fn list(argv: &[String], args: &[String], model: &Model<'_>) -> SimOutput {
+    let Ok(opts) = Opts::parse(args, "Hpr", "otd") else {
+        return not_emulated(argv);
+    };
+    if !opts.has('H') || !opts.has('p') {
+        return not_emulated(argv);
+    }
+    let columns: Vec<&str> = opts
+        .value('o')
+        .unwrap_or("name,used,avail,refer,mountpoint")
+        .split(',')
+        .collect();
+    let mut requests = Vec::new();
+    for column in &columns {
+        match *column {
+            "name" | "origin" | "clones" => requests.push(None),
+            other => match requested(other, model.version) {
+                Some(request) => requests.push(Some(request)),
+                None => return not_emulated(argv),
+            },
+        }
+    }
+    let Some(types) = types(
+        opts.value('t'),
+        &[DatasetType::Filesystem, DatasetType::Volume],
+    ) else {
+        return not_emulated(argv);
+    };
+    let mut stderr = String::new();
+    let Some(names) = selection(model, &opts.operands, &opts, &mut stderr) else {
+        return not_emulated(argv);
+    };
+    let mut stdout = String::new();
+    for name in names {
+        if !types.contains(&model.datasets[&name].kind) {
+            continue;
+        }
+        let row: Vec<String> = columns
+            .iter()
+            .zip(&requests)
+            .map(|(column, request)| match request {
+                Some(request) => value_of(model, &name, request).0,
+                None if *column == "name" => name.clone(),
+                None => "-".to_owned(),
+            })
+            .collect();
+        stdout.push_str(&row.join("\t"));
+        stdout.push('\n');
+    }
+    let status = if stderr.is_empty() { 0 } else { 1 };
+    SimOutput::new(status, stdout, stderr, false)
+}
+
+/// Checks `key=value` for dataset type `kind` and returns what to store (`None` to clear the
+/// local value, as setting a quota or reservation to `none` does).
+fn check_property(
+    key: &str,
+    value: &str,
+    kind: DatasetType,
+    version: ZfsVersion,
+    creating: bool,
+) -> Result<(String, Option<String>), String> {
+    if key.contains(':') {
+        return Ok((key.to_owned(), Some(value.to_owned())));
+    }
+    let Some(prop) = dataset_props::lookup(key, version) else {
+        return Err(format!("invalid property '{key}'"));
+    };
+    match prop.kind {
+        Kind::Stat => return Err(format!("'{}' is readonly", prop.name)),
+        Kind::CreateOnly(_) if !creating => return Err(format!("'{}' is readonly", prop.name)),
+        _ => {}
+    }
+    if !dataset_props::applies(prop, kind) {
+        return Err(format!(
+            "'{}' does not apply to datasets of this type",
+            prop.name
+        ));
+    }
+    let stored = dataset_props::validate(prop, value, version)?;
+    let clears = matches!(
+        prop.kind,
+        Kind::Settable {
+            values: Values::Size { none_ok: true },
+            ..
+        }
+    ) && value == "none"
+        && !creating;
+    Ok((prop.name.to_owned(), (!clears).then_some(stored)))
+}
+
+/// Splits `key=value` operands.
+fn assignments(words: &[String]) -> Option<Vec<(&str, &str)>> {
+    words.iter().map(|word| word.split_once('=')).collect()
+}
+
+/// `zfs create [-p] [-s] [-u] [-o k=v]... [-V size [-b blocksize]] NAME`.
+fn create(
+    argv: &[String],
+    args: &[String],
+    mut state: ZfsState,
+    disks: &Disks,
+    sys: &mut SimSys<'_>,
+) -> SimOutput {
+    let Ok(opts) = Opts::parse(args, "psu", "oVb") else {
+        return not_emulated(argv);
+    };
+    let [name] = &opts.operands[..] else {
+        return not_emulated(argv);
+    };
+    let valid_name = !name.is_empty()
+        && name.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+        });
+    if !valid_name {
+        return not_emulated(argv);
+    }
+    let options: Vec<String> = opts.values('o').map(str::to_owned).collect();
+    let Some(options) = assignments(&options) else {
+        return not_emulated(argv);
+    };
+    let version = state.version;
+    let fail = |reason: &str| SimOutput::fail(1, format!("cannot create '{name}': {reason}\n"));
+    let model = Model::new(&state, disks);
+    let pool = Model::pool_of(name);
+    if !state.pools.contains_key(pool) {
+        return fail(&format!("no such pool '{pool}'"));
+    }
+    let Some(parent) = Model::parent(name) else {
+        return fail("missing dataset name");
+    };
+    let parent_exists = model.datasets.contains_key(parent);
+    if parent_exists && model.datasets[parent].kind == DatasetType::Volume {
+        return fail("parent is not a filesystem");
+    }
+    if !parent_exists && !opts.has('p') {
+        return fail("parent does not exist");
+    }
+    if model.datasets.contains_key(name.as_str()) {
+        return if opts.has('p') {
+            SimOutput::ok("")
+        } else {
+            fail("dataset already exists")
+        };
+    }
+    let kind = if opts.has('V') {
+        DatasetType::Volume
+    } else {
+        DatasetType::Filesystem
+    };
+    let mut dataset = DatasetState {
+        kind,
+        ..DatasetState::default()
+    };
+    let mut pairs: Vec<(String, String)> = options
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    if let Some(size) = opts.value('V') {
+        pairs.push(("volsize".to_owned(), size.to_owned()));
+    }
+    if let Some(block) = opts.value('b') {
+        pairs.push(("volblocksize".to_owned(), block.to_owned()));
+    }
+    for (key, value) in &pairs {
+        match check_property(key, value, kind, version, true) {
+            Ok((key, Some(stored))) => {
+                dataset.properties.insert(key, stored);
+            }
+            Ok((_, None)) => {}
+            Err(reason) => return fail(&reason),
+        }
+    }
+    if kind == DatasetType::Volume
+        && !opts.has('s')
+        && !dataset.properties.contains_key("refreservation")
+    {
+        let volsize = dataset
+            .properties
+            .get("volsize")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let block = dataset
+            .properties
+            .get("volblocksize")
+            .map_or(
+                dataset_props::default_value("volblocksize", version),
+                String::as_str,
+            )
+            .parse()
+            .unwrap_or(8192);
+        dataset.properties.insert(
+            "refreservation".to_owned(),
+            dataset_props::volume_reservation(volsize, block).to_string(),
+        );
+    }
+    // Creation times and txgs count up from the newest dataset, so listings stay ordered.
+    let creation = model
+        .datasets
+        .keys()
+        .filter_map(|n| model.property(n, stat("creation")).0.parse::<u64>().ok())
+        .max()
+        .unwrap_or(1_795_668_880)
+        + 1;
+    let txg = model
+        .datasets
+        .keys()
+        .filter_map(|n| model.property(n, stat("createtxg")).0.parse::<u64>().ok())
+        .max()
+        .unwrap_or(1)
+        + 1;
+    let mut missing: Vec<&str> = Vec::new();
+    let mut at = Model::parent(name);
+    while let Some(ancestor) = at {
+        if !model.datasets.contains_key(ancestor) {
+            missing.push(ancestor);
+        }
+        at = Model::parent(ancestor);
+    }
+    let created: Vec<String> = missing
+        .iter()
+        .rev()
+        .map(|n| (*n).to_owned())
+        .chain([name.clone()])
+        .collect();
+    for (index, created_name) in created.iter().enumerate() {
+        let mut entry = if created_name == name {
+            dataset.clone()
+        } else {
+            DatasetState::default()
+        };
+        let offset = index as u64;
+        entry.creation = Some(creation + offset);
+        entry.createtxg = Some(txg + offset);
+        entry.guid = Some(stable_hash(&[created_name, "guid", &creation.to_string()]));
+        state.datasets.insert(created_name.clone(), entry);
+    }
+    sys.store(ZFS, &state);
+    SimOutput::ok_mutated("")
+}
+
+fn stat(name: &str) -> &'static Prop {
+    dataset_props::lookup(name, ZfsVersion::V2_1)
+        .expect("invariant: statistics exist in every version")
+}
+
+/// `zfs set k=v [k=v...] DATASET...`.
+fn set(
+    argv: &[String],
+    args: &[String],
+    mut state: ZfsState,
+    disks: &Disks,
+    sys: &mut SimSys<'_>,
+) -> SimOutput {
+    let (pairs, names): (Vec<&String>, Vec<&String>) =
+        args.iter().partition(|word| word.contains('='));
+    if pairs.is_empty() || names.is_empty() || args.iter().any(|word| word.starts_with('-')) {
+        return not_emulated(argv);
+    }
+    let version = state.version;
+    let model = Model::new(&state, disks);
+    let mut changes: Vec<(String, String, Option<String>)> = Vec::new();
+    for name in &names {
+        let Some(dataset) = model.datasets.get(name.as_str()) else {
+            return SimOutput::fail(1, no_dataset(name));
+        };
+        for pair in &pairs {
+            let (key, value) = pair.split_once('=').unwrap_or_default();
+            match check_property(key, value, dataset.kind, version, false) {
+                Ok((key, stored)) => changes.push(((*name).clone(), key, stored)),
+                Err(reason) => {
+                    return SimOutput::fail(
+                        set_failure_status(version),
+                        format!("cannot set property for '{name}': {reason}\n"),
+                    );
+                }
+            }
+        }
+    }
+    for (name, key, stored) in changes {
+        let dataset = state.datasets.entry(name).or_default();
+        if key == "volsize" {
+            follow_volsize(dataset, stored.as_deref(), version);
+        }
+        match stored {
+            Some(value) => dataset.properties.insert(key, value),
+            None => dataset.properties.remove(&key),
+        };
+    }
+    sys.store(ZFS, &state);
+    SimOutput::ok_mutated("")
+}
+
+/// A volume whose refreservation is the automatic one keeps it matched to its new size.
+fn follow_volsize(dataset: &mut DatasetState, new: Option<&str>, version: ZfsVersion) {
+    let number = |value: Option<&String>| value.and_then(|v| v.parse::<u64>().ok());
+    let block = number(dataset.properties.get("volblocksize")).unwrap_or_else(|| {
+        dataset_props::default_value("volblocksize", version)
+            .parse()
+            .unwrap_or(8192)
+    });
+    let (Some(old), Some(new)) = (
+        number(dataset.properties.get("volsize")),
+        new.and_then(|v| v.parse().ok()),
+    ) else {
+        return;
+    };
+    if number(dataset.properties.get("refreservation"))
+        == Some(dataset_props::volume_reservation(old, block))
+    {
+        dataset.properties.insert(
+            "refreservation".to_owned(),
+            dataset_props::volume_reservation(new, block).to_string(),
+        );
+    }
+}
+
+/// `zfs inherit [-r] PROP DATASET...`.
+fn inherit(
+    argv: &[String],
+    args: &[String],
+    mut state: ZfsState,
+    sys: &mut SimSys<'_>,
+) -> SimOutput {
+    let Ok(opts) = Opts::parse(args, "rS", "") else {
+        return not_emulated(argv);
+    };
+    let Some((prop, names)) = opts.operands.split_first() else {
+        return not_emulated(argv);
+    };
+    if names.is_empty() || opts.has('S') {
+        return not_emulated(argv);
+    }
+    let key = match dataset_props::lookup(prop, state.version) {
+        Some(known) => match known.kind {
+            Kind::Settable { inherit: true, .. } => known.name.to_owned(),
+            Kind::Settable {
+                values: Values::Size { none_ok: true },
+                ..
+            } => {
+                return SimOutput::fail(
+                    1,
+                    format!(
+                        "'{prop}' property cannot be inherited\nuse 'zfs set {prop}=none' to clear\n"
+                    ),
+                );
+            }
+            Kind::Settable { .. } => {
+                return SimOutput::fail(1, format!("'{prop}' property cannot be inherited\n"));
+            }
+            Kind::Stat | Kind::CreateOnly(_) => {
+                return SimOutput::fail(1, format!("'{prop}' property is read-only\n"));
+            }
+        },
+        None if prop.contains(':') => prop.clone(),
+        None => return not_emulated(argv),
+    };
+    let roots: Vec<String> = state.pools.keys().cloned().collect();
+    let mut targets = Vec::new();
+    for name in names {
+        let exists = state.datasets.contains_key(name) || roots.contains(name);
+        if !exists {
+            return SimOutput::fail(1, no_dataset(name));
+        }
+        if opts.has('r') {
+            let prefix = format!("{name}/");
+            targets.extend(
+                state
+                    .datasets
+                    .keys()
+                    .filter(|other| other.starts_with(&prefix))
+                    .cloned(),
+            );
+        }
+        targets.push(name.clone());
+    }
+    let mut changed = false;
+    for name in targets {
+        if let Some(dataset) = state.datasets.get_mut(&name) {
+            changed |= dataset.properties.remove(&key).is_some();
+        }
+    }
+    if changed {
+        sys.store(ZFS, &state);
+    }
+    SimOutput::new(0, "", "", changed)
+}

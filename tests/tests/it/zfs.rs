@@ -1,0 +1,319 @@
+//! The ZFS provider end to end on the simulated node: the seed's layout and the upstream config
+//! converge and then plan nothing with a fixed command budget, an edited property gives exactly
+//! one `zfs set`, layout drift is refused, and a disk with a filesystem is never wiped unasked.
+
+use serde_json::{Value, json};
+
+use crate::support::{Scratch, arg, lab, mutations_in, phoenix, upstream};
+
+const DISK_4TB: &str = "/dev/disk/by-id/nvme-Samsung_SSD_990_EVO_Plus_4TB_S7U8NJ0Y402334Y";
+
+/// The example's hypervisor config as JSON, to edit.
+fn lab_config() -> Value {
+    let text = std::fs::read_to_string(lab().join("phoenix_hypervisor_config.json"))
+        .expect("the example config");
+    serde_json::from_str(&text).expect("the example config is JSON")
+}
+
+fn write(scratch: &Scratch, config: &Value) -> String {
+    let dir = scratch.write_config(&serde_json::to_string_pretty(config).expect("JSON"));
+    arg(&dir).to_owned()
+}
+
+fn plan_json(config: &str, scratch: &Scratch) -> Value {
+    let ran = phoenix(&[
+        "plan",
+        "--config",
+        config,
+        "--target",
+        &scratch.target(),
+        "--json",
+    ]);
+    assert!(ran.code == 0 || ran.code == 2, "{}", ran.stderr);
+    serde_json::from_str(&ran.stdout).expect("the plan is JSON")
+}
+
+/// Commands of the given programs in a plan's stats.
+fn commands_of(plan: &Value, programs: &[&str]) -> u64 {
+    programs
+        .iter()
+        .map(|p| {
+            plan["stats"]["commands_by_program"][p]
+                .as_u64()
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
+/// Applies, then checks the re-plan is empty and a second apply mutates nothing; returns the
+/// JSON of the no-op plan.
+fn converge(config: &str, scratch: &Scratch) -> Value {
+    let ran = phoenix(&[
+        "apply",
+        "--config",
+        config,
+        "--target",
+        &scratch.target(),
+        "--yes",
+    ]);
+    assert_eq!(ran.code, 0, "apply: {}\n{}", ran.stdout, ran.stderr);
+    let ran = phoenix(&[
+        "plan",
+        "--config",
+        config,
+        "--target",
+        &scratch.target(),
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(
+        ran.code, 0,
+        "the re-plan is empty: {}\n{}",
+        ran.stdout, ran.stderr
+    );
+    let ran = phoenix(&[
+        "apply",
+        "--config",
+        config,
+        "--target",
+        &scratch.target(),
+        "--yes",
+    ]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let state = scratch.state();
+    assert_eq!(
+        mutations_in(&state.audit, state.run),
+        Vec::<String>::new(),
+        "a second apply mutates nothing"
+    );
+    plan_json(config, scratch)
+}
+
+#[test]
+fn the_seed_layout_converges_and_then_plans_nothing() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let config = arg(&lab()).to_owned();
+    let first = plan_json(&config, &scratch);
+    let kinds: Vec<&str> = first["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter_map(|c| c["id"]["kind"].as_str())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "zfs.pool").count(), 2);
+    assert_eq!(kinds.iter().filter(|k| **k == "zfs.dataset").count(), 8);
+    assert_eq!(kinds.iter().filter(|k| **k == "pve.storage").count(), 8);
+    assert_eq!(kinds.iter().filter(|k| **k == "zfs.arc").count(), 1);
+    let noop = converge(&config, &scratch);
+    let zfs_and_storage = commands_of(&noop, &["zpool", "zfs", "pvesm"]);
+    assert!(
+        zfs_and_storage <= 4,
+        "no-op plan ran {zfs_and_storage} ZFS/storage commands: {}",
+        noop["stats"]
+    );
+    assert_eq!(noop["stats"]["commands_writing"], 0);
+}
+
+#[test]
+fn the_upstream_config_converges_with_the_same_budget() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let config = scratch.path().join("upstream");
+    std::fs::create_dir_all(&config).expect("config dir");
+    for name in [
+        "phoenix_hypervisor_config.json",
+        "phoenix_lxc_configs.json",
+        "phoenix_vm_configs.json",
+    ] {
+        std::fs::copy(
+            upstream().join(format!("0017fa8__etc__{name}")),
+            config.join(name),
+        )
+        .expect("copy upstream");
+    }
+    let noop = converge(arg(&config), &scratch);
+    let zfs_and_storage = commands_of(&noop, &["zpool", "zfs", "pvesm"]);
+    assert!(zfs_and_storage <= 4, "{}", noop["stats"]);
+    // The upstream lookup rule: fastData-shared-iso (dataset "fastData-shared-iso") becomes a
+    // storage of its own, and the unmatched proxmox_storage_ids keys are noted.
+    let cfg = std::fs::read_to_string(scratch.state_file()).expect("state");
+    assert!(cfg.contains("fastData-fastData-shared-iso"));
+    let notes: Vec<&str> = noop["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter_map(|d| d["message"].as_str())
+        .filter(|m| m.contains("matches no dataset"))
+        .collect();
+    assert_eq!(
+        notes.len(),
+        3,
+        "quickos_vm, quickos_lxc and fastdata_iso never match: {notes:?}"
+    );
+}
+
+#[test]
+fn five_hundred_datasets_cost_the_same_number_of_commands() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let mut config = lab_config();
+    let datasets: Vec<Value> = (0..500)
+        .map(|i| {
+            json!({
+                "name": format!("tenant-{i:03}"),
+                "pool": if i % 2 == 0 { "quickOS" } else { "fastData" },
+                "properties": "recordsize=16K,compression=lz4,quota=10G",
+                "proxmox_storage_type": "zfspool",
+                "proxmox_content_type": "images,rootdir"
+            })
+        })
+        .collect();
+    config["zfs"]["datasets"] = Value::Array(datasets);
+    let dir = write(&scratch, &config);
+    let noop = converge(&dir, &scratch);
+    assert_eq!(
+        noop["summary"]["unchanged"].as_u64(),
+        Some(500 + 500 + 2 + 3 + 1 + 1 + 3)
+    );
+    let zfs_and_storage = commands_of(&noop, &["zpool", "zfs", "pvesm"]);
+    assert!(zfs_and_storage <= 4, "{}", noop["stats"]);
+}
+
+#[test]
+fn one_edited_property_is_exactly_one_zfs_set() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    converge(arg(&lab()), &scratch);
+    let mut config = lab_config();
+    config["zfs"]["datasets"][0]["properties"] =
+        json!("recordsize=128K,compression=lz4,sync=standard,quota=900G");
+    let dir = write(&scratch, &config);
+    let plan = plan_json(&dir, &scratch);
+    let changes = plan["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    let change = &changes[0];
+    assert_eq!(change["id"]["name"], "quickOS/vm-disks");
+    assert_eq!(change["action"], "update");
+    assert_eq!(
+        change["fields"],
+        json!([{"field": "quota", "before": "800G", "after": "900G", "note": "source: local"}])
+    );
+    assert_eq!(
+        change["steps"],
+        json!([{"step": "run", "cmd": {"program": "zfs", "args": ["set", "quota=900G", "quickOS/vm-disks"], "effect": "write"}}])
+    );
+    converge(&dir, &scratch);
+}
+
+#[test]
+fn an_edited_disk_list_is_an_error_and_changes_nothing() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    converge(arg(&lab()), &scratch);
+    let mut config = lab_config();
+    config["zfs"]["pools"][0]["disks"][1] = json!("/dev/disk/by-id/nvme-Another_Disk");
+    let dir = write(&scratch, &config);
+    let before = scratch.state().tools;
+    for command in ["plan", "apply"] {
+        let mut args = vec![command, "--config", &dir, "--target"];
+        let target = scratch.target();
+        args.push(&target);
+        if command == "apply" {
+            args.push("--yes");
+        }
+        let ran = phoenix(&args);
+        assert_eq!(ran.code, 1, "{command}: {}", ran.stdout);
+        assert!(ran.stderr.contains("layout drift"), "{}", ran.stderr);
+    }
+    assert_eq!(scratch.state().tools, before, "no tool state changed");
+}
+
+/// The example node with an ext4 filesystem on the 4 TB disk.
+fn ext4_on_the_4tb_disk(scratch: &Scratch) {
+    scratch.seed_lab_state();
+    let mut state: Value = serde_json::from_slice(&scratch.state_bytes()).expect("state");
+    state["tools"]["disks"][DISK_4TB]["signatures"] = json!([{"type": "ext4", "offset": "0x438", "uuid": "d7f6d88e-e40e-438a-b6f9-daf3aa6488d7", "label": null}]);
+    std::fs::write(
+        scratch.state_file(),
+        serde_json::to_string_pretty(&state).expect("JSON"),
+    )
+    .expect("write state");
+}
+
+#[test]
+fn a_disk_with_a_filesystem_is_refused_without_allow_destroy() {
+    let scratch = Scratch::new();
+    ext4_on_the_4tb_disk(&scratch);
+    let config = arg(&lab()).to_owned();
+    let ran = phoenix(&["plan", "--config", &config, "--target", &scratch.target()]);
+    assert_eq!(ran.code, 1);
+    assert!(
+        ran.stderr.contains(DISK_4TB) && ran.stderr.contains("ext4"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("--allow-destroy"), "{}", ran.stderr);
+    let ran = phoenix(&[
+        "apply",
+        "--config",
+        &config,
+        "--target",
+        &scratch.target(),
+        "--yes",
+    ]);
+    assert_eq!(ran.code, 1);
+    let state = scratch.state();
+    assert_eq!(mutations_in(&state.audit, state.run), Vec::<String>::new());
+
+    let ran = phoenix(&[
+        "plan",
+        "--config",
+        &config,
+        "--target",
+        &scratch.target(),
+        "--allow-destroy",
+    ]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains(&format!("wipefs -a {DISK_4TB}")),
+        "{}",
+        ran.stdout
+    );
+    assert!(ran.stdout.contains("destroys data"), "{}", ran.stdout);
+    let ran = phoenix(&[
+        "apply",
+        "--config",
+        &config,
+        "--target",
+        &scratch.target(),
+        "--yes",
+        "--allow-destroy",
+    ]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let ran = phoenix(&[
+        "plan",
+        "--config",
+        &config,
+        "--target",
+        &scratch.target(),
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(ran.code, 0, "{}", ran.stdout);
+}
+
+#[test]
+fn status_reports_wear_and_health() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    converge(arg(&lab()), &scratch);
+    let ran = phoenix(&[
+        "status",
+        "--config",
+        arg(&lab()),
+        "--target",
+        &scratch.target(),
+    ]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stdout.contains("wear:"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("0 change(s) pending"), "{}", ran.stdout);
+}
