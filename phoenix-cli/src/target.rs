@@ -41,6 +41,9 @@ pub struct Opened {
     /// The simulated node, to save afterwards.
     pub sim: Option<Arc<SimNode>>,
     label: String,
+    /// The node's own latency profile, restored before saving when `PHOENIX_SIM_LATENCY`
+    /// overrode it for this run.
+    saved_latency: Option<String>,
 }
 
 impl std::fmt::Debug for Opened {
@@ -74,6 +77,7 @@ impl Opened {
                 host: Arc::new(LocalHost::new()),
                 sim: None,
                 label: label.to_owned(),
+                saved_latency: None,
             }),
             Target::Sim(file) => {
                 let node = match file {
@@ -81,10 +85,12 @@ impl Opened {
                     None => SimNode::new(emulators()),
                 }
                 .map_err(|e| fail(phoenix_core::plan::error_chain(&e)))?;
+                let mut saved_latency = None;
                 if let Some(profile) = std::env::var("PHOENIX_SIM_LATENCY")
                     .ok()
                     .filter(|p| !p.is_empty())
                 {
+                    saved_latency = Some(node.state().latency);
                     node.set_latency(&profile)
                         .map_err(|e| fail(phoenix_core::plan::error_chain(&e)))?;
                 }
@@ -94,6 +100,7 @@ impl Opened {
                     host: Arc::clone(&node) as Arc<dyn Host>,
                     sim: Some(node),
                     label: label.to_owned(),
+                    saved_latency,
                 })
             }
         }
@@ -102,6 +109,12 @@ impl Opened {
     /// Persists a simulated node's state (its file, when it has one).
     pub fn save(&self) -> Result<(), CliError> {
         if let Some(node) = &self.sim {
+            if let Some(profile) = &self.saved_latency {
+                node.set_latency(profile).map_err(|e| CliError::Target {
+                    target: self.label.clone(),
+                    message: phoenix_core::plan::error_chain(&e),
+                })?;
+            }
             node.save().map_err(|e| CliError::Target {
                 target: self.label.clone(),
                 message: phoenix_core::plan::error_chain(&e),
