@@ -98,9 +98,9 @@ pub fn plan(plan: &Plan, style: Style) -> String {
             render_change(&mut out, change, style);
         }
         let s = &plan.summary;
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "{} {} to create, {} to update, {} to replace, {} to delete, {} unchanged.",
+            "{} {} to create, {} to update, {} to replace, {} to delete, {} unchanged",
             style.bold("Plan:"),
             s.create,
             s.update,
@@ -108,6 +108,10 @@ pub fn plan(plan: &Plan, style: Style) -> String {
             s.delete,
             s.unchanged
         );
+        if s.unsupported > 0 {
+            let _ = write!(out, ", {} unsupported on this target", s.unsupported);
+        }
+        out.push_str(".\n");
     }
     let _ = writeln!(
         out,

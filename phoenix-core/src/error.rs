@@ -63,3 +63,22 @@ pub enum Error {
 fn count_errors(diagnostics: &[Diagnostic]) -> usize {
     diagnostics.iter().filter(|d| d.is_error()).count()
 }
+
+/// Returned by `Resource::inspect` when the target lacks what the resource needs (no Proxmox
+/// tools on a plain Debian host, say). The plan reports it as a warning and leaves the resource
+/// alone, instead of failing.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unsupported on this target: {reason}")]
+pub struct Unsupported {
+    /// What is missing.
+    pub reason: String,
+}
+
+impl Unsupported {
+    /// An `Unsupported` error as a `BoxError`.
+    pub fn boxed(reason: impl Into<String>) -> BoxError {
+        Box::new(Unsupported {
+            reason: reason.into(),
+        })
+    }
+}

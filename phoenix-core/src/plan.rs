@@ -62,6 +62,9 @@ pub struct Summary {
     pub delete: usize,
     /// Resources that have converged.
     pub unchanged: usize,
+    /// Resources this target cannot manage (reported as warnings, left alone).
+    #[serde(default)]
+    pub unsupported: usize,
 }
 
 /// The result of `plan`: every change in execution order, every diagnostic, and the run's stats.
@@ -177,10 +180,16 @@ impl Engine {
             let state = match result {
                 Ok(state) => state,
                 Err(err) => {
-                    diagnostics.push(
-                        Diagnostic::error(format!("inspect: {}", error_chain(&*err)))
-                            .for_resource(id),
-                    );
+                    if let Some(unsupported) = err.downcast_ref::<crate::error::Unsupported>() {
+                        diagnostics
+                            .push(Diagnostic::warning(unsupported.to_string()).for_resource(id));
+                        summary.unsupported += 1;
+                    } else {
+                        diagnostics.push(
+                            Diagnostic::error(format!("inspect: {}", error_chain(&*err)))
+                                .for_resource(id),
+                        );
+                    }
                     continue;
                 }
             };

@@ -93,7 +93,9 @@ impl Resource for Storage {
     async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<StorageState>, BoxError> {
         let sections = cx.fact(&StorageCfg).await?;
         let Some(sections) = sections.as_ref() else {
-            return Err("/etc/pve/storage.cfg does not exist: is this a Proxmox VE host?".into());
+            return Err(phoenix_core::Unsupported::boxed(
+                "/etc/pve/storage.cfg does not exist, so this is not a Proxmox VE host; storages are left alone",
+            ));
         };
         Ok(sections
             .iter()
