@@ -52,14 +52,33 @@ pub struct Common {
 /// Options for plan and apply.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// The host: `local` (this machine), `sim` (a fresh, empty simulated node) or `sim:FILE` (a
-    /// simulated node whose state persists in FILE, created if missing).
+    /// The host: `local` (this machine), `ssh://[user@]host[:port]` (a remote host, through the
+    /// system ssh client), `sim` (a fresh, empty simulated node) or `sim:FILE` (a simulated node
+    /// whose state persists in FILE, created if missing).
     #[arg(long, env = "PHOENIX_TARGET", default_value = "local")]
     pub target: String,
+    #[command(flatten)]
+    pub ssh: SshArgs,
     /// Allow changes that destroy data (wiping a disk, replacing a container, removing a file
     /// the config marks absent).
     #[arg(long)]
     pub allow_destroy: bool,
+}
+
+/// How to reach an `ssh://` target.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SshArgs {
+    /// The private key for an ssh:// target (`ssh -i FILE`); default: ssh's own choice.
+    #[arg(long, value_name = "FILE", env = "PHOENIX_SSH_IDENTITY")]
+    pub ssh_identity: Option<PathBuf>,
+    /// The known_hosts file to check an ssh:// target's host key against; default: the user's.
+    /// Host keys are always checked strictly unless --ssh-insecure-accept-new is given.
+    #[arg(long, value_name = "FILE", env = "PHOENIX_SSH_KNOWN_HOSTS")]
+    pub ssh_known_hosts: Option<PathBuf>,
+    /// Accept any host key the ssh:// target presents (kept in a temporary known_hosts for this
+    /// run only). For throwaway test hosts: it gives up protection against impersonation.
+    #[arg(long)]
+    pub ssh_insecure_accept_new: bool,
 }
 
 /// `phoenix plan`.
@@ -100,9 +119,11 @@ pub struct ApplyArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub common: Common,
-    /// The host: `local`, `sim` or `sim:FILE`.
+    /// The host: `local`, `ssh://[user@]host[:port]`, `sim` or `sim:FILE`.
     #[arg(long, env = "PHOENIX_TARGET", default_value = "local")]
     pub target: String,
+    #[command(flatten)]
+    pub ssh: SshArgs,
 }
 
 /// `phoenix graph`.

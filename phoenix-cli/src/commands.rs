@@ -87,10 +87,11 @@ pub(crate) fn validate(common: &Common, io: &Io) -> Result<i32, CliError> {
 pub(crate) fn plan(args: &PlanArgs, io: &Io) -> Result<i32, CliError> {
     let engine = load(&args.common)?;
     let target = Target::parse(&args.target.target)?;
-    let opened = Opened::open(&target, &args.target.target)?;
+    let rt = runtime();
+    let opened = Opened::open(&target, &args.target.target, &args.target.ssh, &rt, io)?;
     let options = PlanOptions::default().allow_destroy(args.target.allow_destroy);
-    let plan = runtime().block_on(engine.plan(Arc::clone(&opened.host), &options));
-    opened.save()?;
+    let plan = rt.block_on(engine.plan(Arc::clone(&opened.host), &options));
+    opened.finish(&rt)?;
     if let Some(path) = &args.out {
         std::fs::write(path, to_json(&plan)).map_err(|e| CliError::Output {
             what: path.display().to_string(),
@@ -119,15 +120,19 @@ pub(crate) fn plan(args: &PlanArgs, io: &Io) -> Result<i32, CliError> {
 pub(crate) fn apply(args: &ApplyArgs, io: &mut Io) -> Result<i32, CliError> {
     let engine = load(&args.common)?;
     let target = Target::parse(&args.target.target)?;
-    let opened = Opened::open(&target, &args.target.target)?;
+    let rt = runtime();
+    let opened = Opened::open(&target, &args.target.target, &args.target.ssh, &rt, io)?;
     let plan_options = PlanOptions::default().allow_destroy(args.target.allow_destroy);
     let mut options = ApplyOptions::default()
         .plan(plan_options.clone())
         .parallelism(usize::from(args.parallelism));
-    let rt = runtime();
     let show_plan = !args.common.json;
     if let Some(path) = &args.plan {
-        options = options.saved(read_saved(path)?);
+        let saved = read_saved(path);
+        if saved.is_err() {
+            opened.finish(&rt)?;
+        }
+        options = options.saved(saved?);
     } else if !args.yes {
         // Show the plan, ask, then apply exactly that plan (apply re-plans and refuses if the
         // host changed in between).
@@ -138,22 +143,22 @@ pub(crate) fn apply(args: &ApplyArgs, io: &mut Io) -> Result<i32, CliError> {
             &render::diagnostics(&plan.diagnostics, style(io)),
         );
         if plan.has_errors() {
-            opened.save()?;
+            opened.finish(&rt)?;
             return Ok(exit::ERROR);
         }
         if !plan.has_changes() {
-            opened.save()?;
+            opened.finish(&rt)?;
             return Ok(exit::OK);
         }
         if !io.interactive {
-            opened.save()?;
+            opened.finish(&rt)?;
             return Err(CliError::NotInteractive);
         }
         emit(&io.stdout, "Apply these changes? Only 'yes' is accepted: ");
         let mut answer = String::new();
         let _ = io.stdin.read_line(&mut answer);
         if answer.trim() != "yes" {
-            opened.save()?;
+            opened.finish(&rt)?;
             return Err(CliError::Declined);
         }
         options = options.saved(plan);
@@ -164,7 +169,7 @@ pub(crate) fn apply(args: &ApplyArgs, io: &mut Io) -> Result<i32, CliError> {
     ));
     let result =
         rt.block_on(engine.apply(Arc::clone(&opened.host), &options, Arc::clone(&observer)));
-    opened.save()?;
+    opened.finish(&rt)?;
     let report = result?;
     if args.common.json {
         emit(&io.stdout, &to_json(&report));
@@ -281,9 +286,10 @@ impl Drop for Progress {
 pub(crate) fn status(args: &StatusArgs, io: &Io) -> Result<i32, CliError> {
     let engine = load(&args.common)?;
     let target = Target::parse(&args.target)?;
-    let opened = Opened::open(&target, &args.target)?;
-    let plan = runtime().block_on(engine.plan(Arc::clone(&opened.host), &PlanOptions::default()));
-    opened.save()?;
+    let rt = runtime();
+    let opened = Opened::open(&target, &args.target, &args.ssh, &rt, io)?;
+    let plan = rt.block_on(engine.plan(Arc::clone(&opened.host), &PlanOptions::default()));
+    opened.finish(&rt)?;
     let config_notes = engine.config_diagnostics().len();
     let findings: Vec<Diagnostic> =
         plan.diagnostics[config_notes.min(plan.diagnostics.len())..].to_vec();

@@ -24,7 +24,10 @@ pub mod sim;
 pub use cmd::{Cmd, Effect, Output};
 pub use diag::{Diagnostic, Location, Severity};
 pub use error::{BoxError, Error, Result, Unsupported};
-pub use host::{FileData, FileWrite, Host, HostError, LocalHost, ReadOnly};
+pub use host::{
+    FileData, FileWrite, Host, HostError, HostKeys, LocalHost, ReadOnly, SshHost, SshOptions,
+    SshTarget,
+};
 pub use id::{Kind, ResourceId};
 mod stats;
 

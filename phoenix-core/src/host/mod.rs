@@ -2,6 +2,7 @@
 
 mod local;
 mod read_only;
+mod ssh;
 
 use std::path::Path;
 
@@ -12,6 +13,7 @@ use crate::cmd::{Cmd, Output};
 
 pub use local::LocalHost;
 pub use read_only::ReadOnly;
+pub use ssh::{HostKeys, SshHost, SshOptions, SshTarget};
 
 /// A file as read from a host: its bytes as text plus its mode and owner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +70,7 @@ impl FileWrite {
 /// A machine Phoenix can inspect and change.
 ///
 /// Implementations: [`LocalHost`] (this machine; the only place that spawns a process),
+/// [`SshHost`] (a remote machine, through the system ssh client spawned by a `LocalHost`),
 /// [`ReadOnly`] (wraps another host for `plan`), and, behind the `sim` feature, the simulated node
 /// and `FakeHost`.
 #[async_trait]
@@ -151,6 +154,41 @@ pub enum HostError {
         /// The operating system's reason.
         #[source]
         source: std::io::Error,
+    },
+    /// The SSH connection failed (ssh exited with 255, or was killed, before the remote command
+    /// reported its exit status): the command may or may not have run.
+    #[error("ssh to {destination} failed running `{argv}` (ssh exited with {}): {stderr}", status_text(*.status))]
+    Ssh {
+        /// The `ssh://` target.
+        destination: String,
+        /// The shell-escaped argv of the remote command.
+        argv: String,
+        /// ssh's exit status.
+        status: Option<i32>,
+        /// What ssh printed on standard error.
+        stderr: String,
+    },
+    /// A file could not be read, written or removed on a remote host.
+    #[error("could not {op} {path}: `{argv}` exited with {}: {stderr}", status_text(*.status))]
+    RemoteFile {
+        /// `read`, `write` or `remove`.
+        op: &'static str,
+        /// The path.
+        path: String,
+        /// The shell-escaped argv of the remote command.
+        argv: String,
+        /// Its exit status.
+        status: Option<i32>,
+        /// What it printed on standard error.
+        stderr: String,
+    },
+    /// A `--target` that does not name a host.
+    #[error("bad target {target:?}: {reason}")]
+    BadTarget {
+        /// The target as given.
+        target: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// Anything else the host reports (an unknown user, a transport failure).
     #[error("{0}")]

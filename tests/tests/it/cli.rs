@@ -522,3 +522,41 @@ fn help_lists_the_exit_codes() {
     assert_eq!(phoenix_cli::exit::ERROR, 1);
     assert_eq!(phoenix_cli::exit::CHANGES_PENDING, 2);
 }
+
+#[test]
+fn a_malformed_ssh_target_is_refused_before_connecting() {
+    let ran = phoenix(&[
+        "plan",
+        "--config",
+        arg(&lab()),
+        "--target",
+        "ssh://root@host:99999",
+    ]);
+    assert_code(&ran, 1);
+    assert!(
+        ran.stderr.contains("bad target") && ran.stderr.contains("port"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn an_unreachable_ssh_target_fails_naming_ssh_and_its_reason() {
+    // Port 1 on the loopback address refuses at once; nothing listens there.
+    let ran = phoenix(&[
+        "plan",
+        "--config",
+        arg(&lab()),
+        "--target",
+        "ssh://root@127.0.0.1:1",
+        "--ssh-known-hosts",
+        "/dev/null",
+    ]);
+    assert_code(&ran, 1);
+    assert!(
+        ran.stderr.contains("ssh to ssh://root@127.0.0.1:1 failed")
+            && ran.stderr.contains("Connection refused"),
+        "{}",
+        ran.stderr
+    );
+}
