@@ -92,7 +92,7 @@ fn missing_packages<'a>(
 }
 
 /// Finds an executable by name on `PATH`, then in the sbin directories.
-fn find_binary(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_binary(name: &str) -> Option<PathBuf> {
     let path_dirs = env::var_os("PATH")
         .map(|path| env::split_paths(&path).collect::<Vec<_>>())
         .unwrap_or_default();

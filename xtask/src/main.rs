@@ -13,6 +13,7 @@ mod ci;
 mod demo;
 mod install;
 mod snap;
+mod testbed;
 #[cfg(test)]
 mod tidy;
 
@@ -37,6 +38,8 @@ subcommands:
   snap --accept      run the snapshot tests, then accept every pending snapshot
   demo               converge examples/lab on a simulated node and show that a second plan is empty
   bench              run the engine benchmark (cargo bench -p tests --bench engine)
+  testbed ...        build, boot, stop or reach the throwaway VM the live tests run on
+                     (`cargo xtask testbed help`)
   help               print this message
 
 environment:
@@ -87,6 +90,7 @@ fn run() -> Result<()> {
             no_flags(subcommand, flags)?;
             bench::run(&sh)
         }
+        "testbed" => testbed::run(&sh, flags),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
