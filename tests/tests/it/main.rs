@@ -3,6 +3,7 @@
 
 mod cli;
 mod engine;
+mod live;
 mod snapshots;
 mod support;
 mod third_party;
