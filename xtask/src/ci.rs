@@ -1,8 +1,10 @@
 //! `cargo xtask ci`: the checks CI runs, in order, stopping at the first failing step.
 //!
-//! The steps are: install the test tools, `cargo fmt --check`, clippy with `-D warnings`, the
-//! tests through `cargo insta test --check` (nextest when it is installed) and the doc tests.
-//! The summary goes to stderr, so the last line on stdout stays the test runner's own verdict.
+//! The steps are: install the test tools, `cargo fmt --check`, clippy with `-D warnings`, the doc
+//! tests, the tests through `cargo insta test --check` (nextest when it is installed; the live
+//! tests excluded), and the live tests: build (or reuse) the testbed image, boot it, run the
+//! `live::` tests against it with `PHOENIX_LIVE_HOST` set, and power it off, even when they fail.
+//! The summary goes to stderr, so the last closing line stays the live test runner's own verdict.
 
 use std::error::Error;
 use std::fmt;
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use xshell::{Shell, cmd};
 
-use crate::{Result, install};
+use crate::{Result, install, testbed};
 
 /// One named step of the CI run.
 struct Step {
@@ -41,6 +43,11 @@ const STEPS: &[Step] = &[
     Step {
         name: "test",
         run: test,
+    },
+    // Last, so that CI's closing line is the live runner's summary (more than 0 tests passed).
+    Step {
+        name: "live",
+        run: live,
     },
 ];
 
@@ -89,13 +96,42 @@ fn test(sh: &Shell) -> Result<()> {
         eprintln!("xtask ci: cargo-nextest is not installed; falling back to cargo test");
         &["--test-runner", "cargo-test"]
     };
-    // The live tests run against the testbed; under CI they fail without it.
+    // The live tests run in their own step, against the testbed; under CI they fail without it.
     cmd!(
         sh,
         "cargo insta test --workspace --all-features --check --unreferenced=reject {runner...} -- --skip live::"
     )
     .run()?;
     Ok(())
+}
+
+/// Boots the testbed (building its image when the cache has none for the current recipe and
+/// package versions), runs the live tests against it one at a time, and always powers it off.
+fn live(sh: &Shell) -> Result<()> {
+    let image = testbed::build(sh)?;
+    let state = testbed::up(sh, &image)?;
+    let tested = (|| -> Result<()> {
+        let env = state.env();
+        if has_nextest(sh) {
+            cmd!(
+                sh,
+                "cargo nextest run --workspace --all-features --test-threads 1 -E test(/^live::/)"
+            )
+            .envs(env)
+            .run()?;
+        } else {
+            cmd!(
+                sh,
+                "cargo test -p tests --test it live:: -- --test-threads=1"
+            )
+            .envs(env)
+            .run()?;
+        }
+        Ok(())
+    })();
+    let stopped = testbed::down(sh);
+    tested?;
+    stopped
 }
 
 fn doctest(sh: &Shell) -> Result<()> {

@@ -18,6 +18,7 @@ use xshell::Shell;
 
 use crate::{Result, target_dir};
 
+pub(crate) use build::build;
 pub(crate) use vm::{State, down, up};
 
 /// The help text of `cargo xtask testbed`.
@@ -47,7 +48,7 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
     match subcommand {
         "build" => {
             crate::no_flags("testbed build", rest)?;
-            build::build(sh).map(|_| ())
+            build(sh).map(|_| ())
         }
         "up" => {
             crate::no_flags("testbed up", rest)?;

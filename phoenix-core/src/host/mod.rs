@@ -147,7 +147,7 @@ pub enum HostError {
     /// A file could not be read, written or removed.
     #[error("could not {op} {path}")]
     File {
-        /// `read`, `write` or `remove`.
+        /// `read`, `write`, `remove`, or `create` (a temporary directory).
         op: &'static str,
         /// The path.
         path: String,

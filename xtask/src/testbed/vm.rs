@@ -88,6 +88,18 @@ impl State {
         )
     }
 
+    /// The environment as pairs, for commands xtask runs itself.
+    pub(crate) fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("PHOENIX_LIVE_HOST", self.target.clone()),
+            ("PHOENIX_SSH_IDENTITY", self.identity.display().to_string()),
+            (
+                "PHOENIX_SSH_KNOWN_HOSTS",
+                self.known_hosts.display().to_string(),
+            ),
+        ]
+    }
+
     /// The ssh options that reach the testbed (strict host-key checking against its known_hosts).
     pub(crate) fn ssh_args(&self) -> Vec<String> {
         [
