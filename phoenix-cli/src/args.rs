@@ -25,6 +25,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Plan, confirm, change what differs, and verify that it converged.
     Apply(ApplyArgs),
+    /// Roll a container back to its provisioning snapshot (final-form) and converge again.
+    Reconfigure(ReconfigureArgs),
     /// Report on the target without planning changes: pool health, disk wear, warnings (read-only).
     Status(StatusArgs),
     /// Show the dependency graph of the config's resources.
@@ -112,6 +114,23 @@ pub struct ApplyArgs {
     /// Apply only if the host still gives this saved plan (from `plan --out`).
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
+}
+
+/// `phoenix reconfigure`.
+#[derive(Debug, Args)]
+pub struct ReconfigureArgs {
+    /// The container id.
+    pub ctid: u32,
+    #[command(flatten)]
+    pub common: Common,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How many resources are changed at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
 }
 
 /// `phoenix status`.

@@ -12,7 +12,8 @@ use phoenix_core::{
 };
 
 use crate::args::{
-    ApplyArgs, Common, GraphArgs, GraphFormatArg, PlanArgs, SimAuditArgs, StatusArgs,
+    ApplyArgs, Common, GraphArgs, GraphFormatArg, PlanArgs, ReconfigureArgs, SimAuditArgs,
+    StatusArgs,
 };
 use crate::error::CliError;
 use crate::exit;
@@ -279,6 +280,75 @@ impl Drop for Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// `phoenix reconfigure <ctid>`: roll the container back to its provisioning snapshot, converge
+/// the whole config again, and show that the plan is then empty.
+pub(crate) fn reconfigure(args: &ReconfigureArgs, io: &mut Io) -> Result<i32, CliError> {
+    let engine = load(&args.common)?;
+    let config = ConfigSet::load(&args.common.config).map_err(CliError::Config)?;
+    let snapshot = phoenix_lxc::reconfigure::snapshot_name(&config, args.ctid)
+        .ok_or(phoenix_lxc::Error::NotInConfig { id: args.ctid })?;
+    let target = Target::parse(&args.target.target)?;
+    let rt = runtime();
+    let opened = Opened::open(&target, &args.target.target, &args.target.ssh, &rt, io)?;
+    if !args.yes {
+        if !io.interactive {
+            opened.finish(&rt)?;
+            return Err(CliError::NotInteractive);
+        }
+        emit(
+            &io.stdout,
+            &format!(
+                "Roll container {} back to snapshot {snapshot:?} (its changes since are lost) and converge? Only 'yes' is accepted: ",
+                args.ctid
+            ),
+        );
+        let mut answer = String::new();
+        let _ = io.stdin.read_line(&mut answer);
+        if answer.trim() != "yes" {
+            opened.finish(&rt)?;
+            return Err(CliError::Declined);
+        }
+    }
+    if let Err(err) = rt.block_on(phoenix_lxc::reconfigure::rollback(
+        &*opened.host,
+        args.ctid,
+        &snapshot,
+    )) {
+        opened.finish(&rt)?;
+        return Err(err.into());
+    }
+    emit(
+        &io.stdout,
+        &format!("Rolled container {} back to {snapshot}.\n", args.ctid),
+    );
+    let options = ApplyOptions::default()
+        .plan(PlanOptions::default().allow_destroy(args.target.allow_destroy))
+        .parallelism(usize::from(args.parallelism));
+    let observer: Arc<dyn Observer> = Arc::new(Progress::new(io, !args.common.json));
+    let result = rt.block_on(engine.apply(Arc::clone(&opened.host), &options, observer));
+    let report = match result {
+        Ok(report) => report,
+        Err(err) => {
+            opened.finish(&rt)?;
+            return Err(err.into());
+        }
+    };
+    emit(&io.stdout, &render::apply_summary(&report, style(io)));
+    let after = rt.block_on(engine.plan(Arc::clone(&opened.host), &PlanOptions::default()));
+    opened.finish(&rt)?;
+    emit(&io.stdout, &render::plan(&after, style(io)));
+    let mut diagnostics = outcome_diagnostics(&report);
+    diagnostics.extend(after.diagnostics.iter().cloned());
+    emit(&io.stderr, &render::diagnostics(&diagnostics, style(io)));
+    Ok(
+        if report.succeeded() && !after.has_changes() && !after.has_errors() {
+            exit::OK
+        } else {
+            exit::ERROR
+        },
+    )
 }
 
 /// `phoenix status`: inspect read-only and report what the resources observed (pool health,

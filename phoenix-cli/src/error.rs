@@ -37,6 +37,9 @@ pub enum CliError {
         "refusing to apply without --yes: stdin is not a terminal, so there is no one to confirm"
     )]
     NotInteractive,
+    /// An LXC operation failed.
+    #[error(transparent)]
+    Lxc(#[from] phoenix_lxc::Error),
     /// Writing output failed.
     #[error("write {what}: {message}")]
     Output {

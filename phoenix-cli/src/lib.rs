@@ -43,6 +43,7 @@ where
         Command::Plan(args) => commands::plan(args, io),
         Command::Apply(args) => commands::apply(args, io),
         Command::Status(args) => commands::status(args, io),
+        Command::Reconfigure(args) => commands::reconfigure(args, io),
         Command::Graph(args) => commands::graph(args, io),
         Command::SimAudit(args) => commands::sim_audit(args, io),
     };

@@ -1,19 +1,44 @@
 //! Phoenix provider: the LXC container lifecycle on Proxmox VE.
 //!
-//! Until its resources land, the provider claims its config keys as known but not yet managed,
-//! so the upstream configs load with one note per key instead of an error.
+//! Per container: `lxc.container` (create from a template or clone the parent's snapshot; one
+//! `pct set` for what differs; mounts by path; raw `lxc.*` lines in the main section; grow the
+//! root disk; restart once at the end when needed), `lxc.features` (in-container provisioning,
+//! probed in one `pct exec`), `lxc.snapshot` (the provisioning snapshot with a spec digest) and,
+//! for containers that start at boot, `lxc.start` (in boot order, after dependencies).
+//!
+//! Inspection is batched: one `pct list` and one `grep -H` over every conf file, whatever the
+//! number of containers, plus one probe per running container with features.
+
+pub mod config;
+pub mod container;
+mod error;
+mod facts;
+pub mod features;
+pub mod parse;
+pub mod reconfigure;
+#[cfg(feature = "sim")]
+pub mod sim;
+pub mod snapshot;
+pub mod start;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use phoenix_core::config::{Claim, Section};
-use phoenix_core::{DecodeCx, Kind, Provider};
+use phoenix_core::{DecodeCx, Ensure, Kind, Provider};
 
-const NO_VMS: &str = "Phoenix manages containers; virtual machines are out of its scope";
-const NOT_YET: &str = "containers are managed once the phoenix-lxc provider lands (issue 4)";
+use crate::config::Origin;
 
-/// The lxc provider.
+pub use error::{Error, Result};
+
+const NOT_YET_VMS: &str = "Phoenix manages containers; virtual machines are out of its scope";
+
+/// The LXC provider.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LxcProvider;
 
-/// The lxc provider, for `Registry::builder().provider(...)`.
+/// The LXC provider, for `Registry::builder().provider(...)`.
 pub fn provider() -> LxcProvider {
     LxcProvider
 }
@@ -24,25 +49,112 @@ impl Provider for LxcProvider {
     }
 
     fn kinds(&self) -> Vec<Kind> {
-        Vec::new()
+        [
+            container::KIND,
+            features::KIND,
+            snapshot::KIND,
+            start::KIND,
+            template::KIND,
+        ]
+        .into_iter()
+        .map(Kind::from_static)
+        .collect()
     }
 
     fn claims(&self) -> Vec<Claim> {
         vec![
-            Claim::known("lxc_configs", NOT_YET),
-            Claim::known("shared_volumes", NOT_YET),
-            Claim::known("mount_point_base", NOT_YET),
-            Claim::known("proxmox_defaults", NOT_YET),
-            Claim::known("vm_defaults", NO_VMS),
-            Claim::known("vms", NO_VMS),
+            Claim::managed("lxc_configs"),
+            Claim::managed("shared_volumes"),
+            Claim::known(
+                "mount_point_base",
+                "Phoenix uses each dataset's mountpoint and the paths the config gives",
+            ),
+            Claim::known(
+                "proxmox_defaults",
+                "the upstream tool never read these defaults; every container states its own values",
+            ),
+            Claim::known("vm_defaults", NOT_YET_VMS),
+            Claim::known("vms", NOT_YET_VMS),
         ]
     }
 
-    fn decode(&self, _sections: &[Section<'_>], _cx: &mut DecodeCx<'_>) {}
+    fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
+        let decoded = config::decode(sections, cx);
+        let specs: BTreeMap<u32, config::ContainerSpec> = decoded
+            .containers
+            .iter()
+            .map(|c| (c.id, c.clone()))
+            .collect();
+        let mut templates: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        for spec in &decoded.containers {
+            if let Origin::Template(path) = &spec.origin {
+                templates.entry(path.clone()).or_default().push(spec.id);
+            }
+        }
+        for (path, users) in templates {
+            cx.add(template::Template { path, users });
+        }
+        for spec in &decoded.containers {
+            let parent = match &spec.origin {
+                Origin::Clone { parent, .. } => specs.get(parent).cloned(),
+                Origin::Template(_) => None,
+            };
+            cx.add(container::Container {
+                spec: spec.clone(),
+                parent,
+            });
+            if spec.ensure == Ensure::Absent {
+                continue;
+            }
+            let digest = snapshot::digest(spec);
+            if !spec.features.is_empty() {
+                cx.add(features::Features {
+                    spec: spec.clone(),
+                    digest: digest.clone(),
+                    requests: Arc::new(features::requests(&spec.features)),
+                });
+            }
+            cx.add(snapshot::Snapshot {
+                spec: spec.clone(),
+                digest,
+            });
+            if spec.start_at_boot {
+                let order = spec.boot_order.unwrap_or(0);
+                let mut after: Vec<u32> = decoded
+                    .containers
+                    .iter()
+                    .filter(|other| {
+                        other.start_at_boot
+                            && other.ensure == Ensure::Present
+                            && other.boot_order.unwrap_or(0) < order
+                    })
+                    .map(|other| other.id)
+                    .collect();
+                let mut also_after = Vec::new();
+                for dependency in &spec.dependencies {
+                    match specs.get(dependency) {
+                        Some(dep) if dep.start_at_boot => after.push(*dependency),
+                        Some(_) => also_after.push(snapshot::Snapshot::id_for(*dependency)),
+                        None => {}
+                    }
+                }
+                after.sort_unstable();
+                after.dedup();
+                cx.add(start::Start {
+                    id: spec.id,
+                    after,
+                    also_after,
+                });
+            } else {
+                // Dependencies still come first for containers that do not start at boot.
+                let _ = &spec.dependencies;
+            }
+        }
+    }
 }
 
 /// The emulators of the tools this provider drives, for the simulated node.
 #[cfg(feature = "sim")]
-pub fn emulators() -> Vec<std::sync::Arc<dyn phoenix_core::sim::Emulator>> {
-    Vec::new()
+pub fn emulators() -> Vec<Arc<dyn phoenix_core::sim::Emulator>> {
+    sim::emulators()
 }

@@ -128,7 +128,6 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::config::path::JsonPath;
 
     /// The verbatim upstream files, named `<commit>__etc__<name>`.
     fn upstream(name: &str) -> PathBuf {
@@ -206,7 +205,7 @@ mod tests {
         assert!(location.file.ends_with(LXC_FILE));
         assert_eq!((location.line, location.column), (Some(6), Some(20)));
         // grep -n '"951"' puts the container on line 501 and its memory_mb two lines below.
-        let memory = lxc.location_of(&JsonPath::root().key("951").key("memory_mb"));
+        let memory = lxc.location_of(&lxc.path().key("951").key("memory_mb"));
         assert_eq!(memory.path, r#"lxc_configs."951".memory_mb"#);
         assert_eq!((memory.line, memory.column), (Some(503), Some(26)));
     }

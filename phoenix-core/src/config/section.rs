@@ -39,10 +39,10 @@ impl<'a> Section<'a> {
         self.document.location(&self.path())
     }
 
-    /// Where the value at `path` starts; `path` is relative to this section's value, so the
-    /// root path means the section itself. See [`Document::location`].
+    /// Where the value at `path` starts. `path` is rooted at the document, as
+    /// `section.path().key(..)` builds it and as [`decode`] takes it. See [`Document::location`].
     pub fn location_of(&self, path: &JsonPath) -> Location {
-        self.document.location(&self.path().join(path))
+        self.document.location(path)
     }
 
     /// Decodes this section's value into `T`; see [`decode`].

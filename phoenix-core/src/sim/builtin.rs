@@ -19,6 +19,8 @@ impl Emulator for Coreutils {
         vec![
             "cat".to_owned(),
             "tee".to_owned(),
+            "test".to_owned(),
+            "mkdir".to_owned(),
             "true".to_owned(),
             "false".to_owned(),
         ]
@@ -34,6 +36,8 @@ impl Emulator for Coreutils {
         match program.as_str() {
             "cat" => cat(args, stdin, sys),
             "tee" => tee(args, stdin, sys),
+            "test" => test(args, sys),
+            "mkdir" => mkdir(args, sys),
             "true" => SimOutput::ok(""),
             "false" => SimOutput::fail(1, ""),
             _ => SimOutput::fail(
@@ -142,6 +146,53 @@ fn tee(args: &[String], stdin: Option<&str>, sys: &mut SimSys<'_>) -> SimOutput 
     SimOutput::new(status, input, stderr, changed)
 }
 
+/// `mkdir -p DIR...`: directories are implicit in the simulated filesystem, so this only refuses a
+/// path that is a file (coreutils' text and status).
+fn mkdir(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
+    let Some((flag, dirs)) = args.split_first() else {
+        return SimOutput::fail(1, "mkdir: missing operand\n");
+    };
+    if flag != "-p" || dirs.is_empty() {
+        return SimOutput::fail(
+            2,
+            format!("phoenix sim: `mkdir {}` is not emulated\n", args.join(" ")),
+        );
+    }
+    for dir in dirs {
+        if sys.read(dir).is_some() {
+            return SimOutput::fail(
+                1,
+                format!("mkdir: cannot create directory '{dir}': File exists\n"),
+            );
+        }
+    }
+    SimOutput::ok("")
+}
+
+/// `test -e|-f|-d PATH`: exit 0 when true, 1 when false, 2 (with coreutils' message) otherwise.
+fn test(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
+    match args {
+        [op, path] if matches!(op.as_str(), "-e" | "-f" | "-d") => {
+            let is_dir = sys.is_dir(path);
+            let is_file = sys.read(path).is_some();
+            let yes = match op.as_str() {
+                "-e" => is_dir || is_file,
+                "-f" => is_file,
+                _ => is_dir,
+            };
+            if yes {
+                SimOutput::ok("")
+            } else {
+                SimOutput::fail(1, "")
+            }
+        }
+        _ => SimOutput::fail(
+            2,
+            format!("phoenix sim: `test {}` is not emulated\n", args.join(" ")),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -188,6 +239,11 @@ mod tests {
     #[test]
     fn cat_reads_stdin_once() {
         assert_eq!(run(&["cat"], Some("hello\n")), SimOutput::ok("hello\n"));
+        assert_eq!(run(&["test", "-f", "/etc/hostname"], None).status, 0);
+        assert_eq!(run(&["test", "-f", "/etc/nope"], None).status, 1);
+        assert_eq!(run(&["test", "-d", "/etc"], None).status, 0);
+        assert_eq!(run(&["mkdir", "-p", "/srv/a/b"], None).status, 0);
+        assert_eq!(run(&["mkdir", "-p", "/etc/hostname"], None).status, 1);
         assert_eq!(run(&["cat", "-", "--", "-"], Some("x")), SimOutput::ok("x"));
         assert_eq!(run(&["cat", "-n", "/etc/hostname"], None).status, 1);
     }

@@ -297,7 +297,16 @@ fn both_upstream_fixture_sets_validate_with_notes_only() {
             ran.stderr
         );
         assert!(!ran.stderr.contains("error:"), "{commit}: {}", ran.stderr);
-        assert!(!ran.stderr.contains("warning:"), "{commit}: {}", ran.stderr);
+        // Warnings are allowed only for what the operator must know about these files:
+        // features a later provider implements (the container is not fully provisioned), and
+        // upstream's volume and shared mount at the same path (the shared mount wins).
+        for line in ran.stderr.lines().filter(|l| l.starts_with("warning:")) {
+            assert!(
+                line.contains("is not implemented yet")
+                    || line.contains("the shared bind mount wins"),
+                "{commit}: {line}"
+            );
+        }
         for name in names.iter() {
             assert!(
                 ran.stderr

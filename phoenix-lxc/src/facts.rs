@@ -1,0 +1,169 @@
+//! Batched reads shared by every container resource: one `pct list` and one `grep -H` over all
+//! `/etc/pve/lxc/*.conf` files, and per running container one batched probe through `pct exec`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use phoenix_core::{BoxError, Cmd, Fact, Host, HostError, Unsupported};
+use serde::Serialize;
+
+use crate::parse::{self, Conf, ProbeAnswer, ProbeRequest};
+
+/// Where Proxmox keeps container configs.
+pub(crate) fn conf_path(id: u32) -> String {
+    format!("/etc/pve/lxc/{id}.conf")
+}
+
+/// One container as the host has it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Observed {
+    pub(crate) status: String,
+    pub(crate) lock: Option<String>,
+    /// The raw conf text (for in-place edits of raw `lxc.*` lines).
+    pub(crate) text: String,
+    #[serde(skip)]
+    pub(crate) conf: Arc<Conf>,
+}
+
+/// Every container on the node.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Containers;
+
+#[async_trait]
+impl Fact for Containers {
+    type Value = BTreeMap<u32, Observed>;
+
+    fn key(&self) -> String {
+        "lxc.containers".to_owned()
+    }
+
+    async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
+        let list = Cmd::read("pct", ["list"]);
+        let output = host.run(&list).await?;
+        if output.status == Some(127) {
+            return Err(Unsupported::boxed(
+                "pct is not installed, so this is not a Proxmox VE host; containers are left alone",
+            ));
+        }
+        if !output.success() {
+            return Err(Box::new(HostError::CommandFailed {
+                argv: list.to_string(),
+                status: output.status,
+                stderr: output.stderr.trim_end().to_owned(),
+            }));
+        }
+        let listed =
+            parse::parse_pct_list(&output.stdout).map_err(|e| format!("read `pct list`: {e}"))?;
+        if listed.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let paths: Vec<String> = listed.iter().map(|c| conf_path(c.vmid)).collect();
+        let mut grep = Cmd::read("grep", ["-H", "", "--"]);
+        for path in &paths {
+            grep = grep.arg(path.clone());
+        }
+        // grep exits 1 when every file is empty and 2 when one is missing; both still print the
+        // rest, so the output is read whatever the status.
+        let output = host.run(&grep).await?;
+        let texts = split_grep(&output.stdout, &paths);
+        let mut containers = BTreeMap::new();
+        for item in listed {
+            let text = texts
+                .get(&conf_path(item.vmid))
+                .cloned()
+                .unwrap_or_default();
+            let conf = parse::parse_conf(&text)
+                .map_err(|e| format!("read {}: {e}", conf_path(item.vmid)))?;
+            containers.insert(
+                item.vmid,
+                Observed {
+                    status: item.status,
+                    lock: item.lock,
+                    text,
+                    conf: Arc::new(conf),
+                },
+            );
+        }
+        Ok(containers)
+    }
+}
+
+/// Splits `grep -H '' -- FILES` output back into each file's text, using the known paths (a line
+/// may itself contain `:`).
+pub(crate) fn split_grep(output: &str, paths: &[String]) -> BTreeMap<String, String> {
+    let mut texts: BTreeMap<String, String> = BTreeMap::new();
+    for line in output.lines() {
+        if let Some(path) = paths
+            .iter()
+            .filter(|p| {
+                line.len() > p.len()
+                    && line.starts_with(p.as_str())
+                    && line.as_bytes()[p.len()] == b':'
+            })
+            .max_by_key(|p| p.len())
+        {
+            let text = texts.entry(path.clone()).or_default();
+            text.push_str(&line[path.len() + 1..]);
+            text.push('\n');
+        }
+    }
+    texts
+}
+
+/// The answers of one batched probe inside a running container.
+#[derive(Debug, Clone)]
+pub(crate) struct Probe {
+    pub(crate) id: u32,
+    pub(crate) requests: Arc<Vec<ProbeRequest>>,
+}
+
+#[async_trait]
+impl Fact for Probe {
+    type Value = BTreeMap<ProbeRequest, ProbeAnswer>;
+
+    fn key(&self) -> String {
+        format!("lxc.probe:{}", self.id)
+    }
+
+    async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
+        let mut cmd = Cmd::read(
+            "pct",
+            [
+                "exec".to_owned(),
+                self.id.to_string(),
+                "--".to_owned(),
+                "sh".to_owned(),
+                "-c".to_owned(),
+                parse::PROBE_SCRIPT.to_owned(),
+                "phoenix-probe".to_owned(),
+            ],
+        );
+        for arg in parse::probe_args(&self.requests) {
+            cmd = cmd.arg(arg);
+        }
+        let output = phoenix_core::host::run_checked(host, &cmd).await?;
+        Ok(parse::parse_probe_output(&output.stdout)
+            .map_err(|e| format!("read the probe of container {}: {e}", self.id))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grep_output_splits_by_known_paths() {
+        let paths = vec![
+            "/etc/pve/lxc/101.conf".to_owned(),
+            "/etc/pve/lxc/1010.conf".to_owned(),
+        ];
+        let out = "/etc/pve/lxc/101.conf:arch: amd64\n/etc/pve/lxc/101.conf:\n/etc/pve/lxc/1010.conf:net0: name=eth0,ip=10.0.0.1/24\n";
+        let texts = split_grep(out, &paths);
+        assert_eq!(texts["/etc/pve/lxc/101.conf"], "arch: amd64\n\n");
+        assert_eq!(
+            texts["/etc/pve/lxc/1010.conf"],
+            "net0: name=eth0,ip=10.0.0.1/24\n"
+        );
+    }
+}

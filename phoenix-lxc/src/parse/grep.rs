@@ -1,0 +1,127 @@
+//! `grep -H '' -- FILE...`: every container config in one command.
+//!
+//! Phoenix reads all `/etc/pve/lxc/<vmid>.conf` files with one `grep`, whatever their number.
+//! With `-H` and the empty pattern, GNU grep prints every line of every file as `FILE:LINE`
+//! (a last line without a newline gets one), in the order the files were named. A file that
+//! cannot be read is reported on stderr (`grep: FILE: No such file or directory`) and makes the
+//! exit status 2, but the other files are still printed; an empty file prints nothing.
+
+use std::collections::BTreeMap;
+
+use super::conf::{Conf, parse_conf};
+use super::error::ParseError;
+
+/// Splits `grep -H '' -- PATHS` output back into each file and reads it as a container config.
+///
+/// `paths` are the files that were named (a line is matched to the longest path that prefixes
+/// it, followed by `:`). The key is the container id from the file name `<vmid>.conf`. A file
+/// that printed nothing (missing or empty) is absent from the result.
+pub fn parse_grep_confs<P: AsRef<str>>(
+    text: &str,
+    paths: &[P],
+) -> Result<BTreeMap<u32, Conf>, ParseError> {
+    let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
+    for path in paths {
+        let path = path.as_ref();
+        let id = path
+            .rsplit('/')
+            .next()
+            .and_then(|file| file.strip_suffix(".conf"))
+            .and_then(|id| id.parse::<u32>().ok())
+            .ok_or_else(|| ParseError::new(0, format!("`{path}` is not named `<vmid>.conf`")))?;
+        ids.insert(path, id);
+    }
+    let mut texts: BTreeMap<u32, (usize, String)> = BTreeMap::new();
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let (path, id) = ids
+            .iter()
+            .filter(|(path, _)| {
+                line.len() > path.len()
+                    && line.starts_with(*path)
+                    && line.as_bytes()[path.len()] == b':'
+            })
+            .max_by_key(|(path, _)| path.len())
+            .ok_or_else(|| {
+                ParseError::new(number, format!("line of no requested file: `{line}`"))
+            })?;
+        let entry = texts.entry(*id).or_insert((number, String::new()));
+        entry.1.push_str(&line[path.len() + 1..]);
+        entry.1.push('\n');
+    }
+    let mut confs = BTreeMap::new();
+    for (id, (first_line, text)) in texts {
+        let conf = parse_conf(&text).map_err(|err| {
+            ParseError::new(
+                if err.line == 0 {
+                    0
+                } else {
+                    first_line + err.line - 1
+                },
+                format!("container {id}: {}", err.reason),
+            )
+        })?;
+        confs.insert(id, conf);
+    }
+    Ok(confs)
+}
+
+/// What `grep -H '' -- FILE...` prints for files that exist: each line as `FILE:LINE`.
+pub fn format_grep_lines(files: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (path, content) in files {
+        for line in content.lines() {
+            out.push_str(path);
+            out.push(':');
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::conf::format_conf;
+    use crate::parse::testing::proxmox_sample;
+
+    #[test]
+    fn splits_files_with_colons_in_lines_and_snapshots() {
+        let a = proxmox_sample("lxc-conf.snapshots.2.conf");
+        let b = proxmox_sample("lxc-conf.nvidia-raw.1.conf");
+        let text =
+            format_grep_lines(&[("/etc/pve/lxc/105.conf", &a), ("/etc/pve/lxc/102.conf", &b)]);
+        let paths = [
+            "/etc/pve/lxc/105.conf",
+            "/etc/pve/lxc/102.conf",
+            "/etc/pve/lxc/999.conf",
+        ];
+        let confs = parse_grep_confs(&text, &paths).expect("valid");
+        assert_eq!(confs.len(), 2, "the missing 999 printed nothing");
+        assert_eq!(format_conf(&confs[&105]), a);
+        assert_eq!(format_conf(&confs[&102]), b);
+        assert_eq!(confs[&105].snapshots.len(), 2);
+    }
+
+    #[test]
+    fn errors() {
+        let err = parse_grep_confs(
+            "/etc/pve/lxc/1.conf:arch: amd64\n/x:y\n",
+            &["/etc/pve/lxc/1.conf"],
+        )
+        .expect_err("unknown prefix");
+        assert_eq!(err.line, 2);
+        let err = parse_grep_confs(
+            "/etc/pve/lxc/1.conf:arch: amd64\n/etc/pve/lxc/1.conf: bad\n",
+            &["/etc/pve/lxc/1.conf"],
+        )
+        .expect_err("bad conf line");
+        assert_eq!(err.line, 2);
+        assert!(parse_grep_confs("", &["/etc/pve/lxc/x.conf"]).is_err());
+        assert_eq!(
+            parse_grep_confs("", &["/etc/pve/lxc/7.conf"]),
+            Ok(BTreeMap::new())
+        );
+    }
+}

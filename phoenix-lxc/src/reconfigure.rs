@@ -1,0 +1,61 @@
+//! `phoenix reconfigure <ctid>`: roll a container back to its provisioning snapshot, so that the
+//! converge that follows provisions it again from a known state.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use phoenix_core::config::ConfigSet;
+use phoenix_core::{Cmd, Host};
+
+use crate::error::{Error, Result};
+use crate::facts::conf_path;
+
+/// The snapshot container `id` keeps, per the config; `None` when the config does not declare it.
+pub fn snapshot_name(config: &ConfigSet, id: u32) -> Option<String> {
+    let mut cx = phoenix_core::DecodeCx::new("lxc", Vec::new(), config);
+    let sections: Vec<_> = config
+        .sections()
+        .filter(|s| s.key == "lxc_configs" || s.key == "shared_volumes")
+        .collect();
+    let decoded = crate::config::decode(&sections, &mut cx);
+    let names: BTreeMap<u32, String> = decoded
+        .containers
+        .into_iter()
+        .map(|c| (c.id, c.snapshot))
+        .collect();
+    names.get(&id).cloned()
+}
+
+/// Rolls container `id` back to `snapshot`: stops it if it runs, then `pct rollback`. Refuses
+/// (changing nothing) when the container or the snapshot does not exist.
+pub async fn rollback(host: &dyn Host, id: u32, snapshot: &str) -> Result<()> {
+    let path = conf_path(id);
+    let Some(file) = host.read_file(Path::new(&path)).await? else {
+        return Err(Error::NotOnHost { id });
+    };
+    let conf = crate::parse::parse_conf(&file.content).map_err(|e| Error::Conf {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    if !conf.snapshots.contains_key(snapshot) {
+        return Err(Error::NoSnapshot {
+            id,
+            snapshot: snapshot.to_owned(),
+        });
+    }
+    let id_text = id.to_string();
+    let status =
+        phoenix_core::host::run_checked(host, &Cmd::read("pct", ["status", id_text.as_str()]))
+            .await?;
+    if status.stdout.contains("running") {
+        phoenix_core::host::run_checked(host, &Cmd::write("pct", ["shutdown", id_text.as_str()]))
+            .await?;
+    }
+    phoenix_core::host::run_checked(
+        host,
+        &Cmd::write("pct", ["rollback", id_text.as_str(), snapshot]),
+    )
+    .await?;
+    tracing::info!(container = id, snapshot, "rolled back");
+    Ok(())
+}

@@ -1,0 +1,466 @@
+//! Commands inside a container through `pct exec`: the files, dpkg, apt, locales, systemd, and
+//! `pct push`.
+
+use phoenix_core::Cmd;
+use phoenix_lxc::parse::{PROBE_SCRIPT, ProbeRequest, parse_probe_output, probe_args, sha256_hex};
+use serde_json::json;
+
+use crate::support::{create, node, node_with, ok, run, run_cmd};
+
+/// Runs `words` in container 951.
+async fn exec(node: &phoenix_core::sim::SimNode, words: &[&str]) -> crate::support::Ran {
+    let mut all = vec!["pct", "exec", "951", "--"];
+    all.extend(words);
+    run(node, &all).await
+}
+
+/// A running container 951 from the Ubuntu template.
+async fn running() -> phoenix_core::sim::SimNode {
+    let node = node();
+    create(&node, "951", "vllm-embed").await;
+    ok(&node, &["pct", "start", "951"]).await;
+    node
+}
+
+#[tokio::test]
+async fn files() {
+    let node = running().await;
+    assert_eq!(
+        exec(&node, &["cat", "/etc/hostname"]).await.stdout,
+        "vllm-embed\n"
+    );
+    let ran = exec(&node, &["cat", "/nope", "/etc"]).await;
+    assert_eq!(
+        (ran.status, ran.stderr.as_str()),
+        (
+            1,
+            "cat: /nope: No such file or directory\ncat: /etc: Is a directory\n"
+        )
+    );
+    assert_eq!(exec(&node, &["mkdir", "-p", "/opt/a/b"]).await.status, 0);
+    assert_eq!(exec(&node, &["test", "-d", "/opt/a"]).await.status, 0);
+    assert_eq!(exec(&node, &["test", "-f", "/opt/a"]).await.status, 1);
+    let ran = exec(&node, &["mkdir", "/x/y"]).await;
+    assert_eq!(
+        ran.stderr,
+        "mkdir: cannot create directory '/x/y': No such file or directory\n"
+    );
+    let ran = exec(&node, &["rm", "-f", "/opt/a", "/missing"]).await;
+    assert_eq!(
+        (ran.status, ran.stderr.as_str()),
+        (1, "rm: cannot remove '/opt/a': Is a directory\n")
+    );
+    let ran = exec(&node, &["sha256sum", "/etc/hostname"]).await;
+    assert_eq!(
+        ran.stdout,
+        format!("{}  /etc/hostname\n", sha256_hex("vllm-embed\n"))
+    );
+    let ran = exec(&node, &["curl", "-s", "http://x"]).await;
+    assert_eq!(ran.status, 127);
+    assert_eq!(
+        ran.stderr,
+        "lxc-attach: 951: ../src/lxc/attach.c: lxc_attach_run_command: 1845 No such file or directory - Failed to exec \"curl\"\n"
+    );
+    let ran = exec(&node, &["ls", "/"]).await;
+    assert_eq!(
+        (ran.status, ran.stderr.as_str()),
+        (2, "phoenix sim: `pct exec 951 -- ls /` is not emulated\n")
+    );
+    // Through a bind mount, the node's own files.
+    let mut state = node.state();
+    state.files.insert(
+        "/fastData/shared/models/a.bin".to_owned(),
+        phoenix_core::sim::SimFile::text("weights"),
+    );
+    let node2 =
+        phoenix_core::sim::SimNode::from_state(state, phoenix_lxc::sim::emulators()).expect("node");
+    ok(
+        &node2,
+        &[
+            "pct",
+            "set",
+            "951",
+            "--mp0",
+            "/fastData/shared/models,mp=/models,ro=1",
+        ],
+    )
+    .await;
+    assert_eq!(
+        ok(
+            &node2,
+            &["pct", "exec", "951", "--", "cat", "/models/a.bin"]
+        )
+        .await,
+        "weights"
+    );
+}
+
+#[tokio::test]
+async fn apt_needs_update_then_installs_with_dependencies() {
+    let node = running().await;
+    let ran = run(
+        &node,
+        &[
+            "pct",
+            "exec",
+            "951",
+            "--",
+            "env",
+            "DEBIAN_FRONTEND=noninteractive",
+            "apt-get",
+            "install",
+            "-y",
+            "curl",
+        ],
+    )
+    .await;
+    assert_eq!(ran.status, 100);
+    assert_eq!(
+        ran.stdout,
+        "Reading package lists...\nBuilding dependency tree...\nReading state information...\n"
+    );
+    assert_eq!(ran.stderr, "E: Unable to locate package curl\n");
+    let update = ok(&node, &["pct", "exec", "951", "--", "apt-get", "update"]).await;
+    assert!(
+        update.starts_with("Get:1 http://archive.ubuntu.com/ubuntu noble InRelease [256 kB]\n"),
+        "{update}"
+    );
+    assert!(
+        update.ends_with("Fetched 16.9 MB in 3s (5636 kB/s)\nReading package lists...\n"),
+        "{update}"
+    );
+    let again = ok(&node, &["pct", "exec", "951", "--", "apt-get", "update"]).await;
+    assert!(again.starts_with("Hit:1 http://archive.ubuntu.com/ubuntu noble InRelease\n"));
+    assert!(!node.audit().last().expect("audited").is_mutation());
+    let out = ok(
+        &node,
+        &[
+            "pct",
+            "exec",
+            "951",
+            "--",
+            "env",
+            "DEBIAN_FRONTEND=noninteractive",
+            "apt-get",
+            "install",
+            "-y",
+            "jq",
+            "dpkg",
+        ],
+    )
+    .await;
+    assert!(
+        out.contains("dpkg is already the newest version (1.22.6ubuntu6).\n"),
+        "{out}"
+    );
+    assert!(out.contains("The following additional packages will be installed:\n  libjq1 libonig5\nThe following NEW packages will be installed:\n  jq libjq1 libonig5\n0 upgraded, 3 newly installed, 0 to remove and 0 not upgraded.\n"), "{out}");
+    assert!(
+        out.ends_with("Setting up jq (1.7.1-3build1) ...\n"),
+        "{out}"
+    );
+    let query = run_cmd(
+        &node,
+        Cmd::read(
+            "pct",
+            [
+                "exec",
+                "951",
+                "--",
+                "dpkg-query",
+                "-W",
+                "-f=${Package} ${db:Status-Status}\\n",
+                "jq",
+                "curl",
+                "bash",
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(query.stdout, "bash installed\njq installed\n");
+    assert_eq!(
+        (query.status, query.stderr.as_str()),
+        (1, "dpkg-query: no packages found matching curl\n")
+    );
+    let again = ok(
+        &node,
+        &["pct", "exec", "951", "--", "apt-get", "install", "-y", "jq"],
+    )
+    .await;
+    assert!(again.ends_with("jq is already the newest version (1.7.1-3build1).\n0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n"));
+    assert_eq!(
+        ok(
+            &node,
+            &["pct", "exec", "951", "--", "test", "-x", "/usr/bin/jq"]
+        )
+        .await,
+        ""
+    );
+}
+
+#[tokio::test]
+async fn locales_and_services() {
+    let node = running().await;
+    let out = ok(
+        &node,
+        &["pct", "exec", "951", "--", "locale-gen", "en_US.UTF-8"],
+    )
+    .await;
+    assert_eq!(
+        out,
+        "Generating locales (this might take a while)...\n  en_US.UTF-8... done\nGeneration complete.\n"
+    );
+    ok(
+        &node,
+        &[
+            "pct",
+            "exec",
+            "951",
+            "--",
+            "update-locale",
+            "LANG=en_US.UTF-8",
+            "LC_ALL=en_US.UTF-8",
+        ],
+    )
+    .await;
+    assert_eq!(
+        ok(
+            &node,
+            &["pct", "exec", "951", "--", "cat", "/etc/default/locale"]
+        )
+        .await,
+        "LANG=en_US.UTF-8\nLC_ALL=en_US.UTF-8\n"
+    );
+    let ran = run(
+        &node,
+        &[
+            "pct",
+            "exec",
+            "951",
+            "--",
+            "update-locale",
+            "LANG=de_DE.UTF-8",
+        ],
+    )
+    .await;
+    assert_eq!(
+        (ran.status, ran.stderr.as_str()),
+        (
+            1,
+            "*** update-locale: Error: invalid locale settings:  LANG=de_DE.UTF-8\n"
+        )
+    );
+    let ran = run(
+        &node,
+        &[
+            "pct",
+            "exec",
+            "951",
+            "--",
+            "systemctl",
+            "is-active",
+            "systemd-journald",
+            "nginx",
+        ],
+    )
+    .await;
+    assert_eq!((ran.status, ran.stdout.as_str()), (0, "active\ninactive\n"));
+    let ran = run(
+        &node,
+        &[
+            "pct",
+            "exec",
+            "951",
+            "--",
+            "systemctl",
+            "is-active",
+            "--quiet",
+            "nginx",
+        ],
+    )
+    .await;
+    assert_eq!((ran.status, ran.stdout.as_str()), (3, ""));
+}
+
+#[tokio::test]
+async fn push_then_probe() {
+    let node = node_with(
+        json!({"apt_repository": {"nginx": {"version": "1.24.0-2ubuntu7.5", "commands": ["/usr/sbin/nginx"], "services": {"nginx.service": "active"}}}}),
+    );
+    create(&node, "101", "gateway").await;
+    ok(&node, &["pct", "start", "101"]).await;
+    let mut state = node.state();
+    state.files.insert(
+        "/tmp/phoenix/site.conf".to_owned(),
+        phoenix_core::sim::SimFile::text("server {}\n"),
+    );
+    let node =
+        phoenix_core::sim::SimNode::from_state(state, phoenix_lxc::sim::emulators()).expect("node");
+    let ran = run(
+        &node,
+        &[
+            "pct",
+            "push",
+            "101",
+            "/tmp/phoenix/site.conf",
+            "/etc/nginx/site.conf",
+        ],
+    )
+    .await;
+    assert_eq!(
+        ran.stderr,
+        "failed to create file: /etc/nginx/site.conf: No such file or directory\n"
+    );
+    ok(
+        &node,
+        &["pct", "exec", "101", "--", "mkdir", "-p", "/etc/nginx"],
+    )
+    .await;
+    ok(
+        &node,
+        &[
+            "pct",
+            "push",
+            "101",
+            "/tmp/phoenix/site.conf",
+            "/etc/nginx/site.conf",
+            "--perms",
+            "640",
+            "--user",
+            "root",
+            "--group",
+            "www-data",
+        ],
+    )
+    .await;
+    ok(&node, &["pct", "exec", "101", "--", "apt-get", "update"]).await;
+    ok(
+        &node,
+        &[
+            "pct", "exec", "101", "--", "apt-get", "install", "-y", "nginx",
+        ],
+    )
+    .await;
+    let requests = [
+        ProbeRequest::Command("nginx".to_owned()),
+        ProbeRequest::Command("curl".to_owned()),
+        ProbeRequest::Package("nginx".to_owned()),
+        ProbeRequest::File("/etc/nginx/site.conf".to_owned()),
+        ProbeRequest::File("/etc/nginx".to_owned()),
+        ProbeRequest::Service("nginx".to_owned()),
+        ProbeRequest::Service("ssh.service".to_owned()),
+    ];
+    let mut cmd = Cmd::read(
+        "pct",
+        [
+            "exec",
+            "101",
+            "--",
+            "sh",
+            "-c",
+            PROBE_SCRIPT,
+            "phoenix-probe",
+        ],
+    );
+    for arg in probe_args(&requests) {
+        cmd = cmd.arg(arg);
+    }
+    let ran = run_cmd(&node, cmd).await;
+    assert_eq!(ran.status, 0);
+    assert_eq!(
+        ran.stdout,
+        format!(
+            "cmd:nginx yes /usr/sbin/nginx\ncmd:curl no\npkg:nginx yes 1.24.0-2ubuntu7.5\nfile:/etc/nginx/site.conf yes {}\nfile:/etc/nginx yes\nsvc:nginx yes\nsvc:ssh.service no inactive\n",
+            sha256_hex("server {}\n")
+        )
+    );
+    assert_eq!(
+        parse_probe_output(&ran.stdout).expect("parses").len(),
+        requests.len()
+    );
+    assert!(
+        !node.audit().last().expect("audited").is_mutation(),
+        "the probe reads only"
+    );
+    let pushed = node.state().tools["pct"]["volumes"]["local-zfs:subvol-101-disk-0"]["content"]["files"]["/etc/nginx/site.conf"].clone();
+    assert_eq!(
+        pushed,
+        json!({"content": "server {}\n", "mode": "0640", "owner": "root:www-data"})
+    );
+}
+
+#[tokio::test]
+async fn upstream_base_setup_converges_and_probes_clean() {
+    let node = running().await;
+    let packages = [
+        "curl", "wget", "vim", "htop", "jq", "git", "rsync", "s-tui", "gnupg", "locales",
+    ];
+    let mut probe = Cmd::read(
+        "pct",
+        [
+            "exec",
+            "951",
+            "--",
+            "sh",
+            "-c",
+            PROBE_SCRIPT,
+            "phoenix-probe",
+        ],
+    );
+    for package in packages {
+        probe = probe.arg(format!("pkg:{package}"));
+    }
+    probe = probe.arg("file:/etc/default/locale");
+    let before = parse_probe_output(&run_cmd(&node, probe.clone()).await.stdout).expect("parses");
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|package| !before[&ProbeRequest::Package((*package).to_owned())].is_yes())
+        .collect();
+    assert_eq!(
+        missing.len(),
+        9,
+        "only locales is in the template: {missing:?}"
+    );
+    ok(&node, &["pct", "exec", "951", "--", "apt-get", "update"]).await;
+    let mut install = vec![
+        "pct",
+        "exec",
+        "951",
+        "--",
+        "env",
+        "DEBIAN_FRONTEND=noninteractive",
+        "apt-get",
+        "install",
+        "-y",
+    ];
+    install.extend(packages);
+    let out = ok(&node, &install).await;
+    assert!(
+        out.contains("locales is already the newest version (2.39-0ubuntu8).\n"),
+        "{out}"
+    );
+    ok(
+        &node,
+        &["pct", "exec", "951", "--", "locale-gen", "en_US.UTF-8"],
+    )
+    .await;
+    ok(
+        &node,
+        &[
+            "pct",
+            "exec",
+            "951",
+            "--",
+            "update-locale",
+            "LANG=en_US.UTF-8",
+            "LC_ALL=en_US.UTF-8",
+        ],
+    )
+    .await;
+    let after = parse_probe_output(&run_cmd(&node, probe).await.stdout).expect("parses");
+    assert!(after.values().all(|answer| answer.is_yes()), "{after:?}");
+    assert_eq!(
+        after[&ProbeRequest::File("/etc/default/locale".to_owned())].detail(),
+        Some(sha256_hex("LANG=en_US.UTF-8\nLC_ALL=en_US.UTF-8\n").as_str())
+    );
+}
