@@ -4,6 +4,7 @@
 mod cli;
 mod engine;
 mod live;
+mod lxc;
 mod snapshots;
 mod support;
 mod third_party;

@@ -1,0 +1,434 @@
+//! The LXC provider end to end on the simulated node: the upstream containers and the example
+//! converge in dependency order and then touch nothing, inspection has a fixed command budget,
+//! edits restart only what they must, `reconfigure` rolls back and converges, bad input is refused.
+
+use serde_json::{Value, json};
+
+use crate::support::{Scratch, arg, lab, mutations_in, phoenix, upstream};
+
+fn plan_json(config: &str, scratch: &Scratch) -> Value {
+    let ran = phoenix(&[
+        "plan",
+        "--config",
+        config,
+        "--target",
+        &scratch.target(),
+        "--json",
+    ]);
+    assert!(ran.code == 0 || ran.code == 2, "{}", ran.stderr);
+    serde_json::from_str(&ran.stdout).expect("the plan is JSON")
+}
+
+fn apply(config: &str, scratch: &Scratch) {
+    let ran = phoenix(&[
+        "apply",
+        "--config",
+        config,
+        "--target",
+        &scratch.target(),
+        "--yes",
+    ]);
+    assert_eq!(ran.code, 0, "apply: {}\n{}", ran.stdout, ran.stderr);
+}
+
+/// The argv of every command the last run executed.
+fn last_run_commands(scratch: &Scratch) -> Vec<String> {
+    let state = scratch.state();
+    state
+        .audit
+        .iter()
+        .filter(|e| e.run == state.run && e.op.to_string() == "run")
+        .map(|e| e.argv.join(" "))
+        .collect()
+}
+
+/// Applies, checks the re-plan is empty and that a second apply mutates nothing (no stop, no
+/// start); returns the no-op plan.
+fn converge(config: &str, scratch: &Scratch) -> Value {
+    apply(config, scratch);
+    let ran = phoenix(&[
+        "plan",
+        "--config",
+        config,
+        "--target",
+        &scratch.target(),
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(
+        ran.code, 0,
+        "the re-plan is empty: {}\n{}",
+        ran.stdout, ran.stderr
+    );
+    apply(config, scratch);
+    let state = scratch.state();
+    assert_eq!(
+        mutations_in(&state.audit, state.run),
+        Vec::<String>::new(),
+        "a second apply mutates nothing"
+    );
+    let commands = last_run_commands(scratch);
+    assert!(
+        !commands.iter().any(|c| c.starts_with("pct start")
+            || c.starts_with("pct stop")
+            || c.starts_with("pct shutdown")),
+        "no start or stop: {commands:?}"
+    );
+    plan_json(config, scratch)
+}
+
+fn position(commands: &[String], prefix: &str) -> usize {
+    commands
+        .iter()
+        .position(|c| c.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no command starting with {prefix:?} in {commands:#?}"))
+}
+
+/// The upstream files in a scratch config dir, on the example's node plus the storage the
+/// upstream containers use but upstream never defined.
+fn upstream_scratch() -> (Scratch, String) {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let mut state: Value = serde_json::from_slice(&scratch.state_bytes()).expect("state");
+    let cfg = state["files"]["/etc/pve/storage.cfg"]["content"]
+        .as_str()
+        .expect("storage.cfg")
+        .to_owned();
+    state["files"]["/etc/pve/storage.cfg"]["content"] = json!(format!(
+        "{cfg}\nzfspool: quickOS-shared-prod-data-volumes\n\tpool quickOS/shared-prod-data\n\tcontent images,rootdir\n"
+    ));
+    std::fs::write(
+        scratch.state_file(),
+        serde_json::to_string_pretty(&state).expect("JSON"),
+    )
+    .expect("write state");
+    let config = scratch.path().join("upstream");
+    std::fs::create_dir_all(&config).expect("config dir");
+    for name in ["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"] {
+        std::fs::copy(
+            upstream().join(format!("0017fa8__etc__{name}")),
+            config.join(name),
+        )
+        .expect("copy upstream");
+    }
+    let config = arg(&config).to_owned();
+    (scratch, config)
+}
+
+#[test]
+fn the_upstream_containers_converge_parents_and_dependencies_first() {
+    let (scratch, config) = upstream_scratch();
+    apply(&config, &scratch);
+    let commands = last_run_commands(&scratch);
+    // Templates before clones: 900 is created and snapshotted before 901 clones it, and so on
+    // down the tree; a dependency (101) is provisioned before its dependents are cloned.
+    assert!(position(&commands, "pct create 900") < position(&commands, "pct snapshot 900"));
+    assert!(position(&commands, "pct snapshot 900") < position(&commands, "pct clone 900 901"));
+    assert!(position(&commands, "pct snapshot 901") < position(&commands, "pct clone 901 911"));
+    assert!(position(&commands, "pct snapshot 911") < position(&commands, "pct clone 911 801"));
+    assert!(position(&commands, "pct snapshot 101") < position(&commands, "pct clone 911 801"));
+    // Boot order: 101 (order 1) starts before 803 (order 2) before 801 (order 3).
+    assert!(position(&commands, "pct start 101") < position(&commands, "pct start 803"));
+    assert!(position(&commands, "pct start 803") < position(&commands, "pct start 801"));
+    let noop = converge(&config, &scratch);
+    let stats = &noop["stats"]["commands_by_program"];
+    let probes = last_probe_count(&scratch);
+    assert_eq!(stats["grep"], 1, "{stats}");
+    assert_eq!(
+        stats["pct"].as_u64(),
+        Some(1 + probes),
+        "one pct list plus one probe per running container with features: {stats}"
+    );
+}
+
+/// How many probes (`pct exec ... phoenix-probe`) the last run made.
+fn last_probe_count(scratch: &Scratch) -> u64 {
+    last_run_commands(scratch)
+        .iter()
+        .filter(|c| c.starts_with("pct exec") && c.contains("phoenix-probe"))
+        .count() as u64
+}
+
+#[test]
+fn three_hundred_containers_cost_two_commands_to_inspect() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let mut containers = serde_json::Map::new();
+    let template =
+        "/fastData/shared-iso/template/cache/ubuntu-24.04-standard_24.04-2_amd64.tar.zst";
+    containers.insert(
+        "900".into(),
+        json!({"name": "base", "memory_mb": 512, "cores": 1, "storage_pool": "quickOS-lxc-disks", "storage_size_gb": 8,
+               "template": template, "network_config": {"bridge": "vmbr0", "ip": "10.1.0.1/16", "gw": "10.1.0.254"}}),
+    );
+    for i in 1..300 {
+        containers.insert(
+            format!("{}", 1000 + i),
+            json!({"name": format!("tenant-{i}"), "memory_mb": 512, "cores": 1, "storage_pool": "quickOS-lxc-disks", "storage_size_gb": 8,
+                   "clone_from_ctid": "900", "start_at_boot": i % 2 == 0, "boot_order": i % 3,
+                   "network_config": {"bridge": "vmbr0", "ip": format!("10.1.{}.{}/16", i / 200, i % 200 + 2), "gw": "10.1.0.254"}}),
+        );
+    }
+    let dir = scratch.path().join("config");
+    std::fs::create_dir_all(&dir).expect("config dir");
+    std::fs::copy(
+        lab().join("phoenix_hypervisor_config.json"),
+        dir.join("phoenix_hypervisor_config.json"),
+    )
+    .expect("copy");
+    std::fs::write(
+        dir.join("phoenix_lxc_configs.json"),
+        json!({"lxc_configs": containers}).to_string(),
+    )
+    .expect("write");
+    let config = arg(&dir).to_owned();
+    let noop = converge(&config, &scratch);
+    let stats = &noop["stats"]["commands_by_program"];
+    assert_eq!(
+        (stats["pct"].as_u64(), stats["grep"].as_u64()),
+        (Some(1), Some(1)),
+        "{stats}"
+    );
+}
+
+fn lab_lxc() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(lab().join("phoenix_lxc_configs.json")).expect("lxc config"),
+    )
+    .expect("JSON")
+}
+
+/// The example converged in a scratch dir whose LXC file can be edited.
+fn converged_lab() -> (Scratch, String) {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let dir = scratch.path().join("config");
+    std::fs::create_dir_all(&dir).expect("config dir");
+    std::fs::copy(
+        lab().join("phoenix_hypervisor_config.json"),
+        dir.join("phoenix_hypervisor_config.json"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        lab().join("phoenix_lxc_configs.json"),
+        dir.join("phoenix_lxc_configs.json"),
+    )
+    .expect("copy");
+    let config = arg(&dir).to_owned();
+    converge(&config, &scratch);
+    (scratch, config)
+}
+
+fn write_lxc(config: &str, value: &Value) {
+    std::fs::write(
+        std::path::Path::new(config).join("phoenix_lxc_configs.json"),
+        serde_json::to_string_pretty(value).expect("JSON"),
+    )
+    .expect("write");
+}
+
+#[test]
+fn an_edited_memory_is_one_pct_set_and_no_restart() {
+    let (scratch, config) = converged_lab();
+    let mut lxc = lab_lxc();
+    lxc["lxc_configs"]["952"]["memory_mb"] = json!(8192);
+    write_lxc(&config, &lxc);
+    let plan = plan_json(&config, &scratch);
+    let changes = plan["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    assert_eq!(changes[0]["id"]["name"], "952");
+    assert_eq!(
+        changes[0]["fields"],
+        json!([{"field": "memory", "before": "4096", "after": "8192"}])
+    );
+    assert_eq!(changes[0]["disruption"], json!({"class": "hot"}));
+    assert_eq!(
+        changes[0]["steps"],
+        json!([{"step": "run", "cmd": {"program": "pct", "args": ["set", "952", "--memory", "8192"], "effect": "write"}}])
+    );
+    converge(&config, &scratch);
+}
+
+#[test]
+fn an_added_lxc_line_restarts_that_container_only_and_lands_in_the_main_section() {
+    let (scratch, config) = converged_lab();
+    let mut lxc = lab_lxc();
+    lxc["lxc_configs"]["952"]["lxc_options"] = json!(["lxc.cgroup2.devices.allow=c 10:200 rwm"]);
+    write_lxc(&config, &lxc);
+    let plan = plan_json(&config, &scratch);
+    let changes = plan["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    assert_eq!(
+        changes[0]["disruption"],
+        json!({"class": "restart", "of": "lxc.container[952]"})
+    );
+    apply(&config, &scratch);
+    let commands = last_run_commands(&scratch);
+    let restarts: Vec<&String> = commands
+        .iter()
+        .filter(|c| c.starts_with("pct shutdown") || c.starts_with("pct start"))
+        .collect();
+    assert_eq!(restarts, ["pct shutdown 952", "pct start 952"]);
+    // 952 has a final-form snapshot section; the line is in the main section, before it.
+    let state = scratch.state();
+    let conf = &state.files["/etc/pve/lxc/952.conf"].content;
+    let main = conf.split("\n[").next().expect("main section");
+    assert!(conf.contains("\n[final-form]\n"), "{conf}");
+    assert!(
+        main.contains("lxc.cgroup2.devices.allow: c 10:200 rwm"),
+        "{conf}"
+    );
+    assert_eq!(
+        conf.matches("lxc.cgroup2.devices.allow").count(),
+        1,
+        "{conf}"
+    );
+    converge(&config, &scratch);
+}
+
+#[test]
+fn reconfigure_rolls_back_converges_and_leaves_an_empty_plan() {
+    let (scratch, config) = converged_lab();
+    let ran = phoenix(&[
+        "reconfigure",
+        "951",
+        "--config",
+        &config,
+        "--target",
+        &scratch.target(),
+        "--yes",
+    ]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout
+            .contains("Rolled container 951 back to final-form"),
+        "{}",
+        ran.stdout
+    );
+    assert!(ran.stdout.contains("No changes."), "{}", ran.stdout);
+    let state = scratch.state();
+    let all: Vec<String> = state
+        .audit
+        .iter()
+        .filter(|e| e.run == state.run)
+        .map(|e| e.argv.join(" "))
+        .collect();
+    assert!(
+        all.iter().any(|c| c == "pct rollback 951 final-form"),
+        "{all:#?}"
+    );
+    let ran = phoenix(&[
+        "plan",
+        "--config",
+        &config,
+        "--target",
+        &scratch.target(),
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(ran.code, 0, "{}", ran.stdout);
+}
+
+#[test]
+fn reconfigure_refuses_without_a_snapshot() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let ran = phoenix(&[
+        "reconfigure",
+        "951",
+        "--config",
+        arg(&lab()),
+        "--target",
+        &scratch.target(),
+        "--yes",
+    ]);
+    assert_eq!(ran.code, 1);
+    assert!(
+        ran.stderr.contains("container 951 does not exist")
+            || ran.stderr.contains("no \"final-form\" snapshot"),
+        "{}",
+        ran.stderr
+    );
+    let ran = phoenix(&[
+        "reconfigure",
+        "777",
+        "--config",
+        arg(&lab()),
+        "--target",
+        &scratch.target(),
+        "--yes",
+    ]);
+    assert_eq!(ran.code, 1);
+    assert!(
+        ran.stderr.contains("container 777 is not in the config"),
+        "{}",
+        ran.stderr
+    );
+}
+
+/// Bad input: exit 1, the message names the containers, and the state file is unchanged.
+fn refused(edit: impl FnOnce(&mut Value), expect: &[&str]) {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let dir = scratch.path().join("config");
+    std::fs::create_dir_all(&dir).expect("config dir");
+    std::fs::copy(
+        lab().join("phoenix_hypervisor_config.json"),
+        dir.join("phoenix_hypervisor_config.json"),
+    )
+    .expect("copy");
+    let mut lxc = lab_lxc();
+    edit(&mut lxc);
+    let config = arg(&dir).to_owned();
+    write_lxc(&config, &lxc);
+    let before = scratch.state_bytes();
+    for command in [&["plan"][..], &["apply", "--yes"][..]] {
+        let mut args = vec![command[0], "--config", &config, "--target"];
+        let target = scratch.target();
+        args.push(&target);
+        args.extend_from_slice(&command[1..]);
+        let ran = phoenix(&args);
+        assert_eq!(ran.code, 1, "{}", ran.stdout);
+        for text in expect {
+            assert!(
+                ran.stderr.contains(text),
+                "{text:?} not in:\n{}",
+                ran.stderr
+            );
+        }
+    }
+    assert_eq!(
+        scratch.state_bytes(),
+        before,
+        "the state file is byte for byte unchanged"
+    );
+}
+
+#[test]
+fn a_missing_clone_parent_is_refused() {
+    refused(
+        |lxc| lxc["lxc_configs"]["952"]["clone_from_ctid"] = json!("903"),
+        &[
+            "container 952: clone parent \"903\"",
+            "lxc_configs.\"952\".clone_from_ctid",
+        ],
+    );
+}
+
+#[test]
+fn a_dependency_cycle_is_refused() {
+    refused(
+        |lxc| lxc["lxc_configs"]["101"]["dependencies"] = json!(["952"]),
+        &[
+            "dependency cycle",
+            "lxc.container[101]",
+            "lxc.snapshot[952]",
+        ],
+    );
+}
+
+#[test]
+fn a_duplicate_ip_is_refused() {
+    refused(
+        |lxc| lxc["lxc_configs"]["955"]["network_config"]["ip"] = json!("10.0.0.151/24"),
+        &["containers 951 and 955 both use IP address 10.0.0.151"],
+    );
+}
