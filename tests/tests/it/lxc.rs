@@ -432,3 +432,91 @@ fn a_duplicate_ip_is_refused() {
         &["containers 951 and 955 both use IP address 10.0.0.151"],
     );
 }
+
+#[test]
+fn a_container_is_destroyed_only_when_marked_absent_and_allowed() {
+    let (scratch, config) = converged_lab();
+    // Dropped from the config: never destroyed, even with the flag.
+    let mut lxc = lab_lxc();
+    lxc["lxc_configs"]
+        .as_object_mut()
+        .expect("object")
+        .remove("952");
+    write_lxc(&config, &lxc);
+    let ran = phoenix(&[
+        "apply",
+        "--config",
+        &config,
+        "--target",
+        &scratch.target(),
+        "--yes",
+        "--allow-destroy",
+    ]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(scratch.state().files.contains_key("/etc/pve/lxc/952.conf"));
+    // Marked absent: refused without the flag, destroyed with it.
+    let mut lxc = lab_lxc();
+    lxc["lxc_configs"]["952"]["ensure"] = json!("absent");
+    write_lxc(&config, &lxc);
+    let ran = phoenix(&[
+        "apply",
+        "--config",
+        &config,
+        "--target",
+        &scratch.target(),
+        "--yes",
+    ]);
+    assert_eq!(ran.code, 1);
+    assert!(
+        ran.stderr.contains("lxc.container[952]") && ran.stderr.contains("--allow-destroy"),
+        "{}",
+        ran.stderr
+    );
+    assert!(scratch.state().files.contains_key("/etc/pve/lxc/952.conf"));
+    let ran = phoenix(&[
+        "apply",
+        "--config",
+        &config,
+        "--target",
+        &scratch.target(),
+        "--yes",
+        "--allow-destroy",
+    ]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(!scratch.state().files.contains_key("/etc/pve/lxc/952.conf"));
+    let ran = phoenix(&[
+        "plan",
+        "--config",
+        &config,
+        "--target",
+        &scratch.target(),
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(ran.code, 0, "{}", ran.stdout);
+}
+
+#[test]
+fn changing_unprivileged_is_a_replace_that_needs_allow_destroy() {
+    let (scratch, config) = converged_lab();
+    let mut lxc = lab_lxc();
+    lxc["lxc_configs"]["955"]["unprivileged"] = json!(false);
+    lxc["lxc_configs"]["955"]
+        .as_object_mut()
+        .expect("object")
+        .remove("clone_from_ctid");
+    lxc["lxc_configs"]["955"]["template"] =
+        json!("/fastData/shared-iso/template/cache/ubuntu-24.04-standard_24.04-2_amd64.tar.zst");
+    write_lxc(&config, &lxc);
+    let ran = phoenix(&["plan", "--config", &config, "--target", &scratch.target()]);
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("-/+ lxc.container[955]"),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stderr.contains("destroys data") && ran.stderr.contains("--allow-destroy"),
+        "{}",
+        ran.stderr
+    );
+}
