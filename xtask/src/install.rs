@@ -107,7 +107,8 @@ fn is_file(path: &Path) -> bool {
     path.metadata().is_ok_and(|meta| meta.is_file())
 }
 
-fn is_root(sh: &Shell) -> Result<bool> {
+/// Whether xtask runs as root (installing packages and building the testbed image need it).
+pub(crate) fn is_root(sh: &Shell) -> Result<bool> {
     let uid = cmd!(sh, "id -u").quiet().read()?;
     Ok(uid.trim() == "0")
 }

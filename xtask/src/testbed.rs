@@ -100,12 +100,6 @@ pub(crate) fn shell_quote(word: &str) -> String {
     }
 }
 
-/// Whether xtask runs as root (building the image needs it; booting does not).
-pub(crate) fn is_root(sh: &Shell) -> Result<bool> {
-    let uid = xshell::cmd!(sh, "id -u").quiet().read()?;
-    Ok(uid.trim() == "0")
-}
-
 /// A path as UTF-8, for commands and state files.
 pub(crate) fn utf8(path: &Path) -> Result<&str> {
     path.to_str()

@@ -11,9 +11,9 @@ use std::time::Instant;
 
 use xshell::{Shell, cmd};
 
-use super::{cache_dir, is_root, utf8};
+use super::{cache_dir, utf8};
 use crate::Result;
-use crate::install::find_binary;
+use crate::install::{find_binary, is_root};
 
 /// The chroot steps; part of the cache key.
 const RECIPE: &str = include_str!("../../testbed/build-image.sh");

@@ -195,7 +195,8 @@ pub(crate) fn up(sh: &Shell, image: &Path) -> Result<State> {
         "file={},if=none,id=d0,format=qcow2,cache=unsafe,discard=unmap",
         utf8(&root)?
     );
-    let netdev = format!("user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:22");
+    // restrict=on: the guest reaches neither the host nor the outside; only the forward works.
+    let netdev = format!("user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:22");
     let serial = format!("file:{}", utf8(&console)?);
     cmd!(
         sh,
