@@ -129,7 +129,7 @@ impl Resource for Dataset {
             if props::satisfied(property, value, desired) {
                 continue;
             }
-            if property.create_only {
+            if property.create_only() {
                 delta = delta.diagnostic(Diagnostic::error(format!(
                     "{name} can only be set when a dataset is created: the host has {}, the config asks for {desired}; \
                      recreate the dataset by hand (it destroys its data) or change the config",

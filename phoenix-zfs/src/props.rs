@@ -1,33 +1,137 @@
-//! ZFS properties: which ones Phoenix accepts, how their values are validated, and how an
-//! observed value is compared with a desired one (semantically: `128K` = `131072`).
+//! ZFS dataset properties: the one table of what OpenZFS lists and Phoenix manages, how Phoenix
+//! validates a desired value, and how an observed value is compared with a desired one
+//! (semantically: `128K` = `131072`).
+//!
+//! The table is also the `zfs` emulator's (`sim::dataset_props`): the order of `zfs get all`, the
+//! types a property applies to, whether it is read-only, set once or inherited, and its default
+//! come from the real captures (`fixtures/zfs*/zfs-get-Hp-all.*`). The `listed` texts are
+//! OpenZFS's own lists, which its "must be one of" errors print (the `compression` one is in
+//! `fixtures/zfs*/zfs-set.bad-compression.txt`; the others are from OpenZFS's property table and
+//! were not captured).
 
 /// How a property's values look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Shape {
-    /// A size in bytes with optional suffix (K, M, G, T, P, E; powers of 1024), or `none`.
-    Size,
+    /// A size in bytes with optional suffix (K, M, G, T, P, E; powers of 1024). `zfs` takes `none`
+    /// (0) only when `none_ok`; Phoenix's config check takes it for every size.
+    Size { none_ok: bool },
     /// A power of two between two sizes.
     PowerOfTwo { min: u64, max: u64 },
-    /// One of a fixed set of words.
-    Word(&'static [&'static str]),
+    /// One of a fixed set of words, in the order Phoenix's errors list them; `listed` is the list
+    /// OpenZFS's own errors print.
+    Word {
+        words: &'static [&'static str],
+        listed: &'static str,
+    },
     /// A mountpoint: an absolute path, `none` or `legacy`.
     Mountpoint,
     /// Free text (validated by ZFS itself).
     Text,
 }
 
-/// What Phoenix knows about one property.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Property {
-    pub(crate) name: &'static str,
-    pub(crate) shape: Shape,
-    /// Settable only when the dataset is created.
-    pub(crate) create_only: bool,
-    /// Applies to filesystems (as opposed to volumes).
-    pub(crate) filesystem: bool,
+/// Which dataset types a property applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Applies {
+    Filesystem,
+    Volume,
+    Both,
 }
 
-const ON_OFF: &[&str] = &["on", "off"];
+/// Whether and when a property can be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Computed by ZFS; source `-`; cannot be set.
+    Stat,
+    /// Fixed when the dataset is created (`-o` at create time); shown with source `-` (or
+    /// `default`/`local` for `volblocksize`); `zfs set` says it is read-only.
+    CreateOnly,
+    /// Settable with `zfs set`; `inherit` when children inherit it.
+    Settable { inherit: bool },
+}
+
+/// What Phoenix knows about one property.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(
+    not(feature = "sim"),
+    expect(
+        dead_code,
+        reason = "only the zfs emulator reads `applies` and the defaults"
+    )
+)]
+pub(crate) struct Property {
+    pub(crate) name: &'static str,
+    pub(crate) applies: Applies,
+    pub(crate) kind: Kind,
+    /// The values it takes (a statistic's are never checked: it cannot be set).
+    pub(crate) shape: Shape,
+    /// Phoenix manages it: the config may set it.
+    pub(crate) managed: bool,
+    /// The default value in `-p` form (`-` for none), up to OpenZFS 2.2.
+    pub(crate) default: &'static str,
+    /// The default value from OpenZFS 2.3.
+    pub(crate) default_2_3: &'static str,
+}
+
+impl Property {
+    /// Settable only when the dataset is created.
+    pub(crate) fn create_only(&self) -> bool {
+        self.kind == Kind::CreateOnly
+    }
+
+    const fn new(name: &'static str, applies: Applies, kind: Kind, shape: Shape) -> Self {
+        Self {
+            name,
+            applies,
+            kind,
+            shape,
+            managed: false,
+            default: "-",
+            default_2_3: "-",
+        }
+    }
+
+    const fn managed(mut self) -> Self {
+        self.managed = true;
+        self
+    }
+
+    /// Sets the default of every version.
+    const fn default(mut self, value: &'static str) -> Self {
+        self.default = value;
+        self.default_2_3 = value;
+        self
+    }
+
+    /// Sets the default from OpenZFS 2.3.
+    const fn default_2_3(mut self, value: &'static str) -> Self {
+        self.default_2_3 = value;
+        self
+    }
+}
+
+const fn stat(name: &'static str, applies: Applies) -> Property {
+    Property::new(name, applies, Kind::Stat, Shape::Text)
+}
+
+const fn inherit(name: &'static str, applies: Applies, shape: Shape) -> Property {
+    Property::new(name, applies, Kind::Settable { inherit: true }, shape)
+}
+
+const fn local(name: &'static str, applies: Applies, shape: Shape) -> Property {
+    Property::new(name, applies, Kind::Settable { inherit: false }, shape)
+}
+
+const fn create(name: &'static str, applies: Applies, shape: Shape) -> Property {
+    Property::new(name, applies, Kind::CreateOnly, shape)
+}
+
+const fn word(words: &'static [&'static str], listed: &'static str) -> Shape {
+    Shape::Word { words, listed }
+}
+
+const ON_OFF: Shape = word(&["on", "off"], "on | off");
+const SIZE_OR_NONE: Shape = Shape::Size { none_ok: true };
+const SIZE: Shape = Shape::Size { none_ok: false };
 
 /// Compression values OpenZFS 2.x accepts (see `zfs set compression=brotli` in the fixtures).
 pub(crate) const COMPRESSION: &[&str] = &[
@@ -89,146 +193,343 @@ pub(crate) const COMPRESSION: &[&str] = &[
     "zstd-fast-500",
     "zstd-fast-1000",
 ];
+const COMPRESSION_LISTED: &str = "on | off | lzjb | gzip | gzip-[1-9] | zle | lz4 | zstd | zstd-[1-19] | zstd-fast | zstd-fast-[1-10,20,30,40,50,60,70,80,90,100,500,1000]";
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 
-const fn p(name: &'static str, shape: Shape) -> Property {
-    Property {
-        name,
-        shape,
-        create_only: false,
-        filesystem: true,
-    }
-}
+/// `filesystem_limit` and friends: "none" is shown as the largest u64 up to OpenZFS 2.2.
+const NO_LIMIT: &str = "18446744073709551615";
 
-const fn create_only(mut property: Property) -> Property {
-    property.create_only = true;
-    property
-}
+use Applies::{Both, Filesystem as Fs, Volume as Vol};
 
-const fn volume(mut property: Property) -> Property {
-    property.filesystem = false;
-    property
-}
-
-/// The properties Phoenix manages on datasets, in the order plans show them.
+/// Every dataset property in `zfs get all` order for a filesystem (OpenZFS 2.1; 2.3 appends
+/// [`PROPERTIES_2_3`]), with volume-only ones where a volume lists them.
 pub(crate) const PROPERTIES: &[Property] = &[
-    p(
-        "recordsize",
-        Shape::PowerOfTwo {
-            min: 512,
-            max: 16 * MIB,
-        },
-    ),
-    p("compression", Shape::Word(COMPRESSION)),
-    p("sync", Shape::Word(&["standard", "always", "disabled"])),
-    p("quota", Shape::Size),
-    p("refquota", Shape::Size),
-    p("reservation", Shape::Size),
-    p("refreservation", Shape::Size),
-    p("atime", Shape::Word(ON_OFF)),
-    p("relatime", Shape::Word(ON_OFF)),
-    p("mountpoint", Shape::Mountpoint),
-    p("canmount", Shape::Word(&["on", "off", "noauto"])),
-    p("xattr", Shape::Word(&["on", "off", "sa", "dir"])),
-    p(
-        "acltype",
-        Shape::Word(&["off", "noacl", "nfsv4", "posix", "posixacl"]),
-    ),
-    p(
-        "dnodesize",
-        Shape::Word(&["legacy", "auto", "1k", "2k", "4k", "8k", "16k"]),
-    ),
-    p("logbias", Shape::Word(&["latency", "throughput"])),
-    p("primarycache", Shape::Word(&["all", "none", "metadata"])),
-    p("secondarycache", Shape::Word(&["all", "none", "metadata"])),
-    p(
-        "redundant_metadata",
-        Shape::Word(&["all", "most", "some", "none"]),
-    ),
-    p("snapdir", Shape::Word(&["hidden", "visible"])),
-    p("exec", Shape::Word(ON_OFF)),
-    p("setuid", Shape::Word(ON_OFF)),
-    p("devices", Shape::Word(ON_OFF)),
-    p("readonly", Shape::Word(ON_OFF)),
-    p(
-        "dedup",
-        Shape::Word(&[
-            "on",
-            "off",
-            "verify",
-            "sha256",
-            "sha256,verify",
-            "sha512",
-            "sha512,verify",
-            "skein",
-            "skein,verify",
-            "edonr,verify",
-            "blake3",
-            "blake3,verify",
-        ]),
-    ),
-    p(
-        "checksum",
-        Shape::Word(&[
-            "on",
-            "off",
-            "fletcher2",
-            "fletcher4",
-            "sha256",
-            "noparity",
-            "sha512",
-            "skein",
-            "edonr",
-            "blake3",
-        ]),
-    ),
-    p("copies", Shape::Word(&["1", "2", "3"])),
-    p("special_small_blocks", Shape::Size),
-    volume(p("volsize", Shape::Size)),
-    volume(create_only(p(
+    stat("type", Both),
+    stat("creation", Both),
+    stat("used", Both),
+    stat("available", Both),
+    stat("referenced", Both),
+    stat("compressratio", Both),
+    stat("mounted", Fs),
+    local("quota", Fs, SIZE_OR_NONE).managed().default("0"),
+    local("reservation", Both, SIZE_OR_NONE)
+        .managed()
+        .default("0"),
+    local("volsize", Vol, SIZE).managed(),
+    create(
         "volblocksize",
+        Vol,
         Shape::PowerOfTwo {
             min: 512,
             max: 128 * KIB,
         },
-    ))),
-    create_only(p(
-        "encryption",
-        Shape::Word(&[
-            "off",
-            "on",
-            "aes-128-ccm",
-            "aes-192-ccm",
-            "aes-256-ccm",
-            "aes-128-gcm",
-            "aes-192-gcm",
-            "aes-256-gcm",
-        ]),
-    )),
-    create_only(p(
-        "casesensitivity",
-        Shape::Word(&["sensitive", "insensitive", "mixed"]),
-    )),
-    create_only(p("utf8only", Shape::Word(ON_OFF))),
-    create_only(p(
+    )
+    .managed()
+    .default("8192")
+    .default_2_3("16384"),
+    // The maximum is OpenZFS 2.3's; 2.1 caps recordsize at 1M (the emulator knows).
+    inherit(
+        "recordsize",
+        Fs,
+        Shape::PowerOfTwo {
+            min: 512,
+            max: 16 * MIB,
+        },
+    )
+    .managed()
+    .default("131072"),
+    inherit("mountpoint", Fs, Shape::Mountpoint).managed(),
+    inherit("sharenfs", Fs, Shape::Text).default("off"),
+    inherit(
+        "checksum",
+        Both,
+        word(
+            &[
+                "on",
+                "off",
+                "fletcher2",
+                "fletcher4",
+                "sha256",
+                "noparity",
+                "sha512",
+                "skein",
+                "edonr",
+                "blake3",
+            ],
+            "on | off | fletcher2 | fletcher4 | sha256 | sha512 | skein | edonr | blake3",
+        ),
+    )
+    .managed()
+    .default("on"),
+    // OpenZFS 2.2 made compression=on the default (openzfs/zfs#13078).
+    inherit("compression", Both, word(COMPRESSION, COMPRESSION_LISTED))
+        .managed()
+        .default("off")
+        .default_2_3("on"),
+    inherit("atime", Fs, ON_OFF).managed().default("on"),
+    inherit("devices", Fs, ON_OFF).managed().default("on"),
+    inherit("exec", Fs, ON_OFF).managed().default("on"),
+    inherit("setuid", Fs, ON_OFF).managed().default("on"),
+    inherit("readonly", Both, ON_OFF).managed().default("off"),
+    inherit("zoned", Fs, ON_OFF).default("off"),
+    inherit("snapdir", Fs, word(&["hidden", "visible"], "hidden | visible"))
+        .managed()
+        .default("hidden"),
+    inherit(
+        "aclmode",
+        Fs,
+        word(
+            &["discard", "groupmask", "passthrough", "restricted"],
+            "discard | groupmask | passthrough | restricted",
+        ),
+    )
+    .default("discard"),
+    inherit(
+        "aclinherit",
+        Fs,
+        word(
+            &[
+                "discard",
+                "noallow",
+                "restricted",
+                "passthrough",
+                "passthrough-x",
+            ],
+            "discard | noallow | restricted | passthrough | passthrough-x",
+        ),
+    )
+    .default("restricted"),
+    stat("createtxg", Both),
+    local("canmount", Fs, word(&["on", "off", "noauto"], "on | off | noauto"))
+        .managed()
+        .default("on"),
+    inherit("xattr", Fs, word(&["on", "off", "sa", "dir"], "on | off | dir | sa"))
+        .managed()
+        .default("on"),
+    inherit("copies", Both, word(&["1", "2", "3"], "1 | 2 | 3"))
+        .managed()
+        .default("1"),
+    stat("version", Fs),
+    create("utf8only", Fs, ON_OFF).managed().default("off"),
+    create(
         "normalization",
-        Shape::Word(&["none", "formC", "formD", "formKC", "formKD"]),
-    )),
-    p("comment", Shape::Text),
+        Fs,
+        word(
+            &["none", "formC", "formD", "formKC", "formKD"],
+            "none | formC | formD | formKC | formKD",
+        ),
+    )
+    .managed()
+    .default("none"),
+    create(
+        "casesensitivity",
+        Fs,
+        word(
+            &["sensitive", "insensitive", "mixed"],
+            "sensitive | insensitive | mixed",
+        ),
+    )
+    .managed()
+    .default("sensitive"),
+    inherit("vscan", Fs, ON_OFF).default("off"),
+    inherit("nbmand", Fs, ON_OFF).default("off"),
+    inherit("sharesmb", Fs, Shape::Text).default("off"),
+    local("refquota", Fs, SIZE_OR_NONE).managed().default("0"),
+    local("refreservation", Both, SIZE_OR_NONE)
+        .managed()
+        .default("0"),
+    stat("guid", Both),
+    inherit(
+        "primarycache",
+        Both,
+        word(&["all", "none", "metadata"], "all | none | metadata"),
+    )
+    .managed()
+    .default("all"),
+    inherit(
+        "secondarycache",
+        Both,
+        word(&["all", "none", "metadata"], "all | none | metadata"),
+    )
+    .managed()
+    .default("all"),
+    stat("usedbysnapshots", Both),
+    stat("usedbydataset", Both),
+    stat("usedbychildren", Both),
+    stat("usedbyrefreservation", Both),
+    inherit(
+        "logbias",
+        Both,
+        word(&["latency", "throughput"], "latency | throughput"),
+    )
+    .managed()
+    .default("latency"),
+    stat("objsetid", Both),
+    inherit(
+        "dedup",
+        Both,
+        word(
+            &[
+                "on",
+                "off",
+                "verify",
+                "sha256",
+                "sha256,verify",
+                "sha512",
+                "sha512,verify",
+                "skein",
+                "skein,verify",
+                "edonr,verify",
+                "blake3",
+                "blake3,verify",
+            ],
+            "on | off | verify | sha256[,verify] | sha512[,verify] | skein[,verify] | edonr,verify | blake3[,verify]",
+        ),
+    )
+    .managed()
+    .default("off"),
+    inherit("mlslabel", Both, Shape::Text).default("none"),
+    inherit(
+        "sync",
+        Both,
+        word(
+            &["standard", "always", "disabled"],
+            "standard | always | disabled",
+        ),
+    )
+    .managed()
+    .default("standard"),
+    inherit(
+        "dnodesize",
+        Fs,
+        word(
+            &["legacy", "auto", "1k", "2k", "4k", "8k", "16k"],
+            "legacy | auto | 1k | 2k | 4k | 8k | 16k",
+        ),
+    )
+    .managed()
+    .default("legacy"),
+    stat("refcompressratio", Both),
+    stat("written", Both),
+    stat("logicalused", Both),
+    stat("logicalreferenced", Both),
+    inherit(
+        "volmode",
+        Both,
+        word(
+            &["default", "full", "geom", "dev", "none"],
+            "default | full | geom | dev | none",
+        ),
+    )
+    .default("default"),
+    local("filesystem_limit", Fs, SIZE_OR_NONE)
+        .default(NO_LIMIT)
+        .default_2_3("none"),
+    local("snapshot_limit", Both, SIZE_OR_NONE)
+        .default(NO_LIMIT)
+        .default_2_3("none"),
+    stat("filesystem_count", Fs)
+        .default(NO_LIMIT)
+        .default_2_3("none"),
+    stat("snapshot_count", Both)
+        .default(NO_LIMIT)
+        .default_2_3("none"),
+    inherit("snapdev", Both, word(&["hidden", "visible"], "hidden | visible"))
+        .default("hidden"),
+    inherit(
+        "acltype",
+        Fs,
+        word(
+            &["off", "noacl", "nfsv4", "posix", "posixacl"],
+            "off | nfsv4 | posix",
+        ),
+    )
+    .managed()
+    .default("off"),
+    inherit("context", Both, Shape::Text).default("none"),
+    inherit("fscontext", Both, Shape::Text).default("none"),
+    inherit("defcontext", Both, Shape::Text).default("none"),
+    inherit("rootcontext", Both, Shape::Text).default("none"),
+    inherit("relatime", Fs, ON_OFF)
+        .managed()
+        .default("off")
+        .default_2_3("on"),
+    inherit(
+        "redundant_metadata",
+        Both,
+        word(&["all", "most", "some", "none"], "all | most | some | none"),
+    )
+    .managed()
+    .default("all"),
+    inherit("overlay", Fs, ON_OFF).default("on"),
+    create(
+        "encryption",
+        Both,
+        word(
+            &[
+                "off",
+                "on",
+                "aes-128-ccm",
+                "aes-192-ccm",
+                "aes-256-ccm",
+                "aes-128-gcm",
+                "aes-192-gcm",
+                "aes-256-gcm",
+            ],
+            "on | off | aes-128-ccm | aes-192-ccm | aes-256-ccm | aes-128-gcm | aes-192-gcm | aes-256-gcm",
+        ),
+    )
+    .managed()
+    .default("off"),
+    local("keylocation", Both, Shape::Text).default("none"),
+    create("keyformat", Both, Shape::Text).default("none"),
+    create("pbkdf2iters", Both, Shape::Text).default("0"),
+    inherit("special_small_blocks", Fs, SIZE)
+        .managed()
+        .default("0"),
 ];
+
+/// Properties OpenZFS 2.3 appends to `zfs get all`.
+#[cfg(feature = "sim")]
+pub(crate) const PROPERTIES_2_3: &[Property] = &[
+    inherit(
+        "prefetch",
+        Both,
+        word(&["none", "metadata", "all"], "none | metadata | all"),
+    )
+    .default("all"),
+    inherit("volthreading", Vol, ON_OFF).default("on"),
+    inherit(
+        "direct",
+        Fs,
+        word(
+            &["disabled", "standard", "always"],
+            "disabled | standard | always",
+        ),
+    )
+    .default("standard"),
+    inherit("longname", Fs, ON_OFF).default("off"),
+];
+
+/// Properties Phoenix accepts that `zfs get all` does not list (so the emulator does not know
+/// them).
+const UNLISTED: &[Property] = &[inherit("comment", Both, Shape::Text).managed()];
+
+/// The properties Phoenix manages on datasets.
+fn managed() -> impl Iterator<Item = &'static Property> {
+    PROPERTIES.iter().chain(UNLISTED).filter(|p| p.managed)
+}
 
 /// Looks a property up by name (case-insensitively, as ZFS names are lowercase).
 pub(crate) fn lookup(name: &str) -> Option<&'static Property> {
-    PROPERTIES
-        .iter()
-        .find(|p| p.name.eq_ignore_ascii_case(name))
+    managed().find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
 /// Every property name, for did-you-mean suggestions.
 pub(crate) fn names() -> impl Iterator<Item = &'static str> {
-    PROPERTIES.iter().map(|p| p.name)
+    managed().map(|p| p.name)
 }
 
 /// Parses a ZFS size (`800G`, `1.4T`, `131072`, `16K`, `1.5M`) into bytes, as `zfs` does:
@@ -302,7 +603,7 @@ pub(crate) fn format_size(bytes: u64) -> String {
 /// Checks a desired value; the error says what is expected.
 pub(crate) fn validate(property: &Property, value: &str) -> Result<(), String> {
     match property.shape {
-        Shape::Size => parse_size(value).map(|_| ()).ok_or_else(|| {
+        Shape::Size { .. } => parse_size(value).map(|_| ()).ok_or_else(|| {
             format!(
                 "{} must be a size such as 800G, 1.4T or 131072, or none; found {value:?}",
                 property.name
@@ -317,7 +618,7 @@ pub(crate) fn validate(property: &Property, value: &str) -> Result<(), String> {
                 format_size(max)
             )),
         },
-        Shape::Word(words) => {
+        Shape::Word { words, .. } => {
             if words.iter().any(|w| w.eq_ignore_ascii_case(value)) {
                 Ok(())
             } else {
@@ -353,10 +654,10 @@ pub(crate) fn validate(property: &Property, value: &str) -> Result<(), String> {
 /// default since 0.7).
 pub(crate) fn canonical(property: &Property, value: &str) -> String {
     match property.shape {
-        Shape::Size | Shape::PowerOfTwo { .. } => {
+        Shape::Size { .. } | Shape::PowerOfTwo { .. } => {
             parse_size(value).map_or_else(|| value.to_owned(), |bytes| bytes.to_string())
         }
-        Shape::Word(_) => {
+        Shape::Word { .. } => {
             let lower = value.to_ascii_lowercase();
             if property.name == "compression" && lower == "on" {
                 "lz4".to_owned()
@@ -376,7 +677,7 @@ pub(crate) fn satisfied(property: &Property, observed: &str, desired: &str) -> b
 /// A value for display: sizes the short ZFS way, others as they are.
 pub(crate) fn display(property: &Property, value: &str) -> String {
     match property.shape {
-        Shape::Size | Shape::PowerOfTwo { .. } if value != "-" => {
+        Shape::Size { .. } | Shape::PowerOfTwo { .. } if value != "-" => {
             parse_size(value).map_or_else(|| value.to_owned(), format_size)
         }
         _ => value.to_owned(),

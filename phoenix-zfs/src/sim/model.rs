@@ -9,10 +9,11 @@
 use std::collections::BTreeMap;
 
 use super::blockdev::{self, Device, SECTOR};
-use super::dataset_props::{self, Kind, Prop};
+use super::dataset_props;
 use super::state::{
     DatasetState, DatasetType, Disks, PoolState, VdevState, ZfsState, ZfsVersion, stable_hash,
 };
+use crate::props::{Kind, Property};
 
 const MIB: u64 = 1 << 20;
 
@@ -167,7 +168,7 @@ impl<'a> Model<'a> {
     }
 
     /// The value and source `zfs get -p` prints for `prop` on dataset `name`.
-    pub(crate) fn property(&self, name: &str, prop: &Prop) -> (String, String) {
+    pub(crate) fn property(&self, name: &str, prop: &Property) -> (String, String) {
         let kind = self.kind(name);
         let none = || ("-".to_owned(), "-".to_owned());
         if !dataset_props::applies(prop, kind) {
@@ -175,7 +176,7 @@ impl<'a> Model<'a> {
         }
         match prop.kind {
             Kind::Stat => (self.stat(name, prop.name), stat_source(prop.name)),
-            Kind::CreateOnly(_) => {
+            Kind::CreateOnly => {
                 let fixed_source =
                     matches!(prop.name, "utf8only" | "normalization" | "casesensitivity");
                 match self.local(name, prop.name) {
@@ -189,7 +190,7 @@ impl<'a> Model<'a> {
                     ),
                 }
             }
-            Kind::Settable { inherit, .. } => self.settable(name, prop.name, inherit),
+            Kind::Settable { inherit } => self.settable(name, prop.name, inherit),
         }
     }
 

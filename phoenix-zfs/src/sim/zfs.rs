@@ -7,12 +7,13 @@
 use phoenix_core::sim::{Emulator, SimOutput, SimSys};
 
 use super::args::{Opts, not_emulated};
-use super::dataset_props::{self, Kind, Prop, Values};
+use super::dataset_props;
 use super::model::Model;
 use super::state::{
     DISKS, DatasetState, DatasetType, Disks, ZFS, ZfsState, ZfsVersion, stable_hash,
 };
 use super::zpool;
+use crate::props::{Kind, Property, Shape};
 
 /// Emulates `zfs` and `zpool` over the node's `zfs` and `disks` namespaces.
 #[derive(Debug, Default, Clone, Copy)]
@@ -71,7 +72,7 @@ fn no_dataset(name: &str) -> String {
 
 /// A property named on the command line: a known one, or a user property (`module:name`).
 enum Requested {
-    Known(&'static Prop),
+    Known(&'static Property),
     User(String),
 }
 
@@ -323,7 +324,7 @@ fn check_property(
     };
     match prop.kind {
         Kind::Stat => return Err(format!("'{}' is readonly", prop.name)),
-        Kind::CreateOnly(_) if !creating => return Err(format!("'{}' is readonly", prop.name)),
+        Kind::CreateOnly if !creating => return Err(format!("'{}' is readonly", prop.name)),
         _ => {}
     }
     if !dataset_props::applies(prop, kind) {
@@ -333,13 +334,9 @@ fn check_property(
         ));
     }
     let stored = dataset_props::validate(prop, value, version)?;
-    let clears = matches!(
-        prop.kind,
-        Kind::Settable {
-            values: Values::Size { none_ok: true },
-            ..
-        }
-    ) && value == "none"
+    let clears = matches!(prop.kind, Kind::Settable { .. })
+        && prop.shape == (Shape::Size { none_ok: true })
+        && value == "none"
         && !creating;
     Ok((prop.name.to_owned(), (!clears).then_some(stored)))
 }
@@ -497,7 +494,7 @@ fn create(
     SimOutput::ok_mutated("")
 }
 
-fn stat(name: &str) -> &'static Prop {
+fn stat(name: &str) -> &'static Property {
     dataset_props::lookup(name, ZfsVersion::V2_1)
         .expect("invariant: statistics exist in every version")
 }
@@ -590,12 +587,9 @@ fn inherit(
         return not_emulated(argv);
     }
     let key = match dataset_props::lookup(prop, state.version) {
-        Some(known) => match known.kind {
-            Kind::Settable { inherit: true, .. } => known.name.to_owned(),
-            Kind::Settable {
-                values: Values::Size { none_ok: true },
-                ..
-            } => {
+        Some(known) => match (known.kind, known.shape) {
+            (Kind::Settable { inherit: true }, _) => known.name.to_owned(),
+            (Kind::Settable { .. }, Shape::Size { none_ok: true }) => {
                 return SimOutput::fail(
                     1,
                     format!(
@@ -603,10 +597,10 @@ fn inherit(
                     ),
                 );
             }
-            Kind::Settable { .. } => {
+            (Kind::Settable { .. }, _) => {
                 return SimOutput::fail(1, format!("'{prop}' property cannot be inherited\n"));
             }
-            Kind::Stat | Kind::CreateOnly(_) => {
+            (Kind::Stat | Kind::CreateOnly, _) => {
                 return SimOutput::fail(1, format!("'{prop}' property is read-only\n"));
             }
         },
