@@ -15,6 +15,7 @@ pub mod file;
 pub mod graph;
 pub mod host;
 pub mod id;
+pub mod parse;
 pub mod plan;
 pub mod provider;
 pub mod resource;

@@ -2,9 +2,11 @@
 //!
 //! [`SimNode`] is a [`Host`](crate::host::Host) with in-memory files and emulated tools that
 //! provider crates contribute as [`Emulator`]s; [`FakeHost`] answers canned replies keyed by argv.
+//! [`capture_output`] reads the recorded runs of real tools that both are tested against.
 
 mod audit;
 mod builtin;
+mod capture;
 mod emulator;
 mod error;
 mod fake;
@@ -15,6 +17,7 @@ mod path;
 mod state;
 
 pub use audit::{AuditEntry, AuditOp};
+pub use capture::capture_output;
 pub use emulator::{Emulator, SimOutput, SimSys};
 pub use error::SimError;
 pub use fake::FakeHost;

@@ -23,7 +23,7 @@
 
 use std::collections::BTreeMap;
 
-use super::error::ParseError;
+use super::ParseError;
 use super::property::{
     Features, MountPoint, Net, PropertyString, Startup, parse_features, parse_mount_point,
     parse_net, parse_startup,

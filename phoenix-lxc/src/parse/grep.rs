@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use super::ParseError;
 use super::conf::{Conf, parse_conf};
-use super::error::ParseError;
 
 /// Splits `grep -H '' -- PATHS` output back into each file and reads it as a container config.
 ///

@@ -7,7 +7,7 @@
 //! its whitespace removed, or `CT<vmid>`, so it is one word; an empty lock leaves only blanks. A
 //! node without containers prints nothing at all, not even the header.
 
-use super::error::ParseError;
+use super::ParseError;
 
 /// One row of `pct list`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -9,8 +9,8 @@
 //! least 0. The time is `YYYY-MM-DD HH:MM:SS` in the host's local time (empty for `current`);
 //! the description is its first line, or `no-description`.
 
+use super::ParseError;
 use super::conf::Conf;
-use super::error::ParseError;
 
 /// One line of `pct listsnapshot`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

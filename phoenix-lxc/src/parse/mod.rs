@@ -6,7 +6,6 @@
 //! emulators in `sim` and the readers share one description of every format.
 
 mod conf;
-mod error;
 mod grep;
 mod list;
 mod listsnapshot;
@@ -18,13 +17,13 @@ pub(crate) mod testing;
 mod text;
 
 pub use conf::{Conf, Section, format_conf, format_pct_config, parse_conf, pending_deletions};
-pub use error::ParseError;
 pub use grep::{format_grep_lines, parse_grep_confs};
 pub use list::{ListedContainer, format_pct_list, parse_pct_list};
 pub use listsnapshot::{
     ListedSnapshot, SnapshotNode, format_snapshot_tree, format_utc, parse_listsnapshot,
     snapshot_nodes,
 };
+pub use phoenix_core::parse::ParseError;
 pub use probe::{
     PROBE_NAME, PROBE_SCRIPT, ProbeAnswer, ProbeRequest, ProbeTarget, ProbedFile, emulate_probe,
     parse_probe_output, probe_args, sha256_hex,

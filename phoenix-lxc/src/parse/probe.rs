@@ -26,7 +26,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use super::error::ParseError;
+use super::ParseError;
 
 /// The probe script (POSIX sh, checked with dash and bash). Its arguments are the requests.
 pub const PROBE_SCRIPT: &str = r#"nl='

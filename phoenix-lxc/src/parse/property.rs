@@ -14,7 +14,7 @@
 //! the optional keys sorted by name. Booleans are written `0`/`1` and a size with the largest
 //! exact unit (`8G`, `512M`). `features` and `startup` are stored as given.
 
-use super::error::ParseError;
+use super::ParseError;
 
 /// A parsed property string: `(key, value)` pairs in the order written. The bare value of the
 /// format's default key is stored under that key's name.

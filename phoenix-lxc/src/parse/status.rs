@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::error::ParseError;
+use super::ParseError;
 
 /// What `pct status` printed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

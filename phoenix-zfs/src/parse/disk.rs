@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::error::ParseError;
+use super::ParseError;
 
 /// One signature (filesystem, RAID member or partition table) found on a device.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -1,6 +1,6 @@
 //! `/proc/meminfo`: the host's total memory, which sizes the ARC limit.
 
-use super::error::ParseError;
+use super::ParseError;
 
 /// The `MemTotal:` line of `/proc/meminfo`, in KiB (the kernel's `kB` is 1024 bytes).
 pub fn parse_meminfo_total_kib(text: &str) -> Result<u64, ParseError> {

@@ -3,7 +3,6 @@
 //! and is tested against the real samples in `shared/fixtures`.
 
 mod disk;
-mod error;
 mod get;
 mod meminfo;
 mod smartctl;
@@ -13,9 +12,9 @@ pub(crate) mod testing;
 mod zpool;
 
 pub use disk::{BlkidProbe, Signature, parse_blkid_p, parse_wipefs_json, parse_wipefs_table};
-pub use error::ParseError;
 pub use get::{Prop, PropertyTable, Source, parse_zfs_get, parse_zpool_get};
 pub use meminfo::parse_meminfo_total_kib;
+pub use phoenix_core::parse::ParseError;
 pub use smartctl::{DiskWear, parse_smartctl_json};
 pub use storage_cfg::{StorageSection, parse_storage_cfg};
 pub use zpool::{PoolLayout, Vdev, VdevGroup, VdevKind, parse_zpool_list_v};

@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use super::error::ParseError;
+use super::ParseError;
 
 /// A disk's identity and wear, as far as smartctl reports them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::error::ParseError;
+use super::ParseError;
 
 /// One storage definition.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -8,7 +8,7 @@
 //! printed, but it can be told from the alloc column: a top-level vdev has numbers, a disk inside
 //! a mirror or raidz has `-`. Without `-v` only pool rows appear.
 
-use super::error::ParseError;
+use super::ParseError;
 
 /// One pool as `zpool list -v -H -P -p` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
