@@ -104,14 +104,26 @@ impl Facts {
 }
 
 /// A fact that could not be gathered. Cached like a value, so a failing read runs once.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("gather fact {key}")]
+#[derive(Debug, Clone)]
 pub struct FactError {
     /// The fact's key.
     pub key: String,
     /// Why it failed.
-    #[source]
     pub source: Arc<dyn std::error::Error + Send + Sync>,
+}
+
+impl std::fmt::Display for FactError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "gather fact {}", self.key)
+    }
+}
+
+/// Written by hand rather than derived: the source is the error the fact returned, not the `Arc`
+/// that shares it between cached readers, so callers can downcast it (to `Unsupported`, say).
+impl std::error::Error for FactError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
 }
 
 /// The simplest fact: the output of one read-only command, keyed by its argv.

@@ -180,7 +180,7 @@ impl Engine {
             let state = match result {
                 Ok(state) => state,
                 Err(err) => {
-                    if let Some(unsupported) = err.downcast_ref::<crate::error::Unsupported>() {
+                    if let Some(unsupported) = find_unsupported(&*err) {
                         diagnostics
                             .push(Diagnostic::warning(unsupported.to_string()).for_resource(id));
                         summary.unsupported += 1;
@@ -276,6 +276,21 @@ impl Engine {
             .collect()
             .await
     }
+}
+
+/// The [`Unsupported`](crate::error::Unsupported) anywhere in an error's chain: a resource may
+/// return it itself or through a fact it reads (a `FactError` wraps it).
+fn find_unsupported<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a crate::error::Unsupported> {
+    let mut current = Some(err);
+    while let Some(error) = current {
+        if let Some(unsupported) = error.downcast_ref::<crate::error::Unsupported>() {
+            return Some(unsupported);
+        }
+        current = error.source();
+    }
+    None
 }
 
 /// Renders an error and its sources as `a: b: c`.

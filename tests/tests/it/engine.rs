@@ -639,3 +639,69 @@ async fn apply_then_plan_is_empty_and_runs_no_mutation() {
     assert!(again.outcomes.is_empty());
     assert!(mutations_in(&node.audit(), run).is_empty());
 }
+
+/// A tool the target lacks, as a fact reports it.
+#[derive(Debug, Clone, Copy)]
+struct MissingTool;
+
+#[async_trait::async_trait]
+impl phoenix_core::Fact for MissingTool {
+    type Value = String;
+
+    fn key(&self) -> String {
+        "missing-tool".to_owned()
+    }
+
+    async fn gather(&self, _host: &dyn Host) -> Result<String, phoenix_core::BoxError> {
+        Err(phoenix_core::Unsupported::boxed(
+            "the tool is not installed here",
+        ))
+    }
+}
+
+/// A resource that reads the host only through [`MissingTool`].
+#[derive(Debug)]
+struct NeedsTheTool;
+
+#[async_trait::async_trait]
+impl phoenix_core::Resource for NeedsTheTool {
+    type State = String;
+
+    fn id(&self) -> phoenix_core::ResourceId {
+        phoenix_core::ResourceId::new(phoenix_core::Kind::from_static("test.tool"), "t")
+    }
+
+    async fn inspect(
+        &self,
+        cx: &phoenix_core::Ctx<'_>,
+    ) -> Result<Option<String>, phoenix_core::BoxError> {
+        Ok(Some((*cx.fact(&MissingTool).await?).clone()))
+    }
+
+    fn diff(&self, _observed: Option<&String>) -> phoenix_core::Delta {
+        phoenix_core::Delta::none().run(Cmd::write("tool", ["fix"]))
+    }
+}
+
+/// On a plain Debian host the LXC provider's facts find no `pct`: the resources that read them
+/// must be warnings left alone, as when a resource says so itself.
+#[tokio::test]
+async fn a_fact_the_target_cannot_gather_makes_its_resources_unsupported_not_errors() {
+    let node = node(&Kv::new(), &[]);
+    let engine = engine(vec![Box::new(NeedsTheTool), Item::new("k", "v").boxed()]);
+    let plan = engine.plan(host(&node), &PlanOptions::default()).await;
+    assert!(errors(&plan).is_empty(), "{:?}", plan.diagnostics);
+    assert_eq!(plan.summary.unsupported, 1);
+    assert_eq!(plan.changes.len(), 1, "only the supported item changes");
+    let warning = plan
+        .diagnostics
+        .iter()
+        .find(|d| d.resource.is_some())
+        .expect("a warning for the resource");
+    assert!(
+        warning
+            .to_string()
+            .contains("the tool is not installed here"),
+        "{warning}"
+    );
+}

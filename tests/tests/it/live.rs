@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use phoenix_core::{Cmd, FileWrite, Host, HostKeys, SshHost, SshOptions, SshTarget};
 use serde_json::Value;
 
-use crate::support::{Ran, Scratch, arg, examples, phoenix};
+use crate::support::{Ran, Scratch, arg, examples, phoenix, upstream};
 
 /// One live test at a time: they all converge the same host.
 static HOST_LOCK: Mutex<()> = Mutex::new(());
@@ -184,8 +184,16 @@ fn the_scaled_example_converges_and_a_second_apply_changes_nothing() {
     assert_code(&ran, 0, "apply");
     let pools = live.sh("zpool list -H -o name,health", &[]);
     assert_eq!(pools, "fastData\tONLINE\nquickOS\tONLINE\n");
-    let ran = live.phoenix(&["plan", "--config", arg(&config), "--detailed-exitcode"]);
+    let ran = live.phoenix(&[
+        "plan",
+        "--config",
+        arg(&config),
+        "--detailed-exitcode",
+        "--json",
+    ]);
     assert_code(&ran, 0, "plan after apply");
+    // No Proxmox here: the eight storages are left alone, as warnings.
+    assert_eq!(json(&ran)["summary"]["unsupported"], 8, "{}", ran.stdout);
     let ran = live.phoenix(&["apply", "--config", arg(&config), "--yes", "--json"]);
     assert_code(&ran, 0, "second apply");
     let report = json(&ran);
@@ -376,6 +384,52 @@ fn the_simulated_node_refuses_an_ext4_disk_as_the_real_host_does() {
         "ext4 disk, --allow-destroy",
     );
     assert_eq!(wipe.len(), 2, "{wipe:#?}");
+}
+
+/// The upstream containers on a host without `pct`: every LXC resource is unsupported (a
+/// warning), none is an error, and nothing is attempted.
+#[test]
+fn containers_are_unsupported_on_a_host_without_proxmox() {
+    let Some(live) = live() else { return };
+    let scratch = Scratch::new();
+    std::fs::create_dir_all(scratch.config_dir()).expect("config dir");
+    std::fs::copy(
+        upstream().join("0017fa8__etc__phoenix_lxc_configs.json"),
+        scratch.config_dir().join("phoenix_lxc_configs.json"),
+    )
+    .expect("copy the upstream containers");
+    let ran = live.phoenix(&[
+        "apply",
+        "--config",
+        arg(&scratch.config_dir()),
+        "--yes",
+        "--json",
+    ]);
+    assert_code(&ran, 0, "apply");
+    let report = json(&ran);
+    assert!(
+        report["plan"]["summary"]["unsupported"].as_u64() > Some(10),
+        "{report:#}"
+    );
+    let diagnostics = report["plan"]["diagnostics"]
+        .as_array()
+        .expect("diagnostics");
+    assert!(
+        !diagnostics.iter().any(|d| d["severity"] == "error"),
+        "{report:#}"
+    );
+    assert!(
+        diagnostics.iter().any(|d| d["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("unsupported on this target: pct is not installed"))),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["plan"]["changes"],
+        Value::Array(Vec::new()),
+        "{report:#}"
+    );
+    assert_eq!(report["stats"]["commands_total"], 0, "{report:#}");
 }
 
 #[test]
