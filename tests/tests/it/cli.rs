@@ -1,21 +1,11 @@
 //! The `phoenix` command run in-process against the shipped example and scratch sim state files:
 //! exit codes, JSON reports, idempotence, located input errors, destroy and stale-plan refusals.
 
-use std::path::Path;
-
 use phoenix_core::sim::{SimFile, SimState};
 
 use crate::support::{
-    Ran, Scratch, arg, files_example as lab, mutations_in, phoenix, run_with, upstream,
+    Ran, Scratch, arg, copy_upstream, files_example as lab, mutations_in, on, phoenix, run_with,
 };
-
-/// `phoenix <command> --config <config> --target <scratch> EXTRA...`.
-fn on(scratch: &Scratch, command: &str, config: &Path, extra: &[&str]) -> Ran {
-    let target = scratch.target();
-    let mut args = vec![command, "--config", arg(config), "--target", &target];
-    args.extend_from_slice(extra);
-    phoenix(&args)
-}
 
 fn assert_code(ran: &Ran, code: i32) {
     assert_eq!(
@@ -261,13 +251,7 @@ fn a_plan_with_errors_does_not_claim_the_host_matches() {
 /// Copies one commit's upstream files into a temp dir under their real names.
 fn upstream_config(commit: &str, names: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temp dir");
-    for name in names {
-        std::fs::copy(
-            upstream().join(format!("{commit}__etc__{name}")),
-            dir.path().join(name),
-        )
-        .expect("copy the upstream file");
-    }
+    copy_upstream(commit, names, dir.path());
     dir
 }
 

@@ -4,32 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Scratch, arg, lab, mutations_in, phoenix, upstream};
-
-fn plan_json(config: &str, scratch: &Scratch) -> Value {
-    let ran = phoenix(&[
-        "plan",
-        "--config",
-        config,
-        "--target",
-        &scratch.target(),
-        "--json",
-    ]);
-    assert!(ran.code == 0 || ran.code == 2, "{}", ran.stderr);
-    serde_json::from_str(&ran.stdout).expect("the plan is JSON")
-}
-
-fn apply(config: &str, scratch: &Scratch) {
-    let ran = phoenix(&[
-        "apply",
-        "--config",
-        config,
-        "--target",
-        &scratch.target(),
-        "--yes",
-    ]);
-    assert_eq!(ran.code, 0, "apply: {}\n{}", ran.stdout, ran.stderr);
-}
+use crate::support::{Ran, Scratch, apply, arg, converge_with, lab, on, phoenix, plan_json};
 
 /// The argv of every command the last run executed.
 fn last_run_commands(scratch: &Scratch) -> Vec<String> {
@@ -42,38 +17,31 @@ fn last_run_commands(scratch: &Scratch) -> Vec<String> {
         .collect()
 }
 
-/// Applies, checks the re-plan is empty and that a second apply mutates nothing (no stop, no
-/// start); returns the no-op plan.
+/// Converges (see `support::converge`), also checking that the second apply stops and starts
+/// nothing.
 fn converge(config: &str, scratch: &Scratch) -> Value {
-    apply(config, scratch);
-    let ran = phoenix(&[
-        "plan",
+    converge_with(config, scratch, |scratch| {
+        let commands = last_run_commands(scratch);
+        assert!(
+            !commands.iter().any(|c| c.starts_with("pct start")
+                || c.starts_with("pct stop")
+                || c.starts_with("pct shutdown")),
+            "no start or stop: {commands:?}"
+        );
+    })
+}
+
+/// `phoenix reconfigure <ctid> --config <config> --target <scratch> --yes`.
+fn reconfigure(scratch: &Scratch, ctid: &str, config: &str) -> Ran {
+    phoenix(&[
+        "reconfigure",
+        ctid,
         "--config",
         config,
         "--target",
         &scratch.target(),
-        "--detailed-exitcode",
-    ]);
-    assert_eq!(
-        ran.code, 0,
-        "the re-plan is empty: {}\n{}",
-        ran.stdout, ran.stderr
-    );
-    apply(config, scratch);
-    let state = scratch.state();
-    assert_eq!(
-        mutations_in(&state.audit, state.run),
-        Vec::<String>::new(),
-        "a second apply mutates nothing"
-    );
-    let commands = last_run_commands(scratch);
-    assert!(
-        !commands.iter().any(|c| c.starts_with("pct start")
-            || c.starts_with("pct stop")
-            || c.starts_with("pct shutdown")),
-        "no start or stop: {commands:?}"
-    );
-    plan_json(config, scratch)
+        "--yes",
+    ])
 }
 
 fn position(commands: &[String], prefix: &str) -> usize {
@@ -88,28 +56,17 @@ fn position(commands: &[String], prefix: &str) -> usize {
 fn upstream_scratch() -> (Scratch, String) {
     let scratch = Scratch::new();
     scratch.seed_lab_state();
-    let mut state: Value = serde_json::from_slice(&scratch.state_bytes()).expect("state");
-    let cfg = state["files"]["/etc/pve/storage.cfg"]["content"]
-        .as_str()
-        .expect("storage.cfg")
-        .to_owned();
-    state["files"]["/etc/pve/storage.cfg"]["content"] = json!(format!(
-        "{cfg}\nzfspool: quickOS-shared-prod-data-volumes\n\tpool quickOS/shared-prod-data\n\tcontent images,rootdir\n"
-    ));
-    std::fs::write(
-        scratch.state_file(),
-        serde_json::to_string_pretty(&state).expect("JSON"),
-    )
-    .expect("write state");
-    let config = scratch.path().join("upstream");
-    std::fs::create_dir_all(&config).expect("config dir");
-    for name in ["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"] {
-        std::fs::copy(
-            upstream().join(format!("0017fa8__etc__{name}")),
-            config.join(name),
-        )
-        .expect("copy upstream");
-    }
+    scratch.edit_state(|state| {
+        let cfg = state["files"]["/etc/pve/storage.cfg"]["content"]
+            .as_str()
+            .expect("storage.cfg")
+            .to_owned();
+        state["files"]["/etc/pve/storage.cfg"]["content"] = json!(format!(
+            "{cfg}\nzfspool: quickOS-shared-prod-data-volumes\n\tpool quickOS/shared-prod-data\n\tcontent images,rootdir\n"
+        ));
+    });
+    let config = scratch
+        .copy_upstream_config(&["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"]);
     let config = arg(&config).to_owned();
     (scratch, config)
 }
@@ -168,13 +125,7 @@ fn three_hundred_containers_cost_two_commands_to_inspect() {
                    "network_config": {"bridge": "vmbr0", "ip": format!("10.1.{}.{}/16", i / 200, i % 200 + 2), "gw": "10.1.0.254"}}),
         );
     }
-    let dir = scratch.path().join("config");
-    std::fs::create_dir_all(&dir).expect("config dir");
-    std::fs::copy(
-        lab().join("phoenix_hypervisor_config.json"),
-        dir.join("phoenix_hypervisor_config.json"),
-    )
-    .expect("copy");
+    let dir = scratch.copy_lab_config(&["phoenix_hypervisor_config.json"]);
     std::fs::write(
         dir.join("phoenix_lxc_configs.json"),
         json!({"lxc_configs": containers}).to_string(),
@@ -201,18 +152,8 @@ fn lab_lxc() -> Value {
 fn converged_lab() -> (Scratch, String) {
     let scratch = Scratch::new();
     scratch.seed_lab_state();
-    let dir = scratch.path().join("config");
-    std::fs::create_dir_all(&dir).expect("config dir");
-    std::fs::copy(
-        lab().join("phoenix_hypervisor_config.json"),
-        dir.join("phoenix_hypervisor_config.json"),
-    )
-    .expect("copy");
-    std::fs::copy(
-        lab().join("phoenix_lxc_configs.json"),
-        dir.join("phoenix_lxc_configs.json"),
-    )
-    .expect("copy");
+    let dir =
+        scratch.copy_lab_config(&["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"]);
     let config = arg(&dir).to_owned();
     converge(&config, &scratch);
     (scratch, config)
@@ -288,15 +229,7 @@ fn an_added_lxc_line_restarts_that_container_only_and_lands_in_the_main_section(
 #[test]
 fn reconfigure_rolls_back_converges_and_leaves_an_empty_plan() {
     let (scratch, config) = converged_lab();
-    let ran = phoenix(&[
-        "reconfigure",
-        "951",
-        "--config",
-        &config,
-        "--target",
-        &scratch.target(),
-        "--yes",
-    ]);
+    let ran = reconfigure(&scratch, "951", &config);
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
     assert!(
         ran.stdout
@@ -316,14 +249,7 @@ fn reconfigure_rolls_back_converges_and_leaves_an_empty_plan() {
         all.iter().any(|c| c == "pct rollback 951 final-form"),
         "{all:#?}"
     );
-    let ran = phoenix(&[
-        "plan",
-        "--config",
-        &config,
-        "--target",
-        &scratch.target(),
-        "--detailed-exitcode",
-    ]);
+    let ran = on(&scratch, "plan", &config, &["--detailed-exitcode"]);
     assert_eq!(ran.code, 0, "{}", ran.stdout);
 }
 
@@ -331,15 +257,7 @@ fn reconfigure_rolls_back_converges_and_leaves_an_empty_plan() {
 fn reconfigure_refuses_without_a_snapshot() {
     let scratch = Scratch::new();
     scratch.seed_lab_state();
-    let ran = phoenix(&[
-        "reconfigure",
-        "951",
-        "--config",
-        arg(&lab()),
-        "--target",
-        &scratch.target(),
-        "--yes",
-    ]);
+    let ran = reconfigure(&scratch, "951", arg(&lab()));
     assert_eq!(ran.code, 1);
     assert!(
         ran.stderr.contains("container 951 does not exist")
@@ -347,15 +265,7 @@ fn reconfigure_refuses_without_a_snapshot() {
         "{}",
         ran.stderr
     );
-    let ran = phoenix(&[
-        "reconfigure",
-        "777",
-        "--config",
-        arg(&lab()),
-        "--target",
-        &scratch.target(),
-        "--yes",
-    ]);
+    let ran = reconfigure(&scratch, "777", arg(&lab()));
     assert_eq!(ran.code, 1);
     assert!(
         ran.stderr.contains("container 777 is not in the config"),
@@ -368,13 +278,7 @@ fn reconfigure_refuses_without_a_snapshot() {
 fn refused(edit: impl FnOnce(&mut Value), expect: &[&str]) {
     let scratch = Scratch::new();
     scratch.seed_lab_state();
-    let dir = scratch.path().join("config");
-    std::fs::create_dir_all(&dir).expect("config dir");
-    std::fs::copy(
-        lab().join("phoenix_hypervisor_config.json"),
-        dir.join("phoenix_hypervisor_config.json"),
-    )
-    .expect("copy");
+    let dir = scratch.copy_lab_config(&["phoenix_hypervisor_config.json"]);
     let mut lxc = lab_lxc();
     edit(&mut lxc);
     let config = arg(&dir).to_owned();
@@ -443,29 +347,14 @@ fn a_container_is_destroyed_only_when_marked_absent_and_allowed() {
         .expect("object")
         .remove("952");
     write_lxc(&config, &lxc);
-    let ran = phoenix(&[
-        "apply",
-        "--config",
-        &config,
-        "--target",
-        &scratch.target(),
-        "--yes",
-        "--allow-destroy",
-    ]);
+    let ran = on(&scratch, "apply", &config, &["--yes", "--allow-destroy"]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(scratch.state().files.contains_key("/etc/pve/lxc/952.conf"));
     // Marked absent: refused without the flag, destroyed with it.
     let mut lxc = lab_lxc();
     lxc["lxc_configs"]["952"]["ensure"] = json!("absent");
     write_lxc(&config, &lxc);
-    let ran = phoenix(&[
-        "apply",
-        "--config",
-        &config,
-        "--target",
-        &scratch.target(),
-        "--yes",
-    ]);
+    let ran = on(&scratch, "apply", &config, &["--yes"]);
     assert_eq!(ran.code, 1);
     assert!(
         ran.stderr.contains("lxc.container[952]") && ran.stderr.contains("--allow-destroy"),
@@ -473,25 +362,10 @@ fn a_container_is_destroyed_only_when_marked_absent_and_allowed() {
         ran.stderr
     );
     assert!(scratch.state().files.contains_key("/etc/pve/lxc/952.conf"));
-    let ran = phoenix(&[
-        "apply",
-        "--config",
-        &config,
-        "--target",
-        &scratch.target(),
-        "--yes",
-        "--allow-destroy",
-    ]);
+    let ran = on(&scratch, "apply", &config, &["--yes", "--allow-destroy"]);
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
     assert!(!scratch.state().files.contains_key("/etc/pve/lxc/952.conf"));
-    let ran = phoenix(&[
-        "plan",
-        "--config",
-        &config,
-        "--target",
-        &scratch.target(),
-        "--detailed-exitcode",
-    ]);
+    let ran = on(&scratch, "plan", &config, &["--detailed-exitcode"]);
     assert_eq!(ran.code, 0, "{}", ran.stdout);
 }
 
@@ -507,7 +381,7 @@ fn changing_unprivileged_is_a_replace_that_needs_allow_destroy() {
     lxc["lxc_configs"]["955"]["template"] =
         json!("/fastData/shared-iso/template/cache/ubuntu-24.04-standard_24.04-2_amd64.tar.zst");
     write_lxc(&config, &lxc);
-    let ran = phoenix(&["plan", "--config", &config, "--target", &scratch.target()]);
+    let ran = on(&scratch, "plan", &config, &[]);
     assert_eq!(ran.code, 1, "{}", ran.stdout);
     assert!(
         ran.stdout.contains("-/+ lxc.container[955]"),

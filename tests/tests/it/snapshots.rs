@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::support::{Scratch, arg, examples, phoenix, upstream};
+use crate::support::{Scratch, arg, examples, on, phoenix};
 
 /// A scratch target for an example: its own node state when it ships one.
 fn target_for(dir: &std::path::Path) -> (Scratch, String) {
@@ -83,23 +83,10 @@ fn every_example_plans_as_json() {
 #[test]
 fn the_upstream_config_plans_on_the_example_node() {
     let scratch = Scratch::new();
-    let config = scratch.path().join("upstream");
-    std::fs::create_dir_all(&config).expect("config dir");
-    for name in ["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"] {
-        std::fs::copy(
-            upstream().join(format!("0017fa8__etc__{name}")),
-            config.join(name),
-        )
-        .expect("copy upstream");
-    }
+    let config = scratch
+        .copy_upstream_config(&["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"]);
     scratch.seed_lab_state();
-    let ran = phoenix(&[
-        "plan",
-        "--config",
-        arg(&config),
-        "--target",
-        &scratch.target(),
-    ]);
+    let ran = on(&scratch, "plan", &config, &[]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let text = ran
         .stdout

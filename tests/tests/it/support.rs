@@ -1,5 +1,6 @@
-//! Shared helpers: the CLI run in-process, scratch directories with sim state files, and small
-//! test resources with the `kv` emulator they drive.
+//! Shared helpers: the CLI run in-process, scratch directories with configs and sim state files,
+//! the converge-then-check-idempotence sequence, and small test resources with the `kv` emulator
+//! they drive.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use phoenix_core::{
     BoxError, Capability, Change, Cmd, Ctx, Delta, Desired, Disruption, DynResource, Engine, Fact,
     FieldChange, FileWrite, Host, Kind, Resource, ResourceId,
 };
+use serde_json::Value;
 
 /// What one in-process `phoenix` run returned.
 #[derive(Debug)]
@@ -108,6 +110,18 @@ pub(crate) fn upstream() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/upstream")
 }
 
+/// Copies one commit's upstream files into `dir` (created if need be) under their real names.
+pub(crate) fn copy_upstream(commit: &str, names: &[&str], dir: &Path) {
+    std::fs::create_dir_all(dir).expect("config dir");
+    for name in names {
+        std::fs::copy(
+            upstream().join(format!("{commit}__etc__{name}")),
+            dir.join(name),
+        )
+        .expect("copy upstream");
+    }
+}
+
 /// A path as a `&str` for argv.
 pub(crate) fn arg(path: &Path) -> &str {
     path.to_str().expect("temp and repository paths are UTF-8")
@@ -158,6 +172,22 @@ impl Scratch {
         self.config_dir()
     }
 
+    /// Copies the shipped example's `names` into the config directory and returns it.
+    pub(crate) fn copy_lab_config(&self, names: &[&str]) -> PathBuf {
+        std::fs::create_dir_all(self.config_dir()).expect("config dir");
+        for name in names {
+            std::fs::copy(lab().join(name), self.config_dir().join(name)).expect("copy");
+        }
+        self.config_dir()
+    }
+
+    /// Copies upstream 0017fa8's `names` into the directory `upstream` and returns it.
+    pub(crate) fn copy_upstream_config(&self, names: &[&str]) -> PathBuf {
+        let dir = self.path().join("upstream");
+        copy_upstream("0017fa8", names, &dir);
+        dir
+    }
+
     /// Seeds the sim state file with the shipped example's node (disks, storage.cfg, ZFS module).
     pub(crate) fn seed_lab_state(&self) {
         std::fs::copy(lab().join("sim-state.json"), self.state_file())
@@ -178,6 +208,79 @@ impl Scratch {
     pub(crate) fn state(&self) -> SimState {
         serde_json::from_slice(&self.state_bytes()).expect("the sim state file is a SimState")
     }
+
+    /// Edits the sim state file as JSON (the tools' namespaces are JSON to `SimState` too).
+    pub(crate) fn edit_state(&self, edit: impl FnOnce(&mut Value)) {
+        let mut state: Value = serde_json::from_slice(&self.state_bytes()).expect("state");
+        edit(&mut state);
+        std::fs::write(
+            self.state_file(),
+            serde_json::to_string_pretty(&state).expect("JSON"),
+        )
+        .expect("write state");
+    }
+}
+
+/// `phoenix <command> --config <config> --target <scratch> EXTRA...`.
+pub(crate) fn on(
+    scratch: &Scratch,
+    command: &str,
+    config: &(impl AsRef<Path> + ?Sized),
+    extra: &[&str],
+) -> Ran {
+    let target = scratch.target();
+    let mut args = vec![
+        command,
+        "--config",
+        arg(config.as_ref()),
+        "--target",
+        &target,
+    ];
+    args.extend_from_slice(extra);
+    phoenix(&args)
+}
+
+/// `plan --json` of `config` on the scratch node, which may have changes pending.
+pub(crate) fn plan_json(config: &str, scratch: &Scratch) -> Value {
+    let ran = on(scratch, "plan", config, &["--json"]);
+    assert!(ran.code == 0 || ran.code == 2, "{}", ran.stderr);
+    serde_json::from_str(&ran.stdout).expect("the plan is JSON")
+}
+
+/// `apply --yes` of `config` on the scratch node, which must succeed.
+pub(crate) fn apply(config: &str, scratch: &Scratch) {
+    let ran = on(scratch, "apply", config, &["--yes"]);
+    assert_eq!(ran.code, 0, "apply: {}\n{}", ran.stdout, ran.stderr);
+}
+
+/// Applies, then checks the re-plan is empty and a second apply mutates nothing; returns the
+/// JSON of the no-op plan.
+pub(crate) fn converge(config: &str, scratch: &Scratch) -> Value {
+    converge_with(config, scratch, |_| {})
+}
+
+/// [`converge`], with `check_second_apply` run on the scratch right after the second apply.
+pub(crate) fn converge_with(
+    config: &str,
+    scratch: &Scratch,
+    check_second_apply: impl FnOnce(&Scratch),
+) -> Value {
+    apply(config, scratch);
+    let ran = on(scratch, "plan", config, &["--detailed-exitcode"]);
+    assert_eq!(
+        ran.code, 0,
+        "the re-plan is empty: {}\n{}",
+        ran.stdout, ran.stderr
+    );
+    apply(config, scratch);
+    let state = scratch.state();
+    assert_eq!(
+        mutations_in(&state.audit, state.run),
+        Vec::<String>::new(),
+        "a second apply mutates nothing"
+    );
+    check_second_apply(scratch);
+    plan_json(config, scratch)
 }
 
 /// The audit entries of `run` that changed the node, rendered one per line.

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Scratch, arg, lab, mutations_in, phoenix, upstream};
+use crate::support::{Scratch, arg, converge, lab, mutations_in, on, phoenix, plan_json};
 
 const DISK_4TB: &str = "/dev/disk/by-id/nvme-Samsung_SSD_990_EVO_Plus_4TB_S7U8NJ0Y402334Y";
 
@@ -20,19 +20,6 @@ fn write(scratch: &Scratch, config: &Value) -> String {
     arg(&dir).to_owned()
 }
 
-fn plan_json(config: &str, scratch: &Scratch) -> Value {
-    let ran = phoenix(&[
-        "plan",
-        "--config",
-        config,
-        "--target",
-        &scratch.target(),
-        "--json",
-    ]);
-    assert!(ran.code == 0 || ran.code == 2, "{}", ran.stderr);
-    serde_json::from_str(&ran.stdout).expect("the plan is JSON")
-}
-
 /// Commands of the given programs in a plan's stats.
 fn commands_of(plan: &Value, programs: &[&str]) -> u64 {
     programs
@@ -43,49 +30,6 @@ fn commands_of(plan: &Value, programs: &[&str]) -> u64 {
                 .unwrap_or(0)
         })
         .sum()
-}
-
-/// Applies, then checks the re-plan is empty and a second apply mutates nothing; returns the
-/// JSON of the no-op plan.
-fn converge(config: &str, scratch: &Scratch) -> Value {
-    let ran = phoenix(&[
-        "apply",
-        "--config",
-        config,
-        "--target",
-        &scratch.target(),
-        "--yes",
-    ]);
-    assert_eq!(ran.code, 0, "apply: {}\n{}", ran.stdout, ran.stderr);
-    let ran = phoenix(&[
-        "plan",
-        "--config",
-        config,
-        "--target",
-        &scratch.target(),
-        "--detailed-exitcode",
-    ]);
-    assert_eq!(
-        ran.code, 0,
-        "the re-plan is empty: {}\n{}",
-        ran.stdout, ran.stderr
-    );
-    let ran = phoenix(&[
-        "apply",
-        "--config",
-        config,
-        "--target",
-        &scratch.target(),
-        "--yes",
-    ]);
-    assert_eq!(ran.code, 0, "{}", ran.stderr);
-    let state = scratch.state();
-    assert_eq!(
-        mutations_in(&state.audit, state.run),
-        Vec::<String>::new(),
-        "a second apply mutates nothing"
-    );
-    plan_json(config, scratch)
 }
 
 #[test]
@@ -118,17 +62,10 @@ fn the_seed_layout_converges_and_then_plans_nothing() {
 fn the_upstream_config_converges_with_the_same_budget() {
     let scratch = Scratch::new();
     scratch.seed_lab_state();
-    let config = scratch.path().join("upstream");
-    std::fs::create_dir_all(&config).expect("config dir");
     // The hypervisor file only: the upstream containers need a storage upstream never defined
     // (quickOS-shared-prod-data-volumes); the LXC tests give them one.
-    for name in ["phoenix_hypervisor_config.json", "phoenix_vm_configs.json"] {
-        std::fs::copy(
-            upstream().join(format!("0017fa8__etc__{name}")),
-            config.join(name),
-        )
-        .expect("copy upstream");
-    }
+    let config = scratch
+        .copy_upstream_config(&["phoenix_hypervisor_config.json", "phoenix_vm_configs.json"]);
     let noop = converge(arg(&config), &scratch);
     let zfs_and_storage = commands_of(&noop, &["zpool", "zfs", "pvesm"]);
     assert!(zfs_and_storage <= 4, "{}", noop["stats"]);
@@ -229,13 +166,9 @@ fn an_edited_disk_list_is_an_error_and_changes_nothing() {
 /// The example node with an ext4 filesystem on the 4 TB disk.
 fn ext4_on_the_4tb_disk(scratch: &Scratch) {
     scratch.seed_lab_state();
-    let mut state: Value = serde_json::from_slice(&scratch.state_bytes()).expect("state");
-    state["tools"]["disks"][DISK_4TB]["signatures"] = json!([{"type": "ext4", "offset": "0x438", "uuid": "d7f6d88e-e40e-438a-b6f9-daf3aa6488d7", "label": null}]);
-    std::fs::write(
-        scratch.state_file(),
-        serde_json::to_string_pretty(&state).expect("JSON"),
-    )
-    .expect("write state");
+    scratch.edit_state(|state| {
+        state["tools"]["disks"][DISK_4TB]["signatures"] = json!([{"type": "ext4", "offset": "0x438", "uuid": "d7f6d88e-e40e-438a-b6f9-daf3aa6488d7", "label": null}]);
+    });
 }
 
 #[test]
@@ -243,7 +176,7 @@ fn a_disk_with_a_filesystem_is_refused_without_allow_destroy() {
     let scratch = Scratch::new();
     ext4_on_the_4tb_disk(&scratch);
     let config = arg(&lab()).to_owned();
-    let ran = phoenix(&["plan", "--config", &config, "--target", &scratch.target()]);
+    let ran = on(&scratch, "plan", &config, &[]);
     assert_eq!(ran.code, 1);
     assert!(
         ran.stderr.contains(DISK_4TB) && ran.stderr.contains("ext4"),
@@ -251,26 +184,12 @@ fn a_disk_with_a_filesystem_is_refused_without_allow_destroy() {
         ran.stderr
     );
     assert!(ran.stderr.contains("--allow-destroy"), "{}", ran.stderr);
-    let ran = phoenix(&[
-        "apply",
-        "--config",
-        &config,
-        "--target",
-        &scratch.target(),
-        "--yes",
-    ]);
+    let ran = on(&scratch, "apply", &config, &["--yes"]);
     assert_eq!(ran.code, 1);
     let state = scratch.state();
     assert_eq!(mutations_in(&state.audit, state.run), Vec::<String>::new());
 
-    let ran = phoenix(&[
-        "plan",
-        "--config",
-        &config,
-        "--target",
-        &scratch.target(),
-        "--allow-destroy",
-    ]);
+    let ran = on(&scratch, "plan", &config, &["--allow-destroy"]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(
         ran.stdout.contains(&format!("wipefs -a {DISK_4TB}")),
@@ -278,24 +197,9 @@ fn a_disk_with_a_filesystem_is_refused_without_allow_destroy() {
         ran.stdout
     );
     assert!(ran.stdout.contains("destroys data"), "{}", ran.stdout);
-    let ran = phoenix(&[
-        "apply",
-        "--config",
-        &config,
-        "--target",
-        &scratch.target(),
-        "--yes",
-        "--allow-destroy",
-    ]);
+    let ran = on(&scratch, "apply", &config, &["--yes", "--allow-destroy"]);
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
-    let ran = phoenix(&[
-        "plan",
-        "--config",
-        &config,
-        "--target",
-        &scratch.target(),
-        "--detailed-exitcode",
-    ]);
+    let ran = on(&scratch, "plan", &config, &["--detailed-exitcode"]);
     assert_eq!(ran.code, 0, "{}", ran.stdout);
 }
 
@@ -304,13 +208,7 @@ fn status_reports_wear_and_health() {
     let scratch = Scratch::new();
     scratch.seed_lab_state();
     converge(arg(&lab()), &scratch);
-    let ran = phoenix(&[
-        "status",
-        "--config",
-        arg(&lab()),
-        "--target",
-        &scratch.target(),
-    ]);
+    let ran = on(&scratch, "status", &lab(), &[]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(ran.stdout.contains("wear:"), "{}", ran.stdout);
     assert!(ran.stdout.contains("0 change(s) pending"), "{}", ran.stdout);
