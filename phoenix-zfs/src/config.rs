@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use phoenix_core::config::{JsonPath, Section, suggest};
+use phoenix_core::config::{JsonPath, Section, kind_of, suggest};
 use phoenix_core::{DecodeCx, Diagnostic};
 use serde::Deserialize;
 use serde_json::Value;
@@ -506,7 +506,7 @@ fn decode_properties(
             cx.report(
                 Diagnostic::error(format!(
                     "expected properties as \"k=v,k=v\" or an object, found {}",
-                    type_name(other)
+                    kind_of(other)
                 ))
                 .at(section.location_of(path)),
             );
@@ -554,17 +554,6 @@ fn decode_properties(
 /// Whether the value at `path` in the section is an object (so errors can point inside it).
 fn value_kind(section: &Section<'_>, path: &JsonPath) -> Option<bool> {
     section.document.get(path).map(Value::is_object)
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn decode_storage(

@@ -112,8 +112,14 @@ impl Document {
     }
 }
 
-/// What kind of JSON value this is, with an article, for messages.
-fn kind_of(value: &Value) -> &'static str {
+/// What kind of JSON value this is, with an article, for messages such as "expected an object,
+/// found a string".
+///
+/// ```
+/// # use phoenix_core::config::kind_of;
+/// assert_eq!(kind_of(&serde_json::json!([1, 2])), "an array");
+/// ```
+pub fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -10,7 +10,7 @@ mod section;
 
 pub use claims::{Claim, Support, check_claims, core_claims};
 pub use decode::{decode, suggest};
-pub use document::Document;
+pub use document::{Document, kind_of};
 pub use load::ConfigSet;
 pub use path::{JsonPath, Segment};
 pub use section::Section;

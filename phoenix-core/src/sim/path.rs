@@ -1,11 +1,17 @@
 //! Path normalisation for the simulated node's in-memory filesystem.
 
-/// Normalises a path lexically into the form used as a key of the in-memory filesystem.
+/// Normalises a path lexically into the form used as a key of the in-memory filesystem (emulators
+/// that key paths of their own, such as a container's, use it to agree with the node).
 ///
 /// The simulated node has no working directory other than `/`, so a relative path is taken
 /// from `/`. Repeated and trailing slashes and `.` are dropped and `..` goes up one level (never
 /// above `/`), as the kernel would do for paths without symbolic links.
-pub(crate) fn normalize(path: &str) -> String {
+///
+/// ```
+/// # use phoenix_core::sim::normalize_path;
+/// assert_eq!(normalize_path("etc//pve/./lxc/../storage.cfg"), "/etc/pve/storage.cfg");
+/// ```
+pub fn normalize(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {

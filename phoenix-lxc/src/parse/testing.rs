@@ -9,11 +9,7 @@ use phoenix_core::sim::capture_output;
 pub(crate) fn fixture_body(path: &Path) -> String {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|err| panic!("read fixture {}: {err}", path.display()));
-    if text.starts_with("$ ") {
-        capture_output(&text).unwrap_or_default().to_owned()
-    } else {
-        text
-    }
+    capture_output(&text).map_or_else(|| text.clone(), str::to_owned)
 }
 
 /// The path of a sample in `shared/fixtures/proxmox`.

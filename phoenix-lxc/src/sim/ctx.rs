@@ -70,17 +70,8 @@ pub(crate) fn read_storage_cfg(text: &str) -> Vec<StorageDef> {
     storages
 }
 
-/// A stable 64-bit FNV-1a hash, for identifiers derived from names (MACs, fingerprints, pids).
-pub(crate) fn stable_hash(parts: &[&str]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for byte in part.bytes().chain(std::iter::once(0)) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    hash
-}
+/// A stable hash, for identifiers derived from names (MACs, fingerprints, pids).
+pub(crate) use phoenix_core::sim::stable_hash;
 
 /// One command's view of the node.
 pub(crate) struct Ctx<'x, 'a> {

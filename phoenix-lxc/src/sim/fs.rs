@@ -24,24 +24,9 @@ pub(crate) const PATH: &[&str] = &[
     "/bin",
 ];
 
-/// Normalises a path lexically (no working directory but `/`, no symbolic links).
-pub(crate) fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            _ => parts.push(part),
-        }
-    }
-    if parts.is_empty() {
-        "/".to_owned()
-    } else {
-        format!("/{}", parts.join("/"))
-    }
-}
+/// Normalises a path lexically (no working directory but `/`, no symbolic links), as the
+/// simulated node keys its files.
+pub(crate) use phoenix_core::sim::normalize_path as normalize;
 
 /// The merged-/usr spelling of a root-filesystem path.
 fn merged_usr(path: &str) -> String {

@@ -273,18 +273,9 @@ pub(crate) struct FilesystemUsage {
     pub(crate) avail: u64,
 }
 
-/// A stable 64-bit hash (FNV-1a) for the identifiers the emulators derive from names, so that
-/// GUIDs and UUIDs are the same on every run.
-pub(crate) fn stable_hash(parts: &[&str]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for byte in part.bytes().chain(std::iter::once(0)) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    hash
-}
+/// A stable hash for the identifiers the emulators derive from names, so that GUIDs and UUIDs
+/// are the same on every run.
+pub(crate) use phoenix_core::sim::stable_hash;
 
 /// A UUID-shaped string derived from `parts`.
 pub(crate) fn stable_uuid(parts: &[&str]) -> String {
