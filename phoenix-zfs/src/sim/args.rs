@@ -1,5 +1,6 @@
-//! Command-line helpers shared by the emulators: short-option parsing as getopt does it, and the
-//! refusal to invent output for anything not emulated.
+//! Command-line helpers shared by the emulators: short-option parsing as getopt does it, the
+//! fields and rows of `zfs get` and `zpool get`, the status of a listing, and the refusal to
+//! invent output for anything not emulated.
 
 use phoenix_core::sim::SimOutput;
 
@@ -12,6 +13,49 @@ pub(crate) fn not_emulated(argv: &[String]) -> SimOutput {
         NOT_EMULATED,
         format!("phoenix sim: `{}` is not emulated\n", argv.join(" ")),
     )
+}
+
+/// What a read-only listing returns: its rows on stdout and, for what it could not open, errors
+/// on stderr and status 1 (`zfs` and `zpool` still list the rest).
+pub(crate) fn listing(stdout: impl Into<String>, stderr: String) -> SimOutput {
+    let status = if stderr.is_empty() { 0 } else { 1 };
+    SimOutput::new(status, stdout, stderr, false)
+}
+
+/// The `-o` fields of `zfs get` or `zpool get` (`name,property,value,source` by default), or
+/// `None` when one is not among those four.
+pub(crate) fn get_fields(opts: &Opts) -> Option<Vec<&str>> {
+    let fields: Vec<&str> = opts
+        .value('o')
+        .unwrap_or("name,property,value,source")
+        .split(',')
+        .collect();
+    fields
+        .iter()
+        .all(|field| matches!(*field, "name" | "property" | "value" | "source"))
+        .then_some(fields)
+}
+
+/// Appends one row of `zfs get -H` or `zpool get -H`: the requested fields, tab-separated.
+pub(crate) fn push_get_row(
+    stdout: &mut String,
+    fields: &[&str],
+    name: &str,
+    property: &str,
+    value: &str,
+    source: &str,
+) {
+    let row: Vec<&str> = fields
+        .iter()
+        .map(|field| match *field {
+            "name" => name,
+            "property" => property,
+            "value" => value,
+            _ => source,
+        })
+        .collect();
+    stdout.push_str(&row.join("\t"));
+    stdout.push('\n');
 }
 
 /// Short options and operands, parsed like glibc `getopt`: options may be bundled (`-Hp`), an
@@ -58,6 +102,12 @@ impl Opts {
             }
         }
         Ok(opts)
+    }
+
+    /// Whether `-H` and `-p` were given: the scripted form with exact numbers, the only one the
+    /// `zfs` and `zpool` emulators print.
+    pub(crate) fn scripted(&self) -> bool {
+        self.has('H') && self.has('p')
     }
 
     /// Whether flag `letter` was given.

@@ -6,7 +6,7 @@
 
 use phoenix_core::sim::{Emulator, SimOutput, SimSys};
 
-use super::args::{Opts, not_emulated};
+use super::args::{Opts, get_fields, listing, not_emulated, push_get_row};
 use super::dataset_props;
 use super::model::Model;
 use super::state::{
@@ -166,20 +166,12 @@ fn get(argv: &[String], args: &[String], model: &Model<'_>) -> SimOutput {
     let Ok(opts) = Opts::parse(args, "Hpr", "otsd") else {
         return not_emulated(argv);
     };
-    if !opts.has('H') || !opts.has('p') {
+    if !opts.scripted() {
         return not_emulated(argv);
     }
-    let fields: Vec<&str> = opts
-        .value('o')
-        .unwrap_or("name,property,value,source")
-        .split(',')
-        .collect();
-    if fields
-        .iter()
-        .any(|field| !matches!(*field, "name" | "property" | "value" | "source"))
-    {
+    let Some(fields) = get_fields(&opts) else {
         return not_emulated(argv);
-    }
+    };
     let sources: Option<Vec<&str>> = opts.value('s').map(|list| list.split(',').collect());
     let Some(types) = types(
         opts.value('t'),
@@ -236,21 +228,10 @@ fn get(argv: &[String], args: &[String], model: &Model<'_>) -> SimOutput {
                 Requested::Known(prop) => prop.name.to_owned(),
                 Requested::User(user) => user.clone(),
             };
-            let row: Vec<&str> = fields
-                .iter()
-                .map(|field| match *field {
-                    "name" => name.as_str(),
-                    "property" => property.as_str(),
-                    "value" => value.as_str(),
-                    _ => source.as_str(),
-                })
-                .collect();
-            stdout.push_str(&row.join("\t"));
-            stdout.push('\n');
+            push_get_row(&mut stdout, &fields, &name, &property, &value, &source);
         }
     }
-    let status = if stderr.is_empty() { 0 } else { 1 };
-    SimOutput::new(status, stdout, stderr, false)
+    listing(stdout, stderr)
 }
 
 /// `zfs list -H -p [-o cols] [-t types] [-r|-d N] [dataset...]`.
@@ -258,7 +239,7 @@ fn list(argv: &[String], args: &[String], model: &Model<'_>) -> SimOutput {
     let Ok(opts) = Opts::parse(args, "Hpr", "otd") else {
         return not_emulated(argv);
     };
-    if !opts.has('H') || !opts.has('p') {
+    if !opts.scripted() {
         return not_emulated(argv);
     }
     let columns: Vec<&str> = opts
@@ -303,8 +284,7 @@ fn list(argv: &[String], args: &[String], model: &Model<'_>) -> SimOutput {
         stdout.push_str(&row.join("\t"));
         stdout.push('\n');
     }
-    let status = if stderr.is_empty() { 0 } else { 1 };
-    SimOutput::new(status, stdout, stderr, false)
+    listing(stdout, stderr)
 }
 
 /// Checks `key=value` for dataset type `kind` and returns what to store (`None` to clear the

@@ -3,7 +3,7 @@
 
 use phoenix_core::sim::{SimOutput, SimSys};
 
-use super::args::{Opts, not_emulated};
+use super::args::{Opts, get_fields, listing, not_emulated, push_get_row};
 use super::blockdev::{self, Device};
 use super::dataset_props;
 use super::model::Model;
@@ -73,12 +73,7 @@ fn list(argv: &[String], args: &[String], model: &Model<'_>) -> SimOutput {
     let Ok(opts) = Opts::parse(args, "HpvPgL", "o") else {
         return not_emulated(argv);
     };
-    if !opts.has('H')
-        || !opts.has('p')
-        || opts.has('g')
-        || opts.has('L')
-        || (opts.has('v') && opts.has('o'))
-    {
+    if !opts.scripted() || opts.has('g') || opts.has('L') || (opts.has('v') && opts.has('o')) {
         return not_emulated(argv);
     }
     let (names, stderr) = pools(model, &opts.operands);
@@ -127,8 +122,7 @@ fn list(argv: &[String], args: &[String], model: &Model<'_>) -> SimOutput {
             stdout.push_str(&vdev_rows(model, state, &figures, opts.has('P')));
         }
     }
-    let status = if stderr.is_empty() { 0 } else { 1 };
-    SimOutput::new(status, stdout, stderr, false)
+    listing(stdout, stderr)
 }
 
 /// The vdev rows of `zpool list -v -H -p`: one TAB, then 10 fields; a top-level vdev carries
@@ -242,20 +236,12 @@ fn get(argv: &[String], args: &[String], model: &Model<'_>) -> SimOutput {
     let Ok(opts) = Opts::parse(args, "Hp", "o") else {
         return not_emulated(argv);
     };
-    if !opts.has('H') || !opts.has('p') {
+    if !opts.scripted() {
         return not_emulated(argv);
     }
-    let fields: Vec<&str> = opts
-        .value('o')
-        .unwrap_or("name,property,value,source")
-        .split(',')
-        .collect();
-    if fields
-        .iter()
-        .any(|field| !matches!(*field, "name" | "property" | "value" | "source"))
-    {
+    let Some(fields) = get_fields(&opts) else {
         return not_emulated(argv);
-    }
+    };
     let Some((props, targets)) = opts.operands.split_first() else {
         return not_emulated(argv);
     };
@@ -292,21 +278,10 @@ fn get(argv: &[String], args: &[String], model: &Model<'_>) -> SimOutput {
         }
         for prop in &props {
             let (value, source) = pool_props::value(model, pool, prop);
-            let row: Vec<&str> = fields
-                .iter()
-                .map(|field| match *field {
-                    "name" => pool,
-                    "property" => prop.as_str(),
-                    "value" => value.as_str(),
-                    _ => source.as_str(),
-                })
-                .collect();
-            stdout.push_str(&row.join("\t"));
-            stdout.push('\n');
+            push_get_row(&mut stdout, &fields, pool, prop, &value, &source);
         }
     }
-    let status = if stderr.is_empty() { 0 } else { 1 };
-    SimOutput::new(status, stdout, stderr, false)
+    listing(stdout, stderr)
 }
 
 /// `zpool status [-P] [-L] [pool...]`: the layout of `zpool-status.*.txt`. Scrub history is
@@ -360,8 +335,7 @@ fn status(argv: &[String], args: &[String], model: &Model<'_>) -> SimOutput {
         block.push_str("\nerrors: No known data errors\n");
         blocks.push(block);
     }
-    let status = if stderr.is_empty() { 0 } else { 1 };
-    SimOutput::new(status, blocks.join("\n"), stderr, false)
+    listing(blocks.join("\n"), stderr)
 }
 
 /// A vdev group on the `zpool create` command line.
