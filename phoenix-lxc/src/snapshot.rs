@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::config::{ContainerSpec, Mount, Origin};
 use crate::container::{Container, lock, props};
 use crate::facts::Containers;
+use crate::parse::Section;
 
 /// The kind: `lxc.snapshot`.
 pub const KIND: &str = "lxc.snapshot";
@@ -127,6 +128,21 @@ impl Snapshot {
     }
 }
 
+/// The bind mounts of a config section: the `mpN` keys whose source is a host path.
+fn bind_mounts(section: &Section) -> Vec<(String, String)> {
+    section
+        .keys
+        .iter()
+        .filter(|(k, _)| k.starts_with("mp"))
+        .filter(|(_, v)| {
+            props(v)
+                .get("")
+                .is_some_and(|source| source.starts_with('/'))
+        })
+        .cloned()
+        .collect()
+}
+
 #[async_trait]
 impl Resource for Snapshot {
     type State = SnapshotState;
@@ -165,19 +181,7 @@ impl Resource for Snapshot {
                     .trim()
                     .to_owned()
             });
-        let binds = found
-            .conf
-            .main
-            .keys
-            .iter()
-            .filter(|(k, _)| k.starts_with("mp"))
-            .filter(|(_, v)| {
-                props(v)
-                    .get("")
-                    .is_some_and(|source| source.starts_with('/'))
-            })
-            .cloned()
-            .collect();
+        let binds = bind_mounts(&found.conf.main);
         Ok(Some(SnapshotState {
             digest,
             status: found.status.clone(),
@@ -237,18 +241,7 @@ impl Resource for Snapshot {
             } else {
                 "stopped".into()
             },
-            binds: parsed
-                .main
-                .keys
-                .iter()
-                .filter(|(k, _)| k.starts_with("mp"))
-                .filter(|(_, v)| {
-                    props(v)
-                        .get("")
-                        .is_some_and(|source| source.starts_with('/'))
-                })
-                .cloned()
-                .collect(),
+            binds: bind_mounts(&parsed.main),
         };
         let live = Snapshot {
             spec: self.spec.clone(),

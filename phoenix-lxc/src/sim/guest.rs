@@ -111,11 +111,11 @@ pub(crate) fn run(
         );
     };
     match basename(&path) {
-        "cat" => cat(ctx, mounts, args, stdin, pct_argv),
+        "cat" => each_file(ctx, mounts, args, stdin, pct_argv, "cat", cat),
         "test" => test(ctx, mounts, args, pct_argv),
         "mkdir" => mkdir(ctx, mounts, args, pct_argv),
         "rm" => rm(ctx, mounts, args, pct_argv),
-        "sha256sum" => sha256sum(ctx, mounts, args, stdin, pct_argv),
+        "sha256sum" => each_file(ctx, mounts, args, stdin, pct_argv, "sha256sum", sha256sum),
         "true" => GuestOutput::ok(""),
         "false" => GuestOutput::fail(1, ""),
         "systemctl" => systemctl(ctx, mounts, args, pct_argv),
@@ -151,13 +151,23 @@ fn operands<'w>(args: &'w [String], known: &str) -> Option<(BTreeSet<char>, Vec<
     Some((flags, operands))
 }
 
-/// `cat FILE...` (GNU: goes on after a bad operand, then exits 1).
-fn cat(
+/// `cat [FILE...]`: each file's content as it is.
+fn cat(stdout: &mut String, _file: &str, content: &str) {
+    stdout.push_str(content);
+}
+
+/// Runs a GNU tool that reads files (`cat`, `sha256sum`) over its operands, or standard input
+/// when there are none (`-` is standard input too): `each` gets stdout, the name and the content
+/// of every file read. A directory or a missing file is reported on stderr, as `TOOL: FILE: ...`,
+/// and the tool goes on to the next operand; the status is then 1.
+fn each_file(
     ctx: &Ctx<'_, '_>,
     mounts: &Mounts,
     args: &[String],
     stdin: Option<&str>,
     pct_argv: &[String],
+    tool: &str,
+    each: fn(&mut String, &str, &str),
 ) -> GuestOutput {
     let Some((_, mut files)) = operands(args, "") else {
         return GuestOutput::not_emulated(pct_argv);
@@ -168,21 +178,21 @@ fn cat(
     let mut out = GuestOutput::default();
     for file in files {
         if file == "-" {
-            out.stdout.push_str(stdin.unwrap_or_default());
+            each(&mut out.stdout, file, stdin.unwrap_or_default());
             continue;
         }
         match ctx.guest_node(mounts, file) {
             Some(Node::File) => {
                 if let Some(found) = ctx.guest_read(mounts, file) {
-                    out.stdout.push_str(&found.content);
+                    each(&mut out.stdout, file, &found.content);
                 }
             }
             Some(Node::Dir) => out
                 .stderr
-                .push_str(&format!("cat: {file}: Is a directory\n")),
+                .push_str(&format!("{tool}: {file}: Is a directory\n")),
             None => out
                 .stderr
-                .push_str(&format!("cat: {file}: No such file or directory\n")),
+                .push_str(&format!("{tool}: {file}: No such file or directory\n")),
         }
     }
     out.status = i32::from(!out.stderr.is_empty());
@@ -304,45 +314,8 @@ fn rm(ctx: &mut Ctx<'_, '_>, mounts: &Mounts, args: &[String], pct_argv: &[Strin
 }
 
 /// `sha256sum [FILE...]`: `<hex>  <name>` per file (`-` for standard input).
-fn sha256sum(
-    ctx: &Ctx<'_, '_>,
-    mounts: &Mounts,
-    args: &[String],
-    stdin: Option<&str>,
-    pct_argv: &[String],
-) -> GuestOutput {
-    let Some((_, mut files)) = operands(args, "") else {
-        return GuestOutput::not_emulated(pct_argv);
-    };
-    if files.is_empty() {
-        files.push("-");
-    }
-    let mut out = GuestOutput::default();
-    for file in files {
-        let content = if file == "-" {
-            Some(stdin.unwrap_or_default().to_owned())
-        } else {
-            match ctx.guest_node(mounts, file) {
-                Some(Node::File) => ctx.guest_read(mounts, file).map(|found| found.content),
-                Some(Node::Dir) => {
-                    out.stderr
-                        .push_str(&format!("sha256sum: {file}: Is a directory\n"));
-                    None
-                }
-                None => {
-                    out.stderr
-                        .push_str(&format!("sha256sum: {file}: No such file or directory\n"));
-                    None
-                }
-            }
-        };
-        if let Some(content) = content {
-            out.stdout
-                .push_str(&format!("{}  {file}\n", sha256_hex(&content)));
-        }
-    }
-    out.status = i32::from(!out.stderr.is_empty());
-    out
+fn sha256sum(stdout: &mut String, file: &str, content: &str) {
+    stdout.push_str(&format!("{}  {file}\n", sha256_hex(content)));
 }
 
 /// `systemctl is-active [--quiet] UNIT...`: one state per unit; status 0 when at least one is

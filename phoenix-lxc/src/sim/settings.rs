@@ -234,6 +234,23 @@ fn pending(conf: &mut Conf) -> &mut Section {
     conf.pending.get_or_insert_with(Section::new)
 }
 
+/// The pending `delete:` list.
+fn deletions(conf: &Conf) -> Vec<String> {
+    conf.pending
+        .as_ref()
+        .map(pending_deletions)
+        .unwrap_or_default()
+}
+
+/// Takes `key` off the pending `delete:` list.
+fn undelete(conf: &mut Conf, key: &str) {
+    let kept: Vec<String> = deletions(conf)
+        .into_iter()
+        .filter(|found| found != key)
+        .collect();
+    set_deletions(conf, &kept);
+}
+
 /// Replaces the pending `delete:` list.
 fn set_deletions(conf: &mut Conf, keys: &[String]) {
     let section = pending(conf);
@@ -385,15 +402,7 @@ pub(crate) fn set(ctx: &mut Ctx<'_, '_>, argv: &[String]) -> Step<Printed> {
         if let Some(section) = conf.pending.as_mut() {
             section.remove(key);
         }
-        let kept: Vec<String> = conf
-            .pending
-            .as_ref()
-            .map(pending_deletions)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|found| found != key)
-            .collect();
-        set_deletions(&mut conf, &kept);
+        undelete(&mut conf, key);
     }
     let mut selection: BTreeSet<String> = BTreeSet::new();
     for key in &deletes {
@@ -425,11 +434,7 @@ pub(crate) fn set(ctx: &mut Ctx<'_, '_>, argv: &[String]) -> Step<Printed> {
             _ => {}
         }
         selection.insert(key.clone());
-        let mut all = conf
-            .pending
-            .as_ref()
-            .map(pending_deletions)
-            .unwrap_or_default();
+        let mut all = deletions(&conf);
         if !all.contains(key) {
             all.push(key.clone());
         }
@@ -467,15 +472,7 @@ pub(crate) fn set(ctx: &mut Ctx<'_, '_>, argv: &[String]) -> Step<Printed> {
         selection.insert(name.clone());
         let stored = stored_value(ctx, id, name, value);
         pending(&mut conf).set(name, stored);
-        let kept: Vec<String> = conf
-            .pending
-            .as_ref()
-            .map(pending_deletions)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|found| found != name)
-            .collect();
-        set_deletions(&mut conf, &kept);
+        undelete(&mut conf, name);
     }
     cleanup_pending(&mut conf);
     apply_pending(ctx, id, &mut conf, Some(&selection), running, argv)?;
