@@ -80,6 +80,15 @@ pub fn plan(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
     if plan.changes.is_empty() && plan.has_errors() {
         // Nothing to show but the errors, which the caller prints.
+    } else if plan.changes.is_empty() && plan.summary.unsupported > 0 {
+        let _ = writeln!(
+            out,
+            "{} {} matches the configuration for the {} resource(s) it supports; {} resource(s) are unsupported on this target (see the warnings).",
+            style.bold("No changes."),
+            plan.host,
+            plan.summary.unchanged,
+            plan.summary.unsupported
+        );
     } else if plan.changes.is_empty() {
         let _ = writeln!(
             out,

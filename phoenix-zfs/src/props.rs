@@ -513,13 +513,10 @@ pub(crate) const PROPERTIES_2_3: &[Property] = &[
     inherit("longname", Fs, ON_OFF).default("off"),
 ];
 
-/// Properties Phoenix accepts that `zfs get all` does not list (so the emulator does not know
-/// them).
-const UNLISTED: &[Property] = &[inherit("comment", Both, Shape::Text).managed()];
-
-/// The properties Phoenix manages on datasets.
+/// The properties Phoenix manages on datasets. (`comment` is a pool property in OpenZFS, not a
+/// dataset one, so a dataset `comment=...` is refused at validation rather than failing at apply.)
 fn managed() -> impl Iterator<Item = &'static Property> {
-    PROPERTIES.iter().chain(UNLISTED).filter(|p| p.managed)
+    PROPERTIES.iter().filter(|p| p.managed)
 }
 
 /// Looks a property up by name (case-insensitively, as ZFS names are lowercase).
