@@ -236,10 +236,11 @@ impl Engine {
                         let change = change.clone();
                         let host = Arc::clone(&host);
                         let facts = Arc::clone(&facts);
+                        let provided = Arc::clone(&self.provided);
                         let span = tracing::info_span!("apply", resource = %change.id, action = %change.action);
                         let handle = running.spawn(
                             async move {
-                                let cx = Ctx::with_facts(&*host, facts);
+                                let cx = Ctx::with_facts(&*host, facts).providing(provided);
                                 let result = resource
                                     .apply(&change, &cx)
                                     .await
@@ -380,7 +381,8 @@ impl Engine {
                 async move { keep }
             })
             .map(|(index, resource)| {
-                let cx = Ctx::with_facts(&read_only, Arc::clone(&facts));
+                let cx = Ctx::with_facts(&read_only, Arc::clone(&facts))
+                    .providing(Arc::clone(&self.provided));
                 async move {
                     let fields = match resource.inspect(&cx).await {
                         Ok(state) => match (resource.ensure(), state) {

@@ -101,6 +101,8 @@ impl Plan {
 #[derive(Debug)]
 pub struct Engine {
     pub(crate) resources: Vec<Arc<dyn DynResource>>,
+    /// Every capability some resource provides.
+    pub(crate) provided: Arc<std::collections::BTreeSet<crate::resource::Capability>>,
     pub(crate) graph: Graph,
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
@@ -118,7 +120,13 @@ impl Engine {
         let (graph, graph_diagnostics) = Graph::build(&desired.resources)?;
         let mut diagnostics = desired.diagnostics;
         diagnostics.extend(graph_diagnostics);
+        let provided = desired
+            .resources
+            .iter()
+            .flat_map(|r| r.provides())
+            .collect();
         Ok(Engine {
+            provided: Arc::new(provided),
             resources: desired.resources.into_iter().map(Arc::from).collect(),
             graph,
             diagnostics,
@@ -258,7 +266,8 @@ impl Engine {
     ) -> Vec<Result<Option<Box<dyn AnyState>>, BoxError>> {
         futures::stream::iter(self.resources.iter().enumerate())
             .map(|(index, resource)| {
-                let cx = Ctx::with_facts(host, Arc::clone(facts));
+                let cx =
+                    Ctx::with_facts(host, Arc::clone(facts)).providing(Arc::clone(&self.provided));
                 async move {
                     let id = self.graph.id(index);
                     AssertUnwindSafe(async { resource.inspect(&cx).await })

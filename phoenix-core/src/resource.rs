@@ -186,6 +186,7 @@ impl fmt::Display for Capability {
 pub struct Ctx<'a> {
     host: &'a dyn Host,
     facts: Arc<Facts>,
+    provided: Arc<std::collections::BTreeSet<Capability>>,
 }
 
 impl fmt::Debug for Ctx<'_> {
@@ -204,7 +205,39 @@ impl<'a> Ctx<'a> {
 
     /// A context sharing an existing fact cache.
     pub fn with_facts(host: &'a dyn Host, facts: Arc<Facts>) -> Ctx<'a> {
-        Ctx { host, facts }
+        Ctx {
+            host,
+            facts,
+            provided: Arc::default(),
+        }
+    }
+
+    /// The same context, knowing which capabilities the run's resources provide.
+    pub fn providing(mut self, provided: Arc<std::collections::BTreeSet<Capability>>) -> Ctx<'a> {
+        self.provided = provided;
+        self
+    }
+
+    /// Whether a resource of this run provides `capability` (a `path:` capability counts when an
+    /// ancestor path is provided). A resource uses it to tell "missing on the host, but created
+    /// by this run" from "missing": the second is a plan error, not a failed apply.
+    pub fn is_provided(&self, capability: &Capability) -> bool {
+        match capability.as_path() {
+            Some(path) => {
+                let mut current = path;
+                loop {
+                    if self.provided.contains(&Capability::path(current)) {
+                        return true;
+                    }
+                    match current.rfind('/') {
+                        Some(0) if current.len() > 1 => current = "/",
+                        Some(i) if i > 0 => current = &current[..i],
+                        _ => return false,
+                    }
+                }
+            }
+            None => self.provided.contains(capability),
+        }
     }
 
     /// The host.
@@ -251,4 +284,31 @@ pub async fn run_steps(steps: &[Step], cx: &Ctx<'_>) -> Result<(), BoxError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::host::LocalHost;
+
+    #[test]
+    fn provided_capabilities_match_by_name_and_by_ancestor_path() {
+        let host = LocalHost::new();
+        let provided: BTreeSet<Capability> = [
+            Capability::named("pve.storage", "quickOS-lxc-disks"),
+            Capability::path("/fastData/shared-bulk-data"),
+        ]
+        .into();
+        let cx = Ctx::new(&host).providing(Arc::new(provided));
+        assert!(cx.is_provided(&Capability::named("pve.storage", "quickOS-lxc-disks")));
+        assert!(!cx.is_provided(&Capability::named("pve.storage", "quickOS-lxc-disk")));
+        assert!(cx.is_provided(&Capability::path("/fastData/shared-bulk-data/vllm_models")));
+        assert!(cx.is_provided(&Capability::path("/fastData/shared-bulk-data")));
+        assert!(!cx.is_provided(&Capability::path("/fastData/shared-bulk")));
+        assert!(!cx.is_provided(&Capability::path("/fastData")));
+        assert!(!Ctx::new(&host).is_provided(&Capability::path("/")));
+    }
 }

@@ -265,6 +265,36 @@ impl Container {
     }
 }
 
+impl Container {
+    /// Every storage the container needs must exist on the host or be created by this run;
+    /// otherwise the plan says so, instead of `pct` failing halfway through apply.
+    async fn check_storages(&self, cx: &Ctx<'_>) -> Result<(), BoxError> {
+        let Some(ids) = &*cx.fact(&crate::facts::StorageIds).await? else {
+            return Ok(());
+        };
+        let mut needed = vec![self.spec.storage.as_str()];
+        needed.extend(self.spec.mounts.iter().filter_map(|m| match m {
+            Mount::Volume { storage, .. } => Some(storage.as_str()),
+            Mount::Bind { .. } => None,
+        }));
+        let missing: Vec<&str> = needed
+            .into_iter()
+            .filter(|id| !ids.contains(*id) && !cx.is_provided(&Capability::named("pve.storage", id)))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "container {} needs storage {}, which neither exists on the host (/etc/pve/storage.cfg) nor is created by this config",
+            self.spec.id,
+            missing.join(", ")
+        )
+        .into())
+    }
+}
+
 /// Inserts `lines` at the end of the conf's main section (before the first `[section]`).
 pub(crate) fn insert_into_main(text: &str, lines: &str) -> String {
     let mut out = String::with_capacity(text.len() + lines.len());
@@ -351,6 +381,9 @@ impl Resource for Container {
 
     async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<ContainerState>, BoxError> {
         let all = cx.fact(&Containers).await?;
+        if self.spec.ensure == Ensure::Present {
+            self.check_storages(cx).await?;
+        }
         Ok(all.get(&self.spec.id).map(|found| {
             let mut keys: BTreeMap<String, String> = found.conf.main.keys.iter().cloned().collect();
             let mut pending = false;

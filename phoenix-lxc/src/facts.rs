@@ -111,6 +111,34 @@ pub(crate) fn split_grep(output: &str, paths: &[String]) -> BTreeMap<String, Str
     texts
 }
 
+/// The storage ids defined in /etc/pve/storage.cfg (one file read); `None` when the file is
+/// missing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StorageIds;
+
+#[async_trait]
+impl Fact for StorageIds {
+    type Value = Option<std::collections::BTreeSet<String>>;
+
+    fn key(&self) -> String {
+        "lxc.storage.ids".to_owned()
+    }
+
+    async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
+        let Some(file) = host.read_file(std::path::Path::new("/etc/pve/storage.cfg")).await? else {
+            return Ok(None);
+        };
+        // Section headers are `<type>: <id>` at the start of a line.
+        Ok(Some(
+            file.content
+                .lines()
+                .filter(|line| !line.starts_with(char::is_whitespace) && !line.starts_with('#'))
+                .filter_map(|line| line.split_once(": ").map(|(_, id)| id.trim().to_owned()))
+                .collect(),
+        ))
+    }
+}
+
 /// The answers of one batched probe inside a running container.
 #[derive(Debug, Clone)]
 pub(crate) struct Probe {

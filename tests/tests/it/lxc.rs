@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Ran, Scratch, apply, arg, converge_with, lab, on, phoenix, plan_json};
+use crate::support::{
+    Ran, Scratch, apply, arg, converge_with, lab, mutations_in, on, phoenix, plan_json,
+};
 
 /// The argv of every command the last run executed.
 fn last_run_commands(scratch: &Scratch) -> Vec<String> {
@@ -393,4 +395,39 @@ fn changing_unprivileged_is_a_replace_that_needs_allow_destroy() {
         "{}",
         ran.stderr
     );
+}
+
+#[test]
+fn a_storage_that_neither_exists_nor_is_created_is_refused_at_plan_time() {
+    // Found by inspection (the host is read), so the node records reads; nothing mutates.
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let dir = scratch.path().join("config");
+    std::fs::create_dir_all(&dir).expect("config dir");
+    std::fs::copy(
+        lab().join("phoenix_hypervisor_config.json"),
+        dir.join("phoenix_hypervisor_config.json"),
+    )
+    .expect("copy");
+    let mut lxc = lab_lxc();
+    lxc["lxc_configs"]["952"]["storage_pool"] = json!("quickOS-lxc-disk");
+    let config = arg(&dir).to_owned();
+    write_lxc(&config, &lxc);
+    for extra in [&[][..], &["--yes"][..]] {
+        let command = if extra.is_empty() { "plan" } else { "apply" };
+        let target = scratch.target();
+        let mut args = vec![command, "--config", &config, "--target", &target];
+        args.extend_from_slice(extra);
+        let ran = phoenix(&args);
+        assert_eq!(ran.code, 1, "{}", ran.stdout);
+        assert!(
+            ran.stderr.contains(
+                "container 952 needs storage quickOS-lxc-disk, which neither exists on the host"
+            ),
+            "{}",
+            ran.stderr
+        );
+        let state = scratch.state();
+        assert_eq!(mutations_in(&state.audit, state.run), Vec::<String>::new());
+    }
 }
