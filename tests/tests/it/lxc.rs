@@ -58,15 +58,7 @@ fn position(commands: &[String], prefix: &str) -> usize {
 fn upstream_scratch() -> (Scratch, String) {
     let scratch = Scratch::new();
     scratch.seed_lab_state();
-    scratch.edit_state(|state| {
-        let cfg = state["files"]["/etc/pve/storage.cfg"]["content"]
-            .as_str()
-            .expect("storage.cfg")
-            .to_owned();
-        state["files"]["/etc/pve/storage.cfg"]["content"] = json!(format!(
-            "{cfg}\nzfspool: quickOS-shared-prod-data-volumes\n\tpool quickOS/shared-prod-data\n\tcontent images,rootdir\n"
-        ));
-    });
+    scratch.add_upstream_storage();
     let config = scratch
         .copy_upstream_config(&["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"]);
     let config = arg(&config).to_owned();

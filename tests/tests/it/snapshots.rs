@@ -79,13 +79,15 @@ fn every_example_plans_as_json() {
     }
 }
 
-/// The upstream 0017fa8 config (hypervisor and LXC files as they are) on the example's node.
+/// The upstream 0017fa8 config (hypervisor and LXC files as they are) on the example's node, plus
+/// the storage upstream's containers use but its config never creates.
 #[test]
 fn the_upstream_config_plans_on_the_example_node() {
     let scratch = Scratch::new();
     let config = scratch
         .copy_upstream_config(&["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"]);
     scratch.seed_lab_state();
+    scratch.add_upstream_storage();
     let ran = on(&scratch, "plan", &config, &[]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let text = ran

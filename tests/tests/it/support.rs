@@ -210,6 +210,20 @@ impl Scratch {
     }
 
     /// Edits the sim state file as JSON (the tools' namespaces are JSON to `SimState` too).
+    /// Defines on the node the storage the upstream 0017fa8 containers use but upstream's own
+    /// config never creates (`quickOS-shared-prod-data-volumes`, for 952's volume).
+    pub(crate) fn add_upstream_storage(&self) {
+        self.edit_state(|state| {
+            let cfg = state["files"]["/etc/pve/storage.cfg"]["content"]
+                .as_str()
+                .expect("storage.cfg")
+                .to_owned();
+            state["files"]["/etc/pve/storage.cfg"]["content"] = Value::String(format!(
+                "{cfg}\nzfspool: quickOS-shared-prod-data-volumes\n\tpool quickOS/shared-prod-data\n\tcontent images,rootdir\n"
+            ));
+        });
+    }
+
     pub(crate) fn edit_state(&self, edit: impl FnOnce(&mut Value)) {
         let mut state: Value = serde_json::from_slice(&self.state_bytes()).expect("state");
         edit(&mut state);
