@@ -279,7 +279,9 @@ impl Container {
         }));
         let missing: Vec<&str> = needed
             .into_iter()
-            .filter(|id| !ids.contains(*id) && !cx.is_provided(&Capability::named("pve.storage", id)))
+            .filter(|id| {
+                !ids.contains(*id) && !cx.is_provided(&Capability::named("pve.storage", id))
+            })
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();

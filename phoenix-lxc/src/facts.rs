@@ -125,7 +125,10 @@ impl Fact for StorageIds {
     }
 
     async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
-        let Some(file) = host.read_file(std::path::Path::new("/etc/pve/storage.cfg")).await? else {
+        let Some(file) = host
+            .read_file(std::path::Path::new("/etc/pve/storage.cfg"))
+            .await?
+        else {
             return Ok(None);
         };
         // Section headers are `<type>: <id>` at the start of a line.
