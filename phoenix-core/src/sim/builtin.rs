@@ -198,6 +198,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::sim::cache::ToolCache;
     use crate::sim::state::SimFile;
 
     fn run(words: &[&str], stdin: Option<&str>) -> SimOutput {
@@ -209,7 +210,8 @@ mod tests {
             ),
         ]);
         let mut tools = BTreeMap::new();
-        let mut sys = SimSys::new(&mut files, &mut tools);
+        let mut cache = ToolCache::default();
+        let mut sys = SimSys::new(&mut files, &mut tools, &mut cache);
         let argv: Vec<String> = words.iter().map(|word| (*word).to_owned()).collect();
         let output = Coreutils.run(&argv, stdin, &mut sys);
         assert!(!sys.finish().changed);
@@ -255,11 +257,12 @@ mod tests {
             SimFile::new("0\n", 0o600, "root:root"),
         )]);
         let mut tools = BTreeMap::new();
+        let mut cache = ToolCache::default();
         let argv: Vec<String> = ["tee", "/sys/kernel/example/param"]
             .iter()
             .map(|word| (*word).to_owned())
             .collect();
-        let mut sys = SimSys::new(&mut files, &mut tools);
+        let mut sys = SimSys::new(&mut files, &mut tools, &mut cache);
         let output = Coreutils.run(&argv, Some("42\n"), &mut sys);
         assert_eq!(output, SimOutput::new(0, "42\n", "", true));
         assert!(sys.finish().changed);
@@ -268,7 +271,7 @@ mod tests {
             SimFile::new("42\n", 0o600, "root:root")
         );
 
-        let mut sys = SimSys::new(&mut files, &mut tools);
+        let mut sys = SimSys::new(&mut files, &mut tools, &mut cache);
         let again = Coreutils.run(&argv, Some("42\n"), &mut sys);
         assert_eq!(again, SimOutput::new(0, "42\n", "", false));
         assert!(!sys.finish().changed);
@@ -278,11 +281,12 @@ mod tests {
     fn tee_appends_and_reports_missing_directories_like_gnu_tee() {
         let mut files = BTreeMap::from([("/etc/motd".to_owned(), SimFile::text("a\n"))]);
         let mut tools = BTreeMap::new();
+        let mut cache = ToolCache::default();
         let argv: Vec<String> = ["tee", "-a", "/etc/motd", "/nonexistent/dir/file"]
             .iter()
             .map(|word| (*word).to_owned())
             .collect();
-        let mut sys = SimSys::new(&mut files, &mut tools);
+        let mut sys = SimSys::new(&mut files, &mut tools, &mut cache);
         let output = Coreutils.run(&argv, Some("b\n"), &mut sys);
         assert_eq!(
             output,

@@ -2,11 +2,13 @@
 //! (`SimSys`) and returns (`SimOutput`).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::cache::{Kept, ToolCache};
 use super::path::{dir_prefix, normalize};
 use super::state::SimFile;
 
@@ -99,12 +101,24 @@ impl SimOutput {
 pub struct SimSys<'a> {
     files: &'a mut BTreeMap<String, SimFile>,
     tools: &'a mut BTreeMap<String, Value>,
-    /// Namespaces as they were before this command first touched them.
+    cache: &'a mut ToolCache,
+    /// Namespaces as they were before this command first touched them as JSON.
     original_tools: BTreeMap<String, Option<Value>>,
+    /// Cached namespaces as they were before this command first stored them.
+    original_cached: BTreeMap<String, Original>,
     /// Namespaces whose stored value did not fit `load`'s type; `store` leaves them alone.
     poisoned: BTreeSet<String>,
     files_changed: bool,
     error: Option<String>,
+}
+
+/// A cached namespace before a command stored it.
+#[derive(Debug)]
+struct Original {
+    /// The value; `None` when the namespace had no JSON.
+    value: Option<Box<dyn Kept>>,
+    /// Whether its JSON was out of date.
+    stale: bool,
 }
 
 /// What a command did to the node, as `SimSys` observed it.
@@ -120,11 +134,14 @@ impl<'a> SimSys<'a> {
     pub(crate) fn new(
         files: &'a mut BTreeMap<String, SimFile>,
         tools: &'a mut BTreeMap<String, Value>,
+        cache: &'a mut ToolCache,
     ) -> SimSys<'a> {
         SimSys {
             files,
             tools,
+            cache,
             original_tools: BTreeMap::new(),
+            original_cached: BTreeMap::new(),
             poisoned: BTreeSet::new(),
             files_changed: false,
             error: None,
@@ -174,6 +191,7 @@ impl<'a> SimSys<'a> {
 
     /// The tool-state namespace `ns` (such as `zfs`), `Value::Null` until something is stored.
     pub fn tool_state(&mut self, ns: &str) -> &mut Value {
+        self.uncache(ns);
         if !self.original_tools.contains_key(ns) {
             self.original_tools
                 .insert(ns.to_owned(), self.tools.get(ns).cloned());
@@ -187,6 +205,7 @@ impl<'a> SimSys<'a> {
     /// types changed), this returns `T::default()`, later [`SimSys::store`]s to `ns` are ignored
     /// so the state is not overwritten, and the command fails with a host error naming `ns`.
     pub fn load<T: DeserializeOwned + Default>(&mut self, ns: &str) -> T {
+        self.cache.flush(ns, self.tools);
         let Some(value) = self.tools.get(ns).filter(|value| !value.is_null()) else {
             return T::default();
         };
@@ -213,6 +232,87 @@ impl<'a> SimSys<'a> {
         }
     }
 
+    /// The namespace `ns` as a `T`, like [`SimSys::load`], but kept deserialised by the node
+    /// between commands: only the first command that loads it parses its JSON, later ones get a
+    /// clone of the kept value. Pair it with [`SimSys::store_cached`].
+    ///
+    /// Meant for large states: make `T` cheap to clone and compare (share its big parts behind
+    /// `Arc`s that compare by pointer first), since a command clones it and the node compares it
+    /// with what the command stores. `T` must serialise without error and never to `null` (a
+    /// struct or a map), and two values must be equal exactly when their JSON is, as derived
+    /// `PartialEq` and `Serialize` impls are. A value that does not fit `T` is handled as by
+    /// `load`.
+    pub fn load_cached<T>(&mut self, ns: &str) -> T
+    where
+        T: Serialize
+            + DeserializeOwned
+            + Default
+            + Clone
+            + PartialEq
+            + Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        if let Some(value) = self.cache.get::<T>(ns) {
+            return value.clone();
+        }
+        self.uncache(ns);
+        let value: T = self.load(ns);
+        if !self.poisoned.contains(ns) {
+            self.cache.insert(ns, Box::new(value.clone()), false);
+        }
+        value
+    }
+
+    /// Replaces the namespace `ns` with `value`, kept deserialised (see
+    /// [`SimSys::load_cached`]). Its JSON is written only when the node's state is read or saved,
+    /// or an emulator reads `ns` as JSON; it is what [`SimSys::store`] would have written. A
+    /// command changed the namespace when what it stored last differs from what it loaded.
+    pub fn store_cached<T>(&mut self, ns: &str, value: T)
+    where
+        T: Serialize
+            + DeserializeOwned
+            + Default
+            + Clone
+            + PartialEq
+            + Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        if self.cache.get::<T>(ns).is_none() {
+            let _: T = self.load_cached(ns);
+        }
+        if self.poisoned.contains(ns) {
+            return;
+        }
+        let absent = !self.cache.is_stale(ns) && self.tools.get(ns).is_none_or(Value::is_null);
+        let previous = self.cache.insert(ns, Box::new(value), true);
+        if self.original_tools.contains_key(ns) {
+            // Read as JSON earlier in this command: `finish` compares the JSON.
+            return;
+        }
+        if let Some(previous) = previous {
+            self.original_cached
+                .entry(ns.to_owned())
+                .or_insert_with(|| Original {
+                    value: (!absent).then_some(previous.value),
+                    stale: previous.stale,
+                });
+        }
+    }
+
+    /// Stops caching `ns` (bringing its JSON up to date), for JSON access to it.
+    fn uncache(&mut self, ns: &str) {
+        if let Some(original) = self.original_cached.remove(ns) {
+            self.original_tools
+                .entry(ns.to_owned())
+                .or_insert_with(|| original.value.map(|value| value.to_json()));
+        }
+        self.cache.forget(ns, self.tools);
+    }
+
     fn fail(&mut self, message: String) {
         self.error.get_or_insert(message);
     }
@@ -220,7 +320,22 @@ impl<'a> SimSys<'a> {
     /// Ends the command: drops namespaces left empty and reports what changed.
     pub(crate) fn finish(self) -> SysReport {
         let mut changed = self.files_changed;
+        for (ns, original) in self.original_cached {
+            let same = self.cache.entry(&ns).is_some_and(|entry| {
+                original
+                    .value
+                    .as_deref()
+                    .is_some_and(|before| entry.value.same_as(before))
+            });
+            if same {
+                // Stored back as it was: its JSON is as up to date as before.
+                self.cache.set_stale(&ns, original.stale);
+            } else {
+                changed = true;
+            }
+        }
         for (ns, original) in self.original_tools {
+            self.cache.flush(&ns, self.tools);
             let original = original.filter(|value| !value.is_null());
             let current = self.tools.get(&ns).filter(|value| !value.is_null());
             changed |= current != original.as_ref();
@@ -238,12 +353,14 @@ impl<'a> SimSys<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::cache::ToolCache;
 
     #[test]
     fn files_list_and_directories() {
         let mut files = BTreeMap::new();
         let mut tools = BTreeMap::new();
-        let mut sys = SimSys::new(&mut files, &mut tools);
+        let mut cache = ToolCache::default();
+        let mut sys = SimSys::new(&mut files, &mut tools, &mut cache);
         sys.write("/etc/pve/lxc/100.conf", SimFile::text("a"));
         sys.write("etc/pve/lxc/101.conf", SimFile::text("b"));
         sys.write("/etc/pvefoo", SimFile::text("c"));
@@ -266,7 +383,8 @@ mod tests {
     fn rewriting_the_same_file_or_reading_state_is_no_change() {
         let mut files = BTreeMap::from([("/x".to_owned(), SimFile::text("a"))]);
         let mut tools = BTreeMap::from([("t".to_owned(), serde_json::json!([1]))]);
-        let mut sys = SimSys::new(&mut files, &mut tools);
+        let mut cache = ToolCache::default();
+        let mut sys = SimSys::new(&mut files, &mut tools, &mut cache);
         sys.write("/x", SimFile::text("a"));
         let list: Vec<u32> = sys.load("t");
         sys.store("t", &list);
@@ -284,7 +402,8 @@ mod tests {
     fn a_value_that_does_not_fit_is_reported_and_not_overwritten() {
         let mut files = BTreeMap::new();
         let mut tools = BTreeMap::from([("t".to_owned(), serde_json::json!("not a list"))]);
-        let mut sys = SimSys::new(&mut files, &mut tools);
+        let mut cache = ToolCache::default();
+        let mut sys = SimSys::new(&mut files, &mut tools, &mut cache);
         let list: Vec<u32> = sys.load("t");
         assert!(list.is_empty());
         sys.store("t", &vec![1_u32]);
@@ -296,5 +415,69 @@ mod tests {
                 .is_some_and(|error| error.starts_with("tool state `t` does not fit"))
         );
         assert_eq!(tools["t"], serde_json::json!("not a list"));
+    }
+
+    #[test]
+    fn a_cached_namespace_is_parsed_once_and_printed_when_read() {
+        let mut files = BTreeMap::new();
+        let mut tools = BTreeMap::from([("t".to_owned(), serde_json::json!([1, 2]))]);
+        let mut cache = ToolCache::default();
+        let mut sys = SimSys::new(&mut files, &mut tools, &mut cache);
+        let mut list: Vec<u32> = sys.load_cached("t");
+        list.push(3);
+        sys.store_cached("t", list);
+        assert!(sys.finish().changed);
+        assert_eq!(tools["t"], serde_json::json!([1, 2]), "printed lazily");
+        assert_eq!(cache.get::<Vec<u32>>("t"), Some(&vec![1, 2, 3]));
+
+        tools.insert("t".to_owned(), serde_json::json!("ignored while cached"));
+        let mut sys = SimSys::new(&mut files, &mut tools, &mut cache);
+        let list: Vec<u32> = sys.load_cached("t");
+        assert_eq!(list, [1, 2, 3]);
+        sys.store_cached("t", vec![0]);
+        sys.store_cached("t", list);
+        let report = sys.finish();
+        assert!(!report.changed, "stored back as loaded");
+        cache.flush_all(&mut tools);
+        assert_eq!(tools["t"], serde_json::json!([1, 2, 3]));
+    }
+
+    #[test]
+    fn a_cached_namespace_read_as_json_in_the_same_command_is_up_to_date() {
+        let mut files = BTreeMap::new();
+        let mut tools = BTreeMap::new();
+        let mut cache = ToolCache::default();
+        let mut sys = SimSys::new(&mut files, &mut tools, &mut cache);
+        sys.store_cached("t", Vec::<u32>::new());
+        let json: Vec<u32> = sys.load("t");
+        assert!(json.is_empty());
+        *sys.tool_state("t") = serde_json::json!([7]);
+        let list: Vec<u32> = sys.load_cached("t");
+        assert_eq!(list, [7]);
+        assert!(sys.finish().changed, "a fresh namespace appeared");
+        cache.flush_all(&mut tools);
+        assert_eq!(tools["t"], serde_json::json!([7]));
+
+        let mut sys = SimSys::new(&mut files, &mut tools, &mut cache);
+        let _: Vec<u32> = sys.load_cached("t");
+        let _ = sys.tool_state("t");
+        assert!(!sys.finish().changed);
+    }
+
+    #[test]
+    fn a_cached_value_that_does_not_fit_is_reported_and_not_overwritten() {
+        let mut files = BTreeMap::new();
+        let mut tools = BTreeMap::from([("t".to_owned(), serde_json::json!({"a": 1}))]);
+        let mut cache = ToolCache::default();
+        let mut sys = SimSys::new(&mut files, &mut tools, &mut cache);
+        let list: Vec<u32> = sys.load_cached("t");
+        assert!(list.is_empty());
+        sys.store_cached("t", vec![1_u32]);
+        let report = sys.finish();
+        assert!(!report.changed);
+        assert!(report.error.is_some());
+        assert!(cache.get::<Vec<u32>>("t").is_none());
+        cache.flush_all(&mut tools);
+        assert_eq!(tools["t"], serde_json::json!({"a": 1}));
     }
 }

@@ -6,6 +6,7 @@
 
 mod audit;
 mod builtin;
+mod cache;
 mod capture;
 mod emulator;
 mod error;

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 
 use super::audit::{AuditEntry, AuditOp};
 use super::builtin::builtin_emulators;
+use super::cache::ToolCache;
 use super::emulator::{Emulator, SimOutput, SimSys};
 use super::error::SimError;
 use super::fault::{Fault, check_faults};
@@ -38,6 +39,9 @@ pub struct SimNode {
 struct Inner {
     state: SimState,
     latency: LatencyProfile,
+    /// Tool state kept deserialised between commands; `state.tools` is brought up to date from it
+    /// before the state is handed out.
+    cache: ToolCache,
 }
 
 impl SimNode {
@@ -65,7 +69,11 @@ impl SimNode {
             .map(|(path, file)| (normalize(&path), file))
             .collect();
         Ok(SimNode {
-            inner: Mutex::new(Inner { state, latency }),
+            inner: Mutex::new(Inner {
+                state,
+                latency,
+                cache: ToolCache::default(),
+            }),
             emulators: register(emulators)?,
             file: None,
         })
@@ -96,7 +104,10 @@ impl SimNode {
 
     /// A copy of the whole state.
     pub fn state(&self) -> SimState {
-        self.lock().state.clone()
+        let mut inner = self.lock();
+        let Inner { state, cache, .. } = &mut *inner;
+        cache.flush_all(&mut state.tools);
+        state.clone()
     }
 
     /// Starts a new run (one command-line invocation, or one phase of a test) and returns its
@@ -136,12 +147,12 @@ impl SimNode {
     fn execute(&self, cmd: &Cmd) -> Result<Output, HostError> {
         let argv = cmd.argv();
         let mut inner = self.lock();
-        let state = &mut inner.state;
+        let Inner { state, cache, .. } = &mut *inner;
         *state.call_counts.entry(cmd.program.clone()).or_default() += 1;
         let outcome = if let Some(fault) = check_faults(&mut state.faults, &argv) {
             Ok(SimOutput::fail(fault.status, fault.stderr.clone()))
         } else if let Some(emulator) = self.emulators.get(&cmd.program) {
-            let mut sys = SimSys::new(&mut state.files, &mut state.tools);
+            let mut sys = SimSys::new(&mut state.files, &mut state.tools, cache);
             let output = emulator.run(&argv, cmd.stdin.as_deref(), &mut sys);
             let report = sys.finish();
             if let Some(error) = report.error {
@@ -356,6 +367,11 @@ mod tests {
                     sys.store("counter", &count);
                     SimOutput::ok_mutated(format!("{count}\n"))
                 }
+                Some("cached-incr") => {
+                    let count = sys.load_cached::<u64>("counter") + 1;
+                    sys.store_cached("counter", count);
+                    SimOutput::ok_mutated(format!("{count}\n"))
+                }
                 Some("get") => SimOutput::ok(format!("{count}\n")),
                 Some("echo") => SimOutput::ok(stdin.unwrap_or_default()),
                 Some("sneaky") => {
@@ -555,6 +571,28 @@ mod tests {
             .map(|entry| entry.seq)
             .collect();
         assert_eq!(mutations, [1, 4, 7]);
+    }
+
+    #[tokio::test]
+    async fn cached_tool_state_is_in_the_state_and_seen_as_json() {
+        let node = node();
+        for expected in ["1\n", "2\n"] {
+            let output = run(&node, Cmd::write("counter", ["cached-incr"])).await;
+            assert_eq!(output.stdout, expected);
+        }
+        assert_eq!(node.state().tools["counter"], serde_json::json!(2));
+        run(&node, Cmd::write("counter", ["incr"])).await;
+        let output = run(&node, Cmd::write("counter", ["cached-incr"])).await;
+        assert_eq!(output.stdout, "4\n");
+        assert_eq!(
+            run(&node, Cmd::read("counter", ["get"])).await.stdout,
+            "4\n"
+        );
+        assert!(
+            node.audit()
+                .iter()
+                .all(|entry| entry.mutated == (entry.argv[1] != "get"))
+        );
     }
 
     #[tokio::test]

@@ -190,7 +190,7 @@ fn show_list(names: &[&str]) -> String {
 /// The packages `apt-get` can find: the built-in catalogue with the declared one on top.
 fn catalogue(ctx: &Ctx<'_, '_>) -> BTreeMap<String, PackageSpec> {
     let mut all = noble_catalogue();
-    all.extend(ctx.state.apt_repository.clone());
+    all.extend((*ctx.state.apt_repository).clone());
     all
 }
 

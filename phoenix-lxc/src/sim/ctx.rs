@@ -87,7 +87,7 @@ pub(crate) struct Ctx<'x, 'a> {
 impl<'x, 'a> Ctx<'x, 'a> {
     /// Loads the `pct` namespace.
     pub(crate) fn new(sys: &'x mut SimSys<'a>) -> Ctx<'x, 'a> {
-        let state: PctState = sys.load(PCT);
+        let state: PctState = sys.load_cached(PCT);
         let node = state.node.clone().unwrap_or_else(|| {
             sys.read("/etc/hostname")
                 .and_then(|file| {
@@ -137,7 +137,7 @@ impl<'x, 'a> Ctx<'x, 'a> {
             }
         }
         if self.state != self.original {
-            self.sys.store(PCT, &self.state);
+            self.sys.store_cached(PCT, self.state);
             mutated = true;
         }
         mutated
@@ -284,7 +284,7 @@ impl<'x, 'a> Ctx<'x, 'a> {
 
     /// The volume `volid` (`storage:name`) of the `pct` namespace.
     pub(crate) fn volume(&self, volid: &str) -> Option<&VolumeState> {
-        self.state.volumes.get(volid)
+        self.state.volumes.get(volid).map(|volume| &**volume)
     }
 
     /// Allocates a new volume on a zfspool storage as the plugin names it
@@ -311,7 +311,8 @@ impl<'x, 'a> Ctx<'x, 'a> {
                 size,
                 content,
                 snapshots: BTreeMap::new(),
-            },
+            }
+            .into(),
         );
         Ok(volid)
     }

@@ -7,7 +7,9 @@
 //! (materialises) the volumes it works on, changes them as whole trees, and at the end the
 //! context stores each again as a difference from its base.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 use phoenix_core::sim::SimFile;
 
@@ -44,6 +46,13 @@ pub(crate) fn template_content(template: &TemplateSpec) -> Content {
         .dirs
         .extend(template.dirs.iter().map(|dir| normalize(dir)));
     content
+}
+
+/// The full content of the built-in Ubuntu 24.04 template, built once: every command that opens
+/// a volume of a container made from it starts from this.
+fn builtin_noble_content() -> &'static Content {
+    static CONTENT: OnceLock<Content> = OnceLock::new();
+    CONTENT.get_or_init(|| template_content(&ubuntu_noble_template()))
 }
 
 /// `overlay` applied on `base`.
@@ -120,16 +129,17 @@ impl Ctx<'_, '_> {
     }
 
     /// The full content of the template with base key `key` (empty if it is gone).
-    fn base_content(&self, key: Option<&str>) -> Content {
+    fn base_content(&self, key: Option<&str>) -> Cow<'static, Content> {
         match key {
-            Some(BUILTIN_NOBLE) => template_content(&ubuntu_noble_template()),
-            Some(key) => self
-                .state
-                .templates
-                .get(key)
-                .map(template_content)
-                .unwrap_or_default(),
-            None => Content::default(),
+            Some(BUILTIN_NOBLE) => Cow::Borrowed(builtin_noble_content()),
+            Some(key) => Cow::Owned(
+                self.state
+                    .templates
+                    .get(key)
+                    .map(template_content)
+                    .unwrap_or_default(),
+            ),
+            None => Cow::Owned(Content::default()),
         }
     }
 
@@ -192,7 +202,14 @@ impl Ctx<'_, '_> {
             };
             let mut overlay = diff(&self.base_content(key.as_deref()), &full);
             overlay.base = key;
-            if let Some(volume) = self.state.volumes.get_mut(&volid) {
+            // Only a changed content is assigned: a mutable borrow copies the volume, and the
+            // map, when the cached state shares them (`Shared`).
+            let changed = self
+                .state
+                .volumes
+                .get(&volid)
+                .is_some_and(|volume| volume.content != overlay);
+            if changed && let Some(volume) = self.state.volumes.get_mut(&volid) {
                 volume.content = overlay;
             }
         }

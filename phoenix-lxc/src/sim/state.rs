@@ -89,9 +89,11 @@
 //! the node's own files under the host path.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use phoenix_core::sim::SimFile;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The namespace of the `pct` emulator.
 pub(crate) const PCT: &str = "pct";
@@ -103,6 +105,11 @@ pub(crate) const DEFAULT_CLOCK: i64 = 1_767_225_600;
 pub(crate) const DEFAULT_CPUS: u32 = 8;
 
 /// Everything the `pct` emulator keeps.
+///
+/// The node keeps it deserialised between commands (`SimSys::load_cached`), and each command
+/// works on a clone that it commits only when it succeeds, so cloning and comparing must not
+/// cost the whole state: its maps, and each volume (which holds a file tree), are [`Shared`]. A
+/// command that changes one container copies the map it changes, not what the map holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct PctState {
@@ -112,14 +119,19 @@ pub(crate) struct PctState {
     pub(crate) clock: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) cpus: Option<u32>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub(crate) containers: BTreeMap<u32, ContainerState>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub(crate) volumes: BTreeMap<String, VolumeState>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub(crate) templates: BTreeMap<String, TemplateSpec>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub(crate) apt_repository: BTreeMap<String, PackageSpec>,
+    #[serde(skip_serializing_if = "is_empty")]
+    pub(crate) containers: Shared<BTreeMap<u32, ContainerState>>,
+    #[serde(skip_serializing_if = "is_empty")]
+    pub(crate) volumes: Shared<BTreeMap<String, Shared<VolumeState>>>,
+    #[serde(skip_serializing_if = "is_empty")]
+    pub(crate) templates: Shared<BTreeMap<String, TemplateSpec>>,
+    #[serde(skip_serializing_if = "is_empty")]
+    pub(crate) apt_repository: Shared<BTreeMap<String, PackageSpec>>,
+}
+
+/// Whether a shared map is empty, for `skip_serializing_if`.
+fn is_empty<K, V>(map: &Shared<BTreeMap<K, V>>) -> bool {
+    map.is_empty()
 }
 
 impl PctState {
@@ -140,6 +152,58 @@ impl PctState {
         self.containers
             .get(&id)
             .is_some_and(|container| container.status == RunStatus::Running)
+    }
+}
+
+/// A value shared by the clones of the state that hold it: cloning is a reference count,
+/// comparing two clones of one value compares pointers, and the first change through `DerefMut`
+/// copies the value for the clone that changes it (`Arc::make_mut`). In JSON it is the value.
+#[derive(Debug, Default)]
+pub(crate) struct Shared<T>(Arc<T>);
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Shared<T> {
+        Shared(Arc::clone(&self.0))
+    }
+}
+
+impl<T: PartialEq> PartialEq for Shared<T> {
+    fn eq(&self, other: &Shared<T>) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+    }
+}
+
+impl<T: Eq> Eq for Shared<T> {}
+
+impl<T> Deref for Shared<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Clone> DerefMut for Shared<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl<T> From<T> for Shared<T> {
+    fn from(value: T) -> Shared<T> {
+        Shared(Arc::new(value))
+    }
+}
+
+impl<T: Serialize> Serialize for Shared<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Shared<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Shared<T>, D::Error> {
+        T::deserialize(deserializer).map(Shared::from)
     }
 }
 
@@ -395,6 +459,23 @@ mod tests {
         );
         assert_eq!(state.apt_repository["curl"].arch, "amd64");
         assert!(serde_json::from_value::<PctState>(serde_json::json!({"container": {}})).is_err());
+
+        // The node keeps this state deserialised between commands (`SimSys::load_cached`), which
+        // is only right if a trip through JSON changes nothing, and a change always shows in JSON.
+        let json = serde_json::to_value(&state).expect("serialises");
+        let again: PctState = serde_json::from_value(json.clone()).expect("reloads");
+        assert_eq!(again, state);
+        assert_eq!(serde_json::to_value(&again).expect("serialises"), json);
+        let mut changed = again.clone();
+        changed
+            .volumes
+            .get_mut("local-zfs:subvol-101-disk-0")
+            .expect("documented volume")
+            .snapshots
+            .clear();
+        assert_ne!(changed, again, "a change copies the shared volume");
+        assert_ne!(serde_json::to_value(&changed).expect("serialises"), json);
+        assert_eq!(again, state, "the clone it was copied from is untouched");
     }
 
     #[test]
