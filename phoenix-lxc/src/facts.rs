@@ -158,25 +158,40 @@ impl Fact for Probe {
     }
 
     async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
-        let mut cmd = Cmd::read(
-            "pct",
-            [
-                "exec".to_owned(),
-                self.id.to_string(),
-                "--".to_owned(),
-                "sh".to_owned(),
-                "-c".to_owned(),
-                parse::PROBE_SCRIPT.to_owned(),
-                "phoenix-probe".to_owned(),
-            ],
-        );
-        for arg in parse::probe_args(&self.requests) {
-            cmd = cmd.arg(arg);
-        }
+        let cmd = probe_cmd(self.id, &self.requests);
         let output = phoenix_core::host::run_checked(host, &cmd).await?;
         Ok(parse::parse_probe_output(&output.stdout)
             .map_err(|e| format!("read the probe of container {}: {e}", self.id))?)
     }
+}
+
+/// The one command that probes container `id` for `requests` (read-only).
+pub(crate) fn probe_cmd(id: u32, requests: &[ProbeRequest]) -> Cmd {
+    let mut cmd = Cmd::read(
+        "pct",
+        [
+            "exec".to_owned(),
+            id.to_string(),
+            "--".to_owned(),
+            "sh".to_owned(),
+            "-c".to_owned(),
+            parse::PROBE_SCRIPT.to_owned(),
+            parse::PROBE_NAME.to_owned(),
+        ],
+    );
+    for arg in parse::probe_args(requests) {
+        cmd = cmd.arg(arg);
+    }
+    cmd
+}
+
+/// Whether container `id` runs right now (`pct status`), for apply steps that must act on the
+/// live state left by earlier resources of the same run.
+pub(crate) async fn is_running(host: &dyn Host, id: u32) -> Result<bool, HostError> {
+    let status =
+        phoenix_core::host::run_checked(host, &Cmd::read("pct", ["status", &id.to_string()]))
+            .await?;
+    Ok(status.stdout.contains("running"))
 }
 
 #[cfg(test)]

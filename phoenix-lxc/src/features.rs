@@ -248,28 +248,11 @@ impl Resource for Features {
         // state. Start it if needed, probe, install what is missing, and stop it again if it
         // does not run at boot.
         let id = self.spec.id.to_string();
-        let status =
-            phoenix_core::host::run_checked(cx.host(), &Cmd::read("pct", ["status", id.as_str()]))
-                .await?;
-        let started = !status.stdout.contains("running");
+        let started = !crate::facts::is_running(cx.host(), self.spec.id).await?;
         if started {
             cx.run(&Cmd::write("pct", ["start", id.as_str()])).await?;
         }
-        let mut probe = Cmd::read(
-            "pct",
-            [
-                "exec".to_owned(),
-                id.clone(),
-                "--".to_owned(),
-                "sh".to_owned(),
-                "-c".to_owned(),
-                crate::parse::PROBE_SCRIPT.to_owned(),
-                "phoenix-probe".to_owned(),
-            ],
-        );
-        for arg in crate::parse::probe_args(&self.requests) {
-            probe = probe.arg(arg);
-        }
+        let probe = crate::facts::probe_cmd(self.spec.id, &self.requests);
         let output = cx.run(&probe).await?;
         let answers = crate::parse::parse_probe_output(&output.stdout)
             .map_err(|e| format!("read the probe of container {id}: {e}"))?;

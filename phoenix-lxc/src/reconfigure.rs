@@ -44,10 +44,7 @@ pub async fn rollback(host: &dyn Host, id: u32, snapshot: &str) -> Result<()> {
         });
     }
     let id_text = id.to_string();
-    let status =
-        phoenix_core::host::run_checked(host, &Cmd::read("pct", ["status", id_text.as_str()]))
-            .await?;
-    if status.stdout.contains("running") {
+    if crate::facts::is_running(host, id).await? {
         phoenix_core::host::run_checked(host, &Cmd::write("pct", ["shutdown", id_text.as_str()]))
             .await?;
     }

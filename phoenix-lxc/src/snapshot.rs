@@ -226,17 +226,13 @@ impl Resource for Snapshot {
             .ok_or_else(|| format!("{path} does not exist: the container was not created"))?
             .content;
         let parsed = crate::parse::parse_conf(&text).map_err(|e| format!("read {path}: {e}"))?;
-        let status = phoenix_core::host::run_checked(
-            cx.host(),
-            &Cmd::read("pct", ["status", &self.spec.id.to_string()]),
-        )
-        .await?;
+        let running = crate::facts::is_running(cx.host(), self.spec.id).await?;
         let state = SnapshotState {
             digest: parsed
                 .snapshots
                 .contains_key(&self.spec.snapshot)
                 .then(String::new),
-            status: if status.stdout.contains("running") {
+            status: if running {
                 "running".into()
             } else {
                 "stopped".into()

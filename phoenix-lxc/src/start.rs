@@ -79,10 +79,7 @@ impl Resource for Start {
     async fn apply(&self, _change: &phoenix_core::Change, cx: &Ctx<'_>) -> Result<(), BoxError> {
         // Earlier resources of this run may have started it already.
         let id = self.id.to_string();
-        let status =
-            phoenix_core::host::run_checked(cx.host(), &Cmd::read("pct", ["status", id.as_str()]))
-                .await?;
-        if !status.stdout.contains("running") {
+        if !crate::facts::is_running(cx.host(), self.id).await? {
             cx.run(&Cmd::write("pct", ["start", id.as_str()])).await?;
         }
         Ok(())
