@@ -258,7 +258,13 @@ impl Observer for Progress {
     fn finished(&self, outcome: &Outcome) {
         let verdict = match &outcome.status {
             Status::Applied => "done".to_owned(),
-            Status::Failed { error } => format!("FAILED: {error}"),
+            Status::Failed { error } => format!("FAILED: {}", render::error_chain(error)),
+            Status::Unverified { error } => {
+                format!(
+                    "applied, but could not verify: {}",
+                    render::error_chain(error)
+                )
+            }
             Status::Skipped { because } => format!("skipped (because {because} failed)"),
             Status::NotConverged { .. } => "did not converge".to_owned(),
             _ => "unknown".to_owned(),

@@ -216,7 +216,7 @@ pub fn apply_summary(report: &ApplyReport, style: Style) -> String {
             Status::Applied => 0,
             Status::Failed { .. } => 1,
             Status::Skipped { .. } => 2,
-            Status::NotConverged { .. } => 3,
+            Status::NotConverged { .. } | Status::Unverified { .. } => 3,
             _ => 1,
         };
         counts[slot] += 1;
@@ -241,4 +241,10 @@ pub fn apply_summary(report: &ApplyReport, style: Style) -> String {
         counts[3],
         style.dim(&format!("Apply: {}", stats(&report.stats)))
     )
+}
+
+/// An error and its causes on one line, `a: b: c` (a cause the message already ends with is not
+/// repeated).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    phoenix_core::plan::error_chain(error)
 }

@@ -12,12 +12,14 @@ use tracing::Instrument;
 
 use crate::change::{Action, Change, Ensure, FieldChange};
 use crate::diag::Diagnostic;
-use crate::error::Error;
+use crate::error::{BoxError, Error, ErrorChain};
 use crate::facts::Facts;
 use crate::host::{Host, ReadOnly};
 use crate::id::ResourceId;
-use crate::plan::{Engine, Plan, PlanOptions, error_chain, panic_message, stale_reason};
-use crate::resource::Ctx;
+use crate::plan::{
+    Engine, Plan, PlanOptions, diff_isolated, error_chain, panic_message, stale_reason,
+};
+use crate::resource::{Ctx, DynResource};
 use crate::stats::{Counting, Stats};
 
 /// Options for `apply`.
@@ -73,7 +75,7 @@ pub enum Status {
     /// Apply failed.
     Failed {
         /// The error and its causes.
-        error: String,
+        error: ErrorChain,
     },
     /// Not attempted because a dependency failed or was skipped.
     Skipped {
@@ -84,6 +86,11 @@ pub enum Status {
     NotConverged {
         /// What still differs.
         fields: Vec<FieldChange>,
+    },
+    /// Applied, but inspecting it again failed, so whether it converged is unknown.
+    Unverified {
+        /// Why the verification failed, with its causes.
+        error: ErrorChain,
     },
 }
 
@@ -212,7 +219,7 @@ impl Engine {
             .collect();
         let mut blocked: Vec<Option<ResourceId>> = vec![None; n];
         let mut busy: HashSet<String> = HashSet::new();
-        let mut running: JoinSet<(usize, Result<(), String>)> = JoinSet::new();
+        let mut running: JoinSet<(usize, Result<(), ErrorChain>)> = JoinSet::new();
         let mut task_index: HashMap<tokio::task::Id, usize> = HashMap::new();
         let mut outcomes = Vec::new();
         let facts = Arc::new(Facts::new());
@@ -241,12 +248,10 @@ impl Engine {
                         let handle = running.spawn(
                             async move {
                                 let cx = Ctx::with_facts(&*host, facts).providing(provided);
-                                let result = resource
-                                    .apply(&change, &cx)
-                                    .await
-                                    .map_err(|e| error_chain(&*e));
+                                let result =
+                                    resource.apply(&change, &cx).await.map_err(ErrorChain::new);
                                 if let Err(error) = &result {
-                                    tracing::warn!(%error, "apply failed");
+                                    tracing::warn!(error = %error.chain(), "apply failed");
                                 }
                                 (index, result)
                             }
@@ -277,7 +282,7 @@ impl Engine {
                     } else {
                         "apply task was cancelled".to_owned()
                     };
-                    (index, Err(message))
+                    (index, Err(ErrorChain::msg(message)))
                 }
             };
             for lock in self.resources[index].locks() {
@@ -356,7 +361,7 @@ impl Engine {
     }
 
     /// Inspects every applied resource again with fresh facts; one that still differs did not
-    /// converge.
+    /// converge, and one whose inspection fails is unverified, with the error.
     async fn verify(
         &self,
         changes: &[Option<Change>],
@@ -383,53 +388,64 @@ impl Engine {
             .map(|(index, resource)| {
                 let cx = Ctx::with_facts(&read_only, Arc::clone(&facts))
                     .providing(Arc::clone(&self.provided));
-                async move {
-                    let fields = match resource.inspect(&cx).await {
-                        Ok(state) => match (resource.ensure(), state) {
-                            (Ensure::Absent, None) => Vec::new(),
-                            (Ensure::Absent, Some(_)) => {
-                                vec![FieldChange::new(
-                                    "exists",
-                                    Some(true.into()),
-                                    Some(false.into()),
-                                )]
-                            }
-                            (Ensure::Present, None) => {
-                                vec![FieldChange::new(
-                                    "exists",
-                                    Some(false.into()),
-                                    Some(true.into()),
-                                )]
-                            }
-                            (Ensure::Present, Some(state)) => match resource.diff(Some(&*state)) {
-                                Ok(delta) => delta.fields,
-                                Err(err) => vec![
-                                    FieldChange::new("diff", None, None).note(error_chain(&*err)),
-                                ],
-                            },
-                        },
-                        Err(err) => {
-                            vec![FieldChange::new("inspect", None, None).note(error_chain(&*err))]
-                        }
-                    };
-                    (self.graph.id(index).clone(), fields)
-                }
+                async move { (self.graph.id(index).clone(), check(&**resource, &cx).await) }
             })
             .buffer_unordered(64)
             .collect::<Vec<_>>()
             .await;
-        let mut remaining: HashMap<ResourceId, Vec<FieldChange>> = checks
+        let mut remaining: HashMap<ResourceId, Status> = checks
             .into_iter()
-            .filter(|(_, fields)| !fields.is_empty())
+            .filter_map(|(id, status)| status.map(|status| (id, status)))
             .collect();
         for outcome in outcomes.iter_mut() {
-            if let Some(fields) = remaining.remove(&outcome.id) {
-                tracing::warn!(resource = %outcome.id, "did not converge");
-                outcome.status = Status::NotConverged { fields };
+            if let Some(status) = remaining.remove(&outcome.id) {
+                match &status {
+                    Status::Unverified { error } => {
+                        tracing::warn!(resource = %outcome.id, error = %error.chain(), "could not verify");
+                    }
+                    _ => tracing::warn!(resource = %outcome.id, "did not converge"),
+                }
+                outcome.status = status;
             }
         }
         stats.add(&counting.take());
     }
+}
+
+/// Inspects one applied resource again: `None` when it converged, otherwise the status that says
+/// what still differs or why it could not be checked.
+async fn check(resource: &dyn DynResource, cx: &Ctx<'_>) -> Option<Status> {
+    let exists = |before: bool| {
+        vec![FieldChange::new(
+            "exists",
+            Some(before.into()),
+            Some((!before).into()),
+        )]
+    };
+    let fields = match resource.inspect(cx).await {
+        Err(error) => {
+            return Some(Status::Unverified {
+                error: ErrorChain::new(error),
+            });
+        }
+        Ok(state) => match (resource.ensure(), state) {
+            (Ensure::Absent, None) => Vec::new(),
+            (Ensure::Absent, Some(_)) => exists(true),
+            (Ensure::Present, None) => exists(false),
+            (Ensure::Present, Some(state)) => match diff_isolated(resource, Some(&*state)) {
+                Ok(delta) => delta.fields,
+                Err(error) => {
+                    return Some(Status::Unverified {
+                        error: ErrorChain::new(BoxError::from(format!(
+                            "diff: {}",
+                            error_chain(&*error)
+                        ))),
+                    });
+                }
+            },
+        },
+    };
+    (!fields.is_empty()).then_some(Status::NotConverged { fields })
 }
 
 /// Diagnostics for a report: one error per failed, skipped or unconverged resource.
@@ -440,7 +456,12 @@ pub fn outcome_diagnostics(report: &ApplyReport) -> Vec<Diagnostic> {
         .filter_map(|o| {
             let message = match &o.status {
                 Status::Applied => return None,
-                Status::Failed { error } => format!("{} failed: {error}", o.action),
+                Status::Failed { error } => format!("{} failed: {}", o.action, error.chain()),
+                Status::Unverified { error } => format!(
+                    "{} applied, but verifying it failed: {}",
+                    o.action,
+                    error.chain()
+                ),
                 Status::Skipped { because } => format!("skipped because {because} failed"),
                 Status::NotConverged { fields } => format!(
                     "did not converge: {} still differ(s) after apply",

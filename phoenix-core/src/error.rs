@@ -82,3 +82,104 @@ impl Unsupported {
         })
     }
 }
+
+/// A provider's error with its causes, as an apply report carries it.
+///
+/// The original error is kept (its `source()` chain and its types, for downcasting) until the
+/// report is rendered; only serialising flattens it, to one string `a: b: c`, so the JSON report
+/// keeps its format. A chain read back from JSON is that string.
+#[derive(Clone)]
+pub struct ErrorChain(std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl ErrorChain {
+    /// Keeps `error` and its causes.
+    pub fn new(error: BoxError) -> ErrorChain {
+        ErrorChain(std::sync::Arc::from(error))
+    }
+
+    /// A chain of one message.
+    pub fn msg(message: impl Into<String>) -> ErrorChain {
+        ErrorChain::new(BoxError::from(message.into()))
+    }
+
+    /// The error itself (the head of the chain).
+    pub fn error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+
+    /// The error and its causes as `a: b: c`.
+    pub fn chain(&self) -> String {
+        crate::plan::error_chain(&*self.0)
+    }
+
+    /// The error and then each cause, outermost first.
+    pub fn messages(&self) -> Vec<String> {
+        let mut messages = vec![self.0.to_string()];
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            messages.push(cause.to_string());
+            source = cause.source();
+        }
+        messages
+    }
+}
+
+impl std::fmt::Debug for ErrorChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ErrorChain").field(&self.chain()).finish()
+    }
+}
+
+impl std::fmt::Display for ErrorChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for ErrorChain {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for ErrorChain {
+    fn eq(&self, other: &ErrorChain) -> bool {
+        self.chain() == other.chain()
+    }
+}
+
+impl serde::Serialize for ErrorChain {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.chain())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ErrorChain {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ErrorChain, D::Error> {
+        Ok(ErrorChain::msg(String::deserialize(d)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_8_an_error_chain_keeps_its_causes_until_rendered() {
+        let source = crate::host::HostError::Other("disk on fire".to_owned());
+        let top = Error::Provider {
+            id: crate::id::ResourceId::new(crate::id::Kind::from_static("file"), "/x"),
+            source: Box::new(source),
+        };
+        let chain = ErrorChain::new(Box::new(top));
+        assert_eq!(chain.to_string(), "file[/x]");
+        let cause = std::error::Error::source(&chain).expect("the cause is kept");
+        assert!(cause.downcast_ref::<crate::host::HostError>().is_some());
+        assert_eq!(chain.messages(), ["file[/x]", "disk on fire"]);
+        assert_eq!(chain.chain(), "file[/x]: disk on fire");
+        let json = serde_json::to_string(&chain).expect("serialises");
+        assert_eq!(json, r#""file[/x]: disk on fire""#);
+        let back: ErrorChain = serde_json::from_str(&json).expect("deserialises");
+        assert_eq!(back, chain);
+    }
+}

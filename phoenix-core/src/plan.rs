@@ -201,7 +201,7 @@ impl Engine {
                     continue;
                 }
             };
-            let delta = match resource.diff(state.as_deref()) {
+            let delta = match diff_isolated(&**resource, state.as_deref()) {
                 Ok(delta) => delta,
                 Err(err) => {
                     diagnostics.push(
@@ -285,6 +285,20 @@ impl Engine {
             .collect()
             .await
     }
+}
+
+/// Runs a resource's `diff`, turning a panic into an error for that resource alone, as inspect
+/// and apply do.
+pub(crate) fn diff_isolated(
+    resource: &dyn DynResource,
+    observed: Option<&dyn AnyState>,
+) -> Result<crate::change::Delta, BoxError> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| resource.diff(observed))).unwrap_or_else(|panic| {
+        Err(BoxError::from(format!(
+            "provider panicked: {}",
+            panic_message(&*panic)
+        )))
+    })
 }
 
 /// The [`Unsupported`](crate::error::Unsupported) anywhere in an error's chain: a resource may

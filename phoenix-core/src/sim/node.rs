@@ -17,7 +17,7 @@ use super::fault::{Fault, check_faults};
 use super::latency::LatencyProfile;
 use super::path::{dir_prefix, normalize};
 use super::state::{DEFAULT_OWNER, STATE_FORMAT, SimFile, SimState, read_state, write_state};
-use crate::cmd::{Cmd, Output};
+use crate::cmd::{Cmd, Effect, Output};
 use crate::host::{FileData, FileWrite, Host, HostError};
 
 /// A simulated Proxmox node: in-memory files plus emulated tools that change state and print
@@ -163,6 +163,13 @@ impl SimNode {
                         "the `{}` emulator changed the node but reported no mutation",
                         cmd.program
                     ),
+                    true,
+                ))
+            } else if cmd.effect == Effect::Read && (output.mutated || report.changed) {
+                // `ReadOnly` lets a read through during plan, so a write declared as a read would
+                // change the host while planning: the node refuses it (a provider bug).
+                Err((
+                    "the command is declared a read (Cmd::read) but changed the node; declare it with Cmd::write".to_owned(),
                     true,
                 ))
             } else {
@@ -608,6 +615,33 @@ mod tests {
         );
         let last = node.audit().pop().expect("audited");
         assert_eq!((last.status, last.mutated), (None, true));
+    }
+
+    #[tokio::test]
+    async fn issue_8_the_simulated_node_refuses_a_write_declared_as_a_read() {
+        let node = node();
+        let err = node
+            .run(&Cmd::read("counter", ["incr"]))
+            .await
+            .expect_err("a mutating command declared as a read");
+        assert_eq!(
+            err.to_string(),
+            "simulate `counter incr`: the command is declared a read (Cmd::read) but changed the node; declare it with Cmd::write"
+        );
+        let last = node.audit().pop().expect("audited");
+        assert_eq!((last.status, last.mutated), (None, true));
+        // Through `ReadOnly`, as during plan: the read passes the wrapper and the node refuses it.
+        let read_only = crate::host::ReadOnly(&node);
+        assert!(
+            read_only
+                .run(&Cmd::read("counter", ["incr"]))
+                .await
+                .is_err()
+        );
+        // Declared as a write, the same command runs.
+        assert!(run(&node, Cmd::write("counter", ["incr"])).await.success());
+        // A read that changes nothing is fine.
+        assert!(run(&node, Cmd::read("counter", ["get"])).await.success());
     }
 
     #[tokio::test]

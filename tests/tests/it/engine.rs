@@ -147,7 +147,9 @@ async fn a_failure_skips_dependents_even_through_a_converged_resource() {
             (
                 "bottom".to_owned(),
                 Status::Failed {
-                    error: "`kv set bottom 1` exited with status 1: kv: boom".to_owned()
+                    error: phoenix_core::error::ErrorChain::msg(
+                        "`kv set bottom 1` exited with status 1: kv: boom"
+                    )
                 }
             ),
             (
@@ -190,7 +192,9 @@ async fn a_failed_resource_skips_its_dependents_and_independent_branches_finish(
             (
                 "test.item[bravo]".to_owned(),
                 Status::Failed {
-                    error: "`kv set bravo 1` exited with status 1: kv: boom".to_owned()
+                    error: phoenix_core::error::ErrorChain::msg(
+                        "`kv set bravo 1` exited with status 1: kv: boom"
+                    )
                 }
             ),
             (
@@ -340,6 +344,61 @@ async fn a_panic_in_inspect_is_a_diagnostic_for_that_resource_only() {
 }
 
 #[tokio::test]
+async fn issue_8_a_panic_in_diff_is_a_diagnostic_for_that_resource_only() {
+    let kv = Kv::new();
+    let node = node(&kv, &[]);
+    let engine = engine(vec![
+        Item::new("a", "1").boxed(),
+        Misbehaving::new("boom", Misbehaviour::PanicInDiff).boxed(),
+        Item::new("b", "1").boxed(),
+    ]);
+    let plan = engine.plan(host(&node), &PlanOptions::default()).await;
+    assert_eq!(
+        errors(&plan),
+        ["error: test.misbehaving[boom]: diff: provider panicked: diff exploded"]
+    );
+    let planned: Vec<String> = plan.changes.iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(planned, ["test.item[a]", "test.item[b]"]);
+}
+
+#[tokio::test]
+async fn issue_8_a_command_failing_during_verification_reports_its_error() {
+    let kv = Kv::new();
+    let node = node(&kv, &[]);
+    // The first `kv list` is the plan's, the second the verification's.
+    node.add_fault(
+        phoenix_core::sim::Fault::new(2, 1, "kv: database is locked\n")
+            .program("kv")
+            .argv_contains("list"),
+    );
+    let engine = engine(vec![Item::new("a", "1").boxed()]);
+    let report = engine
+        .apply(host(&node), &ApplyOptions::default(), quiet())
+        .await
+        .expect("the plan has no errors");
+    let Status::Unverified { error } = &report.outcomes[0].status else {
+        panic!("expected Unverified, got {:?}", report.outcomes[0].status);
+    };
+    assert!(
+        error.chain().contains("kv: database is locked"),
+        "{}",
+        error.chain()
+    );
+    assert!(!report.succeeded());
+    let diagnostics: Vec<String> = outcome_diagnostics(&report)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(diagnostics.len(), 1);
+    assert!(
+        diagnostics[0]
+            .starts_with("error: test.item[a]: create applied, but verifying it failed: ")
+            && diagnostics[0].contains("`kv list` exited with status 1: kv: database is locked"),
+        "{diagnostics:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_panic_in_apply_fails_that_resource_only() {
     let kv = Kv::new();
     let node = node(&kv, &[]);
@@ -365,7 +424,9 @@ async fn a_panic_in_apply_fails_that_resource_only() {
             (
                 misbehaving_id("kaboom").to_string(),
                 Status::Failed {
-                    error: "provider panicked: apply exploded".to_owned()
+                    error: phoenix_core::error::ErrorChain::msg(
+                        "provider panicked: apply exploded"
+                    )
                 }
             ),
         ])

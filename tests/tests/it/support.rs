@@ -636,6 +636,7 @@ impl Resource for Item {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Misbehaviour {
     PanicInInspect,
+    PanicInDiff,
     PanicInApply,
     RunWriteInInspect,
     WriteFileInInspect,
@@ -686,12 +687,15 @@ impl Resource for Misbehaving {
                     .write_file(Path::new("/etc/sneaky"), &FileWrite::new("x\n", 0o644))
                     .await?;
             }
-            Misbehaviour::PanicInApply => {}
+            Misbehaviour::PanicInApply | Misbehaviour::PanicInDiff => {}
         }
         Ok(None)
     }
 
     fn diff(&self, _observed: Option<&String>) -> Delta {
+        if self.how == Misbehaviour::PanicInDiff {
+            panic!("diff exploded");
+        }
         Delta::none()
             .field(FieldChange::new("value", None, Some("1".into())))
             .run(Cmd::write("kv", ["set", &self.name, "1"]))
