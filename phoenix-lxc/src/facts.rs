@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use phoenix_core::{BoxError, Cmd, Fact, Host, HostError, Unsupported};
+use phoenix_pve::Conf;
 use serde::Serialize;
 
-use crate::parse::{self, Conf, ProbeAnswer, ProbeRequest};
+use crate::parse::{self, ProbeAnswer, ProbeRequest};
 
 /// Where Proxmox keeps container configs.
 pub(crate) fn conf_path(id: u32) -> String {
@@ -66,79 +67,25 @@ impl Fact for Containers {
         // grep exits 1 when every file is empty and 2 when one is missing; both still print the
         // rest, so the output is read whatever the status.
         let output = host.run(&grep).await?;
-        let texts = split_grep(&output.stdout, &paths);
+        let files = parse::split_grep(&output.stdout, &paths)
+            .map_err(|e| format!("read the container configs (`{grep}`): {e}"))?;
         let mut containers = BTreeMap::new();
         for item in listed {
-            let text = texts
-                .get(&conf_path(item.vmid))
-                .cloned()
-                .unwrap_or_default();
-            let conf = parse::parse_conf(&text)
+            let file = files.get(&item.vmid).cloned().unwrap_or_default();
+            let conf = file
+                .parse_conf(item.vmid)
                 .map_err(|e| format!("read {}: {e}", conf_path(item.vmid)))?;
             containers.insert(
                 item.vmid,
                 Observed {
                     status: item.status,
                     lock: item.lock,
-                    text,
+                    text: file.text,
                     conf: Arc::new(conf),
                 },
             );
         }
         Ok(containers)
-    }
-}
-
-/// Splits `grep -H '' -- FILES` output back into each file's text, using the known paths (a line
-/// may itself contain `:`).
-pub(crate) fn split_grep(output: &str, paths: &[String]) -> BTreeMap<String, String> {
-    let mut texts: BTreeMap<String, String> = BTreeMap::new();
-    for line in output.lines() {
-        if let Some(path) = paths
-            .iter()
-            .filter(|p| {
-                line.len() > p.len()
-                    && line.starts_with(p.as_str())
-                    && line.as_bytes()[p.len()] == b':'
-            })
-            .max_by_key(|p| p.len())
-        {
-            let text = texts.entry(path.clone()).or_default();
-            text.push_str(&line[path.len() + 1..]);
-            text.push('\n');
-        }
-    }
-    texts
-}
-
-/// The storage ids defined in /etc/pve/storage.cfg (one file read); `None` when the file is
-/// missing.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct StorageIds;
-
-#[async_trait]
-impl Fact for StorageIds {
-    type Value = Option<std::collections::BTreeSet<String>>;
-
-    fn key(&self) -> String {
-        "lxc.storage.ids".to_owned()
-    }
-
-    async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
-        let Some(file) = host
-            .read_file(std::path::Path::new("/etc/pve/storage.cfg"))
-            .await?
-        else {
-            return Ok(None);
-        };
-        // Section headers are `<type>: <id>` at the start of a line.
-        Ok(Some(
-            file.content
-                .lines()
-                .filter(|line| !line.starts_with(char::is_whitespace) && !line.starts_with('#'))
-                .filter_map(|line| line.split_once(": ").map(|(_, id)| id.trim().to_owned()))
-                .collect(),
-        ))
     }
 }
 
@@ -192,24 +139,4 @@ pub(crate) async fn is_running(host: &dyn Host, id: u32) -> Result<bool, HostErr
         phoenix_core::host::run_checked(host, &Cmd::read("pct", ["status", &id.to_string()]))
             .await?;
     Ok(status.stdout.contains("running"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grep_output_splits_by_known_paths() {
-        let paths = vec![
-            "/etc/pve/lxc/101.conf".to_owned(),
-            "/etc/pve/lxc/1010.conf".to_owned(),
-        ];
-        let out = "/etc/pve/lxc/101.conf:arch: amd64\n/etc/pve/lxc/101.conf:\n/etc/pve/lxc/1010.conf:net0: name=eth0,ip=10.0.0.1/24\n";
-        let texts = split_grep(out, &paths);
-        assert_eq!(texts["/etc/pve/lxc/101.conf"], "arch: amd64\n\n");
-        assert_eq!(
-            texts["/etc/pve/lxc/1010.conf"],
-            "net0: name=eth0,ip=10.0.0.1/24\n"
-        );
-    }
 }

@@ -33,7 +33,7 @@ pub async fn rollback(host: &dyn Host, id: u32, snapshot: &str) -> Result<()> {
     let Some(file) = host.read_file(Path::new(&path)).await? else {
         return Err(Error::NotOnHost { id });
     };
-    let conf = crate::parse::parse_conf(&file.content).map_err(|e| Error::Conf {
+    let conf = phoenix_pve::parse_conf(&file.content).map_err(|e| Error::Conf {
         path: path.clone(),
         reason: e.to_string(),
     })?;

@@ -12,13 +12,13 @@ use async_trait::async_trait;
 use phoenix_core::{
     BoxError, Cmd, Ctx, Delta, Disruption, FieldChange, Kind, Resource, ResourceId, Step,
 };
+use phoenix_pve::{Section, VolumeSource, parse_mount_point};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::{ContainerSpec, Mount, Origin};
-use crate::container::{Container, lock, props};
+use crate::container::{Container, lock};
 use crate::facts::Containers;
-use crate::parse::Section;
 
 /// The kind: `lxc.snapshot`.
 pub const KIND: &str = "lxc.snapshot";
@@ -128,16 +128,20 @@ impl Snapshot {
     }
 }
 
-/// The bind mounts of a config section: the `mpN` keys whose source is a host path.
+/// The bind mounts of a config section: the `mpN` keys whose source is a host path (a
+/// directory or a device).
 fn bind_mounts(section: &Section) -> Vec<(String, String)> {
     section
         .keys
         .iter()
         .filter(|(k, _)| k.starts_with("mp"))
         .filter(|(_, v)| {
-            props(v)
-                .get("")
-                .is_some_and(|source| source.starts_with('/'))
+            parse_mount_point(v).is_ok_and(|mount| {
+                matches!(
+                    mount.source(),
+                    VolumeSource::Bind(_) | VolumeSource::Device(_)
+                )
+            })
         })
         .cloned()
         .collect()
@@ -225,7 +229,7 @@ impl Resource for Snapshot {
             .await?
             .ok_or_else(|| format!("{path} does not exist: the container was not created"))?
             .content;
-        let parsed = crate::parse::parse_conf(&text).map_err(|e| format!("read {path}: {e}"))?;
+        let parsed = phoenix_pve::parse_conf(&text).map_err(|e| format!("read {path}: {e}"))?;
         let running = crate::facts::is_running(cx.host(), self.spec.id).await?;
         let state = SnapshotState {
             digest: parsed

@@ -1,5 +1,6 @@
 //! Batched reads of the host shared by all ZFS resources: one `zpool list`, one `zpool get`, one
-//! `zfs get` and one read of storage.cfg, however many pools, datasets and storages there are.
+//! `zfs get`, however many pools and datasets there are. (storage.cfg is read once per run by
+//! `phoenix_pve::StorageCfg`, shared with the LXC provider.)
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,13 +10,10 @@ use async_trait::async_trait;
 use phoenix_core::{BoxError, Cmd, Fact, Host, Output};
 
 use crate::error::Error;
-use crate::parse::{self, DiskWear, PoolLayout, Prop, Signature, StorageSection};
+use crate::parse::{self, DiskWear, PoolLayout, Prop, Signature};
 
 /// The pool properties Phoenix reads.
 pub(crate) const POOL_PROPERTIES: &str = "autotrim,ashift";
-
-/// Where Proxmox keeps its storage definitions.
-pub(crate) const STORAGE_CFG: &str = "/etc/pve/storage.cfg";
 
 /// The runtime ARC maximum.
 pub(crate) const ARC_MAX_PARAM: &str = "/sys/module/zfs/parameters/zfs_arc_max";
@@ -143,31 +141,6 @@ impl Fact for Datasets {
         );
         let output = run_tool(host, &get, "ZFS").await?;
         Ok(parsed(&get, parse::parse_zfs_get(&output.stdout))?)
-    }
-}
-
-/// The storages defined in /etc/pve/storage.cfg; `None` when the file does not exist.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct StorageCfg;
-
-#[async_trait]
-impl Fact for StorageCfg {
-    type Value = Option<Vec<StorageSection>>;
-
-    fn key(&self) -> String {
-        "pve.storage.cfg".to_owned()
-    }
-
-    async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
-        let Some(file) = host.read_file(Path::new(STORAGE_CFG)).await? else {
-            return Ok(None);
-        };
-        Ok(Some(parse::parse_storage_cfg(&file.content).map_err(
-            |source| Error::File {
-                path: STORAGE_CFG.to_owned(),
-                reason: source.to_string(),
-            },
-        )?))
     }
 }
 

@@ -529,73 +529,17 @@ pub(crate) fn names() -> impl Iterator<Item = &'static str> {
     managed().map(|p| p.name)
 }
 
-/// Parses a ZFS size (`800G`, `1.4T`, `131072`, `16K`, `1.5M`) into bytes, as `zfs` does:
-/// suffixes are powers of 1024 and fractions are truncated. `none` is 0.
+/// Parses a size as `zfs` does (`crate::parse::parse_size`, the one reader of ZFS sizes, shared
+/// with the `zfs` emulator), with `none` as 0 (for `quota` and `reservation`).
 pub(crate) fn parse_size(text: &str) -> Option<u64> {
     let text = text.trim();
     if text.eq_ignore_ascii_case("none") {
         return Some(0);
     }
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, suffix) = text.split_at(split);
-    if number.is_empty() || number.matches('.').count() > 1 {
-        return None;
-    }
-    let shift = match suffix.to_ascii_uppercase().trim_end_matches('B') {
-        "" => 0,
-        "K" => 10,
-        "M" => 20,
-        "G" => 30,
-        "T" => 40,
-        "P" => 50,
-        "E" => 60,
-        _ => return None,
-    };
-    if suffix.eq_ignore_ascii_case("b") && number.contains('.') {
-        return None;
-    }
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    let whole: u64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().ok()?
-    };
-    let mut bytes = whole.checked_shl(shift)?;
-    if whole != 0 && bytes >> shift != whole {
-        return None;
-    }
-    if !fraction.is_empty() {
-        // Exact decimal arithmetic: fraction / 10^len * 2^shift, truncated.
-        let digits: u128 = fraction.parse().ok()?;
-        let scale = 10u128.checked_pow(u32::try_from(fraction.len()).ok()?)?;
-        let extra = (digits << shift) / scale;
-        bytes = bytes.checked_add(u64::try_from(extra).ok()?)?;
-    }
-    Some(bytes)
+    crate::parse::parse_size(text).ok()
 }
 
-/// Formats bytes the short way ZFS does for whole units (`131072` → `128K`), else as bytes.
-pub(crate) fn format_size(bytes: u64) -> String {
-    if bytes == 0 {
-        return "none".to_owned();
-    }
-    for (shift, suffix) in [
-        (60, "E"),
-        (50, "P"),
-        (40, "T"),
-        (30, "G"),
-        (20, "M"),
-        (10, "K"),
-    ] {
-        let unit = 1u64 << shift;
-        if bytes >= unit && bytes % unit == 0 {
-            return format!("{}{suffix}", bytes >> shift);
-        }
-    }
-    bytes.to_string()
-}
+pub(crate) use crate::parse::format_size;
 
 /// Checks a desired value; the error says what is expected.
 pub(crate) fn validate(property: &Property, value: &str) -> Result<(), String> {
@@ -703,6 +647,25 @@ mod tests {
         assert_eq!(parse_size("12X"), None);
         assert_eq!(parse_size(""), None);
         assert_eq!(parse_size("1.2.3G"), None);
+    }
+
+    /// The provider validated sizes with a parser of its own that refused `800GiB` and `1.5B`,
+    /// which `zfs` (and its emulator) take; now both read sizes with `parse::parse_size`.
+    #[test]
+    fn issue_8_the_provider_reads_sizes_as_zfs_does() {
+        for size in ["800GiB", "800gb", "1.5B", "1.4G", ".5M"] {
+            assert_eq!(
+                validate(prop("quota"), size),
+                Ok(()),
+                "{size} is a size to zfs"
+            );
+            assert_eq!(
+                parse_size(size),
+                crate::parse::parse_size(size).ok(),
+                "{size}"
+            );
+        }
+        assert!(satisfied(prop("quota"), "858993459200", "800GiB"));
     }
 
     #[test]

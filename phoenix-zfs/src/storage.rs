@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use phoenix_core::{
     BoxError, Capability, Cmd, Ctx, Delta, Diagnostic, FieldChange, Kind, Resource, ResourceId,
 };
+use phoenix_pve::StorageCfg;
 use serde::Serialize;
 
 use crate::config::{DatasetSpec, StorageKind, StorageSpec};
 use crate::dataset::Dataset;
-use crate::facts::StorageCfg;
 
 /// The kind: `pve.storage`.
 pub const KIND: &str = "pve.storage";
@@ -103,17 +103,7 @@ impl Resource for Storage {
             .map(|s| StorageState {
                 kind: s.kind.clone(),
                 target: s.options.get(self.target_key()).cloned(),
-                content: s
-                    .options
-                    .get("content")
-                    .map(|c| {
-                        c.split(',')
-                            .map(str::trim)
-                            .filter(|w| !w.is_empty() && *w != "none")
-                            .map(str::to_owned)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                content: s.content().into_iter().map(str::to_owned).collect(),
             }))
     }
 

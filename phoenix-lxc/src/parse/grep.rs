@@ -8,18 +8,44 @@
 
 use std::collections::BTreeMap;
 
-use super::ParseError;
-use super::conf::{Conf, parse_conf};
+use phoenix_pve::{Conf, parse_conf};
 
-/// Splits `grep -H '' -- PATHS` output back into each file and reads it as a container config.
+use super::ParseError;
+
+/// One file's part of `grep -H` output.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GrepFile {
+    /// The output line the file's first line is on (1-based), for error messages.
+    pub first_line: usize,
+    /// The file's text, every line ending in `\n`.
+    pub text: String,
+}
+
+impl GrepFile {
+    /// Reads the file as container `id`'s config; an error names the line of the whole output.
+    pub fn parse_conf(&self, id: u32) -> Result<Conf, ParseError> {
+        parse_conf(&self.text).map_err(|err| {
+            let line = if err.line == 0 {
+                0
+            } else {
+                self.first_line + err.line - 1
+            };
+            ParseError::new(line, format!("container {id}: {}", err.reason))
+        })
+    }
+}
+
+/// Splits `grep -H '' -- PATHS` output back into each file's text.
 ///
-/// `paths` are the files that were named (a line is matched to the longest path that prefixes
-/// it, followed by `:`). The key is the container id from the file name `<vmid>.conf`. A file
-/// that printed nothing (missing or empty) is absent from the result.
-pub fn parse_grep_confs<P: AsRef<str>>(
+/// `paths` are the files that were named, each `<vmid>.conf` (a line is matched to the longest
+/// path that prefixes it, followed by `:`, since a line may itself hold `:`). The key is the
+/// container id. A file that printed nothing (missing or empty) is absent from the result; a line
+/// of no requested file is an error.
+pub fn split_grep<P: AsRef<str>>(
     text: &str,
     paths: &[P],
-) -> Result<BTreeMap<u32, Conf>, ParseError> {
+) -> Result<BTreeMap<u32, GrepFile>, ParseError> {
     let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
     for path in paths {
         let path = path.as_ref();
@@ -31,7 +57,7 @@ pub fn parse_grep_confs<P: AsRef<str>>(
             .ok_or_else(|| ParseError::new(0, format!("`{path}` is not named `<vmid>.conf`")))?;
         ids.insert(path, id);
     }
-    let mut texts: BTreeMap<u32, (usize, String)> = BTreeMap::new();
+    let mut files: BTreeMap<u32, GrepFile> = BTreeMap::new();
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
         let (path, id) = ids
@@ -45,25 +71,26 @@ pub fn parse_grep_confs<P: AsRef<str>>(
             .ok_or_else(|| {
                 ParseError::new(number, format!("line of no requested file: `{line}`"))
             })?;
-        let entry = texts.entry(*id).or_insert((number, String::new()));
-        entry.1.push_str(&line[path.len() + 1..]);
-        entry.1.push('\n');
+        let file = files.entry(*id).or_insert_with(|| GrepFile {
+            first_line: number,
+            text: String::new(),
+        });
+        file.text.push_str(&line[path.len() + 1..]);
+        file.text.push('\n');
     }
-    let mut confs = BTreeMap::new();
-    for (id, (first_line, text)) in texts {
-        let conf = parse_conf(&text).map_err(|err| {
-            ParseError::new(
-                if err.line == 0 {
-                    0
-                } else {
-                    first_line + err.line - 1
-                },
-                format!("container {id}: {}", err.reason),
-            )
-        })?;
-        confs.insert(id, conf);
-    }
-    Ok(confs)
+    Ok(files)
+}
+
+/// Splits `grep -H '' -- PATHS` output (see [`split_grep`]) and reads each file as a container
+/// config.
+pub fn parse_grep_confs<P: AsRef<str>>(
+    text: &str,
+    paths: &[P],
+) -> Result<BTreeMap<u32, Conf>, ParseError> {
+    split_grep(text, paths)?
+        .into_iter()
+        .map(|(id, file)| Ok((id, file.parse_conf(id)?)))
+        .collect()
 }
 
 /// What `grep -H '' -- FILE...` prints for files that exist: each line as `FILE:LINE`.
@@ -83,8 +110,8 @@ pub fn format_grep_lines(files: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::conf::format_conf;
     use crate::parse::testing::proxmox_sample;
+    use phoenix_pve::format_conf;
 
     #[test]
     fn splits_files_with_colons_in_lines_and_snapshots() {
@@ -102,6 +129,16 @@ mod tests {
         assert_eq!(format_conf(&confs[&105]), a);
         assert_eq!(format_conf(&confs[&102]), b);
         assert_eq!(confs[&105].snapshots.len(), 2);
+    }
+
+    #[test]
+    fn a_path_that_prefixes_another_is_told_apart() {
+        let paths = ["/etc/pve/lxc/101.conf", "/etc/pve/lxc/1010.conf"];
+        let out = "/etc/pve/lxc/101.conf:arch: amd64\n/etc/pve/lxc/101.conf:\n/etc/pve/lxc/1010.conf:net0: name=eth0,ip=10.0.0.1/24\n";
+        let files = split_grep(out, &paths).expect("valid");
+        assert_eq!(files[&101].text, "arch: amd64\n\n");
+        assert_eq!(files[&1010].text, "net0: name=eth0,ip=10.0.0.1/24\n");
+        assert_eq!(files[&1010].first_line, 3);
     }
 
     #[test]

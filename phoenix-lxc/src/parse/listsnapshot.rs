@@ -9,8 +9,9 @@
 //! least 0. The time is `YYYY-MM-DD HH:MM:SS` in the host's local time (empty for `current`);
 //! the description is its first line, or `no-description`.
 
+use phoenix_pve::Conf;
+
 use super::ParseError;
-use super::conf::Conf;
 
 /// One line of `pct listsnapshot`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -177,8 +178,8 @@ pub fn format_utc(epoch: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::conf::parse_conf;
     use crate::parse::testing::{fixture_body, proxmox_sample};
+    use phoenix_pve::parse_conf;
 
     #[test]
     fn utc_times() {

@@ -140,7 +140,7 @@ impl Args {
             }
             let value = match kind(name)? {
                 Kind::Bool => match words.peek() {
-                    Some(next) if crate::parse::parse_bool(next).is_some() => words.next()?.clone(),
+                    Some(next) if phoenix_pve::parse_bool(next).is_some() => words.next()?.clone(),
                     _ => "1".to_owned(),
                 },
                 Kind::Int | Kind::Text => words.next()?.clone(),
@@ -162,7 +162,7 @@ impl Args {
     /// Option `name` as a boolean (absent: `default`); `None` for a value that is not one.
     pub(crate) fn flag(&self, name: &str, default: bool) -> Option<bool> {
         match self.get(name) {
-            Some(value) => crate::parse::parse_bool(value),
+            Some(value) => phoenix_pve::parse_bool(value),
             None => Some(default),
         }
     }
@@ -239,7 +239,7 @@ pub(crate) fn check_int(name: &str, value: &str, errors: &mut Vec<(String, Strin
 
 /// Checks a boolean option: `(param, message)` errors.
 pub(crate) fn check_bool(name: &str, value: &str, errors: &mut Vec<(String, String)>) {
-    if crate::parse::parse_bool(value).is_none() {
+    if phoenix_pve::parse_bool(value).is_none() {
         errors.push((
             name.to_owned(),
             format!("type check ('boolean') failed - got '{value}'"),

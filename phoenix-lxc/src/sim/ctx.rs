@@ -9,10 +9,10 @@
 use std::collections::BTreeMap;
 
 use phoenix_core::sim::{SimFile, SimOutput, SimSys};
+use phoenix_pve::{Conf, Section, StorageSection, format_conf, parse_conf, parse_storage_cfg};
 
 use super::args::{Failure, Printed, Step};
 use super::state::{Content, PCT, PctState, VolumeState};
-use crate::parse::{Conf, Section, format_conf, parse_conf};
 
 /// Where Proxmox keeps container configs (`/etc/pve/lxc` links to the local node's directory).
 pub(crate) const CONF_DIR: &str = "/etc/pve/lxc";
@@ -23,51 +23,6 @@ pub(crate) const STORAGE_CFG: &str = "/etc/pve/storage.cfg";
 /// The path of container `id`'s config.
 pub(crate) fn conf_path(id: u32) -> String {
     format!("{CONF_DIR}/{id}.conf")
-}
-
-/// One storage of storage.cfg.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct StorageDef {
-    pub(crate) kind: String,
-    pub(crate) id: String,
-    pub(crate) options: BTreeMap<String, String>,
-}
-
-impl StorageDef {
-    /// Whether `content` lists `kind` (`rootdir`, `vztmpl`, ...); the list is unordered.
-    pub(crate) fn has_content(&self, kind: &str) -> bool {
-        self.options
-            .get("content")
-            .is_some_and(|list| list.split(',').any(|item| item.trim() == kind))
-    }
-}
-
-/// A small reader of storage.cfg: `<type>: <id>` headers, then option lines that start with
-/// whitespace, `<key> <value>` or a bare `<key>`; `#` lines are comments. (Providers never depend
-/// on each other, so this is not phoenix-zfs's parser; the full rules are in its `storage_cfg`.)
-pub(crate) fn read_storage_cfg(text: &str) -> Vec<StorageDef> {
-    let mut storages: Vec<StorageDef> = Vec::new();
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        if line.starts_with(char::is_whitespace) {
-            if let Some(storage) = storages.last_mut() {
-                let (key, value) = trimmed
-                    .split_once(char::is_whitespace)
-                    .map_or((trimmed, ""), |(key, value)| (key, value.trim()));
-                storage.options.insert(key.to_owned(), value.to_owned());
-            }
-        } else if let Some((kind, id)) = trimmed.split_once(':') {
-            storages.push(StorageDef {
-                kind: kind.trim().to_owned(),
-                id: id.trim().to_owned(),
-                options: BTreeMap::new(),
-            });
-        }
-    }
-    storages
 }
 
 /// A stable hash, for identifiers derived from names (MACs, fingerprints, pids).
@@ -267,16 +222,19 @@ impl<'x, 'a> Ctx<'x, 'a> {
         Ok(())
     }
 
-    /// The storages of storage.cfg.
-    pub(crate) fn storages(&self) -> Vec<StorageDef> {
-        self.read(STORAGE_CFG)
-            .map(|file| read_storage_cfg(&file.content))
-            .unwrap_or_default()
+    /// The storages of storage.cfg (none when it is missing), read with the one parser of the
+    /// format; a file that does not parse fails the command.
+    pub(crate) fn storages(&self) -> Step<Vec<StorageSection>> {
+        match self.read(STORAGE_CFG) {
+            Some(file) => parse_storage_cfg(&file.content)
+                .map_err(|err| Failure::die(format!("phoenix sim: {STORAGE_CFG}: {err}"))),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Storage `id`, or Proxmox's error for a missing one.
-    pub(crate) fn storage(&self, id: &str) -> Step<StorageDef> {
-        self.storages()
+    pub(crate) fn storage(&self, id: &str) -> Step<StorageSection> {
+        self.storages()?
             .into_iter()
             .find(|storage| storage.id == id)
             .ok_or_else(|| Failure::die(format!("storage '{id}' does not exist")))
@@ -292,7 +250,7 @@ impl<'x, 'a> Ctx<'x, 'a> {
     /// the command in the refusal for other storage types.
     pub(crate) fn alloc_volume(
         &mut self,
-        storage: &StorageDef,
+        storage: &StorageSection,
         id: u32,
         size: u64,
         content: Content,
@@ -347,30 +305,13 @@ pub(crate) fn section_volumes(section: &Section) -> Vec<(String, String)> {
         .volume_keys()
         .into_iter()
         .filter_map(|(key, value)| {
-            let mount = crate::parse::parse_mount_point(value).ok()?;
+            let mount = phoenix_pve::parse_mount_point(value).ok()?;
             match mount.source() {
-                crate::parse::VolumeSource::Storage { .. } => {
+                phoenix_pve::VolumeSource::Storage { .. } => {
                     Some((key.to_owned(), mount.volume.clone()))
                 }
                 _ => None,
             }
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn storage_cfg_reader() {
-        let storages = read_storage_cfg(
-            "dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n\nzfspool: local-zfs\n\tpool rpool/data\n\tsparse\n\tcontent images,rootdir\n",
-        );
-        assert_eq!(storages.len(), 2);
-        assert_eq!(storages[1].kind, "zfspool");
-        assert!(storages[1].has_content("rootdir"));
-        assert!(!storages[0].has_content("rootdir"));
-        assert_eq!(storages[1].options["sparse"], "");
-    }
 }

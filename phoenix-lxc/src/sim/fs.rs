@@ -9,10 +9,11 @@
 //! `/sbin` and `/lib` are `/usr/bin`, `/usr/sbin` and `/usr/lib`.
 
 use phoenix_core::sim::SimFile;
+use phoenix_pve::{Section, VolumeSource, parse_mount_point};
 
 use super::ctx::Ctx;
 use super::state::{Content, VolumeState};
-use crate::parse::{ProbeTarget, ProbedFile, Section, VolumeSource, parse_mount_point};
+use crate::parse::{ProbeTarget, ProbedFile};
 
 /// `PATH` inside the container, as `pct exec` passes the host's.
 pub(crate) const PATH: &[&str] = &[
@@ -366,7 +367,7 @@ pub(crate) fn service_state(content: &Content, unit: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::parse_conf;
+    use phoenix_pve::parse_conf;
 
     #[test]
     fn paths_resolve_to_the_longest_mount() {

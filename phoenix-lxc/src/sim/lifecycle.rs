@@ -37,6 +37,9 @@
 use std::collections::BTreeSet;
 
 use phoenix_core::sim::SimFile;
+use phoenix_pve::{
+    Conf, Section, VolumeSource, format_net, parse_bool, parse_mount_point, parse_net,
+};
 
 use super::args::{Failure, Kind, Printed, Step, config_option, indexed, usage};
 use super::ctx::{Ctx, check_lock, section_volumes, stable_hash};
@@ -45,9 +48,6 @@ use super::pct::{expect_positional, id_at, lock_for_change, parse};
 use super::power::{start_container, stop_container};
 use super::settings::{check_config_options, realize_mount, stored_value};
 use super::state::{ContainerState, Content};
-use crate::parse::{
-    Conf, Section, VolumeSource, format_net, parse_bool, parse_mount_point, parse_net,
-};
 
 /// tar's `--totals` figure (gnulib `human_readable`, base 1024, rounded up): `496MiB`,
 /// `1.2GiB`.
@@ -433,7 +433,7 @@ pub(crate) fn clone(ctx: &mut Ctx<'_, '_>, argv: &[String]) -> Step<Printed> {
         None => source.main.clone(),
     };
     let mut new = Section::new();
-    let mut copies: Vec<(String, crate::parse::MountPoint)> = Vec::new();
+    let mut copies: Vec<(String, phoenix_pve::MountPoint)> = Vec::new();
     let mut sorted = section.keys.clone();
     sorted.sort();
     for (key, value) in &sorted {
@@ -533,13 +533,10 @@ pub(crate) fn clone(ctx: &mut Ctx<'_, '_>, argv: &[String]) -> Step<Printed> {
         mount.size = Some(volume.size);
         new.set(
             &key,
-            crate::parse::format_mount_point(&mount, key != "rootfs"),
+            phoenix_pve::format_mount_point(&mount, key != "rootfs"),
         );
     }
-    let conf = Conf {
-        main: new,
-        ..Conf::default()
-    };
+    let conf = Conf::from_main(new);
     ctx.write_conf(new_id, &conf);
     ctx.state
         .containers

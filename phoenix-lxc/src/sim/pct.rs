@@ -10,14 +10,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use phoenix_core::sim::{Emulator, SimOutput, SimSys};
+use phoenix_pve::{Conf, format_pct_config, parse_mount_point};
 
 use super::args::{Args, Failure, Kind, Printed, Step, usage, vmid};
 use super::ctx::{Ctx, check_lock, stable_hash};
 use super::state::{DEFAULT_CPUS, RunStatus};
 use super::{exec, lifecycle, power, settings, snapshots};
 use crate::parse::{
-    Conf, ListedContainer, format_pct_config, format_pct_list, format_pct_status,
-    format_snapshot_tree, format_utc, parse_mount_point, snapshot_nodes,
+    ListedContainer, format_pct_list, format_pct_status, format_snapshot_tree, format_utc,
+    snapshot_nodes,
 };
 
 /// Emulates `pct` over the node's `/etc/pve/lxc/*.conf` files and the `pct` namespace.

@@ -8,6 +8,7 @@
 //! node fault on `pct start <vmid>`.
 
 use phoenix_core::sim::SimFile;
+use phoenix_pve::Conf;
 
 use super::args::{Failure, Kind, Printed, Step};
 use super::ctx::{Ctx, check_lock};
@@ -15,7 +16,6 @@ use super::fs::{Mounts, Node};
 use super::pct::{expect_positional, id_at, parse};
 use super::settings::apply_pending;
 use super::state::{ContainerState, RunStatus};
-use crate::parse::Conf;
 
 /// Starts container `id` (already checked): applies pending changes, writes `/etc/hostname`,
 /// marks it running. Returns the config as it is after the start.

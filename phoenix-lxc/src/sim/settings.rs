@@ -22,18 +22,19 @@
 //!   size fails with `unable to shrink disk size`, the same size with `disk is already at
 //!   specified size` (pve-container 6). It prints nothing for a zfspool subvol.
 
+use phoenix_pve::{
+    Conf, MountPoint, PendingDelete, Section, StorageSection, VolumeSource, format_mount_point,
+    format_net, format_pending_deletions, parse_mount_point, parse_net, parse_size, parse_startup,
+    pending_deletions,
+};
 use std::collections::BTreeSet;
 
 use super::args::{
     Failure, Kind, Printed, Step, check_bool, check_int, config_option, indexed, usage,
 };
-use super::ctx::{Ctx, StorageDef};
+use super::ctx::Ctx;
 use super::pct::{expect_positional, id_at, lock_for_change, parse};
 use super::state::Content;
-use crate::parse::{
-    Conf, MountPoint, Section, VolumeSource, format_mount_point, format_net, parse_mount_point,
-    parse_net, parse_size, parse_startup, pending_deletions,
-};
 
 /// Options applied on a running container at once, without a restart.
 const FASTPLUG: &[&str] = &[
@@ -118,7 +119,7 @@ fn unique_tags(value: &str) -> String {
 /// none.
 pub(crate) fn stored_value(ctx: &Ctx<'_, '_>, id: u32, name: &str, value: &str) -> String {
     if BOOLEANS.contains(&name) {
-        return match crate::parse::parse_bool(value) {
+        return match phoenix_pve::parse_bool(value) {
             Some(true) => "1".to_owned(),
             _ => "0".to_owned(),
         };
@@ -152,7 +153,7 @@ fn volume_storage(
     storage: &str,
     param: &str,
     argv: &[String],
-) -> Step<StorageDef> {
+) -> Step<StorageSection> {
     let storage = ctx.storage(storage)?;
     if !storage.has_content("rootdir") {
         let message = if argv.get(1).is_some_and(|sub| sub == "create") {
@@ -235,7 +236,7 @@ fn pending(conf: &mut Conf) -> &mut Section {
 }
 
 /// The pending `delete:` list.
-fn deletions(conf: &Conf) -> Vec<String> {
+fn deletions(conf: &Conf) -> Vec<PendingDelete> {
     conf.pending
         .as_ref()
         .map(pending_deletions)
@@ -244,20 +245,20 @@ fn deletions(conf: &Conf) -> Vec<String> {
 
 /// Takes `key` off the pending `delete:` list.
 fn undelete(conf: &mut Conf, key: &str) {
-    let kept: Vec<String> = deletions(conf)
+    let kept: Vec<PendingDelete> = deletions(conf)
         .into_iter()
-        .filter(|found| found != key)
+        .filter(|found| found.key != key)
         .collect();
     set_deletions(conf, &kept);
 }
 
-/// Replaces the pending `delete:` list.
-fn set_deletions(conf: &mut Conf, keys: &[String]) {
+/// Replaces the pending `delete:` list (forced deletions keep their `!`).
+fn set_deletions(conf: &mut Conf, deletions: &[PendingDelete]) {
     let section = pending(conf);
-    if keys.is_empty() {
+    if deletions.is_empty() {
         section.remove("delete");
     } else {
-        section.set("delete", keys.join(","));
+        section.set("delete", format_pending_deletions(deletions));
     }
 }
 
@@ -271,14 +272,14 @@ fn cleanup_pending(conf: &mut Conf) {
     section
         .keys
         .retain(|(key, value)| key == "delete" || main.get(key) != Some(value.as_str()));
-    let deletions: Vec<String> = pending_deletions(section)
+    let deletions: Vec<PendingDelete> = pending_deletions(section)
         .into_iter()
-        .filter(|key| main.get(key).is_some())
+        .filter(|deletion| main.get(&deletion.key).is_some())
         .collect();
     if deletions.is_empty() {
         section.remove("delete");
     } else {
-        section.set("delete", deletions.join(","));
+        section.set("delete", format_pending_deletions(&deletions));
     }
     if section.keys.is_empty() && section.description.is_none() && section.lxc.is_empty() {
         conf.pending = None;
@@ -300,15 +301,16 @@ pub(crate) fn apply_pending(
         return Ok(());
     };
     let mut deletions = pending_deletions(&section);
-    deletions.sort();
-    let mut remaining: Vec<String> = Vec::new();
-    for key in deletions {
+    deletions.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut remaining: Vec<PendingDelete> = Vec::new();
+    for deletion in deletions {
+        let key = deletion.key.clone();
         let live = FASTPLUG.contains(&key.as_str())
             || matches!(key.as_str(), "swap" | "cpulimit" | "cpuunits")
             || indexed(&key, "net", 32)
             || key.starts_with("unused");
         if !selected(&key) || (running && !live) {
-            remaining.push(key);
+            remaining.push(deletion);
             continue;
         }
         if indexed(&key, "mp", 256) {
@@ -435,8 +437,8 @@ pub(crate) fn set(ctx: &mut Ctx<'_, '_>, argv: &[String]) -> Step<Printed> {
         }
         selection.insert(key.clone());
         let mut all = deletions(&conf);
-        if !all.contains(key) {
-            all.push(key.clone());
+        if !all.iter().any(|found| &found.key == key) {
+            all.push(PendingDelete::new(key.clone(), false));
         }
         set_deletions(&mut conf, &all);
         if let Some(section) = conf.pending.as_mut() {

@@ -20,12 +20,13 @@
 //!
 //! All three print nothing for zfspool volumes.
 
+use phoenix_pve::{Conf, Section};
+
 use super::args::{Failure, Kind, Printed, Step, usage};
 use super::ctx::{Ctx, section_volumes};
 use super::pct::{expect_positional, id_at, lock_for_change, parse};
 use super::power::{start_container, stop_container};
 use super::state::VolumeSnapshot;
-use crate::parse::{Conf, Section};
 
 /// Whether `name` is a valid snapshot name (`pve-configid`, at most 40 characters).
 fn is_config_id(name: &str) -> bool {
@@ -37,18 +38,18 @@ fn is_config_id(name: &str) -> bool {
 }
 
 /// Whether every mount point of `section` can be snapshotted (volumes on zfspool storages).
-fn can_snapshot(ctx: &Ctx<'_, '_>, section: &Section) -> bool {
-    let storages = ctx.storages();
+fn can_snapshot(ctx: &Ctx<'_, '_>, section: &Section) -> Step<bool> {
+    let storages = ctx.storages()?;
     let volumes = section_volumes(section);
     let all_mounts = section.volume_keys().len();
-    volumes.len() == all_mounts
+    Ok(volumes.len() == all_mounts
         && volumes.iter().all(|(_, volid)| {
             let storage = volid.split(':').next().unwrap_or_default();
             storages
                 .iter()
                 .any(|found| found.id == storage && found.kind == "zfspool")
                 && ctx.volume(volid).is_some()
-        })
+        }))
 }
 
 /// The name argument, checked.
@@ -84,7 +85,7 @@ pub(crate) fn snapshot(ctx: &mut Ctx<'_, '_>, argv: &[String]) -> Step<Printed> 
     if conf.snapshots.contains_key(&name) {
         return Err(Failure::die(format!("snapshot name '{name}' already used")));
     }
-    if !can_snapshot(ctx, &conf.main) {
+    if !can_snapshot(ctx, &conf.main)? {
         return Err(Failure::die("snapshot feature is not available"));
     }
     let now = ctx.state.tick(1);
@@ -246,7 +247,7 @@ pub(crate) fn rollback(ctx: &mut Ctx<'_, '_>, argv: &[String]) -> Step<Printed> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::parse_conf;
+    use phoenix_pve::parse_conf;
 
     #[test]
     fn names() {

@@ -1,9 +1,8 @@
 //! The container lifecycle on the simulated node: create, list, config, set, start, snapshot,
 //! clone, rollback, resize, destroy, and the config files they leave, in Proxmox's format.
 
-use phoenix_lxc::parse::{
-    parse_conf, parse_grep_confs, parse_listsnapshot, parse_pct_list, parse_pct_status,
-};
+use phoenix_lxc::parse::{parse_grep_confs, parse_listsnapshot, parse_pct_list, parse_pct_status};
+use phoenix_pve::parse_conf;
 use serde_json::json;
 
 use crate::support::{TEMPLATE, create, file, node, node_with, ok, run, sample};
@@ -624,7 +623,7 @@ async fn the_conf_files_written_round_trip_through_the_parser() {
     let text = file(&node, "/etc/pve/lxc/951.conf");
     assert!(text.starts_with("#line one\n#line%3A two\n"), "{text}");
     assert_eq!(
-        phoenix_lxc::parse::format_conf(&parse_conf(&text).expect("conf")),
+        phoenix_pve::format_conf(&parse_conf(&text).expect("conf")),
         text
     );
 }

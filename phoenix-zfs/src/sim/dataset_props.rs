@@ -3,6 +3,7 @@
 //! stores a value, with the errors it prints.
 
 use super::state::{DatasetType, ZfsVersion};
+use crate::parse::parse_size;
 use crate::props::{Applies, Kind, PROPERTIES, PROPERTIES_2_3, Property, Shape, format_size};
 
 /// Values the emulator refuses although the table takes them: it keeps to the values OpenZFS's
@@ -86,53 +87,6 @@ pub(crate) fn display_value(name: &str, value: &str, version: ZfsVersion) -> Str
         ("acltype", "posixacl") => "posix".to_owned(),
         ("acltype", "noacl") => "off".to_owned(),
         _ => value.to_owned(),
-    }
-}
-
-/// Parses a size as `zfs` does (`zfs_nicestrtonum`): a number with an optional fraction and an
-/// optional binary suffix (B, K, M, G, T, P, E, optionally followed by `B` or `iB`). A fraction
-/// is truncated after scaling, so `1.4G` is 1503238553.
-pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, suffix) = text.split_at(split);
-    if number.is_empty() || number.matches('.').count() > 1 || number == "." {
-        return Err(format!("bad numeric value '{text}'"));
-    }
-    let shift = match suffix.to_ascii_uppercase().as_str() {
-        "" | "B" => 0,
-        "K" | "KB" | "KIB" => 10,
-        "M" | "MB" | "MIB" => 20,
-        "G" | "GB" | "GIB" => 30,
-        "T" | "TB" | "TIB" => 40,
-        "P" | "PB" | "PIB" => 50,
-        "E" | "EB" | "EIB" => 60,
-        _ => return Err(format!("invalid numeric suffix '{suffix}'")),
-    };
-    if number.contains('.') {
-        let value: f64 = number
-            .parse()
-            .map_err(|_| format!("bad numeric value '{text}'"))?;
-        let scaled =
-            value * f64::from(1_u32 << (shift / 2)) * f64::from(1_u32 << (shift - shift / 2));
-        if !scaled.is_finite() || scaled >= 18_446_744_073_709_551_615.0 {
-            return Err("numeric value is too large".to_owned());
-        }
-        #[expect(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            reason = "zfs_nicestrtonum truncates the scaled fraction the same way"
-        )]
-        let bytes = scaled as u64;
-        Ok(bytes)
-    } else {
-        let value: u64 = number
-            .parse()
-            .map_err(|_| format!("bad numeric value '{text}'"))?;
-        value
-            .checked_mul(1_u64 << shift)
-            .ok_or_else(|| "numeric value is too large".to_owned())
     }
 }
 
@@ -229,17 +183,6 @@ mod tests {
         assert_eq!(all_for(DatasetType::Filesystem, ZfsVersion::V2_3).len(), 75);
         assert_eq!(all_for(DatasetType::Volume, ZfsVersion::V2_1).len(), 44);
         assert_eq!(all_for(DatasetType::Volume, ZfsVersion::V2_3).len(), 46);
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("1.4G"), Ok(1_503_238_553));
-        assert_eq!(parse_size("128K"), Ok(131_072));
-        assert_eq!(parse_size("800M"), Ok(838_860_800));
-        assert_eq!(parse_size("8G"), Ok(8_589_934_592));
-        assert_eq!(parse_size("512"), Ok(512));
-        assert!(parse_size("abc").is_err());
-        assert!(parse_size("3Q").is_err());
     }
 
     #[test]

@@ -5,14 +5,11 @@
 //! Exit status: errors go through Perl `die`, which exits 255 (SOURCES.md §3).
 
 use phoenix_core::sim::{Emulator, SimFile, SimOutput, SimSys};
+use phoenix_pve::{STORAGE_CFG, StorageSection, parse_storage_cfg};
 
 use super::args::not_emulated;
 use super::model::Model;
 use super::state::{DISKS, Disks, PVESM, PvesmState, ZFS, ZfsState};
-use crate::parse::{StorageSection, parse_storage_cfg};
-
-/// Where Proxmox VE keeps its storage definitions.
-pub(crate) const STORAGE_CFG: &str = "/etc/pve/storage.cfg";
 
 /// Emulates `pvesm` over `/etc/pve/storage.cfg` and the `zfs` and `pvesm` namespaces.
 #[derive(Debug, Default, Clone, Copy)]

@@ -423,3 +423,23 @@ fn a_storage_that_neither_exists_nor_is_created_is_refused_at_plan_time() {
         assert_eq!(mutations_in(&state.audit, state.run), Vec::<String>::new());
     }
 }
+
+/// Both the ZFS provider (its Proxmox storages) and the LXC provider (the storages its
+/// containers need) read storage.cfg; they share one fact, so a plan reads the file once.
+#[test]
+fn issue_8_storage_cfg_is_read_once_per_run() {
+    let (scratch, config) = converged_lab();
+    let plan = plan_json(&config, &scratch);
+    assert_eq!(plan["changes"], json!([]), "converged");
+    let state = scratch.state();
+    let reads: Vec<&phoenix_core::sim::AuditEntry> = state
+        .audit
+        .iter()
+        .filter(|e| {
+            e.run == state.run
+                && e.op.to_string() == "read_file"
+                && e.argv == ["/etc/pve/storage.cfg"]
+        })
+        .collect();
+    assert_eq!(reads.len(), 1, "{reads:#?}");
+}

@@ -11,7 +11,11 @@ use super::workspace::{SourceFile, Violation};
 /// The core crate, which depends on no workspace crate.
 const CORE: &str = "phoenix-core";
 
-/// The provider crates, which depend on the core crate only.
+/// The format crates: Proxmox's file formats, below every provider and above the core crate, so
+/// that several providers read one format with one parser without depending on each other.
+const FORMATS: [&str; 1] = ["phoenix-pve"];
+
+/// The provider crates, which depend on the core crate and the format crates only.
 const PROVIDERS: [&str; 5] = [
     "phoenix-zfs",
     "phoenix-lxc",
@@ -21,8 +25,9 @@ const PROVIDERS: [&str; 5] = [
 ];
 
 /// Workspace crates known even when their manifest is not among the files given to a rule.
-const KNOWN_CRATES: [&str; 9] = [
+const KNOWN_CRATES: [&str; 10] = [
     "phoenix-core",
+    "phoenix-pve",
     "phoenix-zfs",
     "phoenix-lxc",
     "phoenix-net",
@@ -36,8 +41,9 @@ const KNOWN_CRATES: [&str; 9] = [
 /// The dependency tables: normal, dev and build, also under `[target.'cfg(..)'.*]`.
 const DEPENDENCY_KINDS: [&str; 3] = ["dependencies", "dev-dependencies", "build-dependencies"];
 
-/// Direction (item 2): phoenix-core and xtask depend on no workspace crate, a provider only on
-/// phoenix-core; phoenix-cli and tests may depend on every crate. Every dependency table counts,
+/// Direction (item 2): phoenix-core and xtask depend on no workspace crate, a format crate only on
+/// phoenix-core, a provider only on phoenix-core and the format crates (never on another
+/// provider); phoenix-cli and tests may depend on every crate. Every dependency table counts,
 /// dev and build included: a dev-dependency edge still makes the crate name the other one.
 pub(crate) fn dependency_direction(files: &[SourceFile]) -> Vec<Violation> {
     let manifests: Vec<(&SourceFile, Manifest)> = files
@@ -60,10 +66,15 @@ pub(crate) fn dependency_direction(files: &[SourceFile]) -> Vec<Violation> {
             (&[], "phoenix-core depends on no workspace crate")
         } else if package == "xtask" {
             (&[], "xtask depends on no workspace crate")
-        } else if PROVIDERS.contains(&package) {
+        } else if FORMATS.contains(&package) {
             (
                 &[CORE],
-                "a provider depends on phoenix-core only; an ordering between providers is a ResourceId edge",
+                "a format crate depends on phoenix-core only, so every provider can use it",
+            )
+        } else if PROVIDERS.contains(&package) {
+            (
+                &[CORE, FORMATS[0]],
+                "a provider depends on phoenix-core and the format crates only; an ordering between providers is a ResourceId edge",
             )
         } else {
             continue;
@@ -277,6 +288,30 @@ workspace = true
                 ("phoenix-core/Cargo.toml", 9),
                 ("phoenix-zfs/Cargo.toml", 7),
                 ("xtask/Cargo.toml", 6),
+            ]
+        );
+    }
+
+    #[test]
+    fn providers_may_share_a_format_crate_but_never_depend_on_each_other() {
+        let pve = "[package]\nname = \"phoenix-pve\"\n\n[dependencies]\nphoenix-core.workspace = true\nphoenix-lxc.workspace = true\n";
+        let lxc = "[package]\nname = \"phoenix-lxc\"\n\n[dependencies]\nphoenix-core.workspace = true\nphoenix-pve.workspace = true\n";
+        let zfs = "[package]\nname = \"phoenix-zfs\"\n\n[dependencies]\nphoenix-pve.workspace = true\nphoenix-lxc.workspace = true\n";
+        let core =
+            "[package]\nname = \"phoenix-core\"\n\n[dependencies]\nphoenix-pve.workspace = true\n";
+        let files = [
+            SourceFile::new("Cargo.toml", ROOT),
+            SourceFile::new("phoenix-pve/Cargo.toml", pve),
+            SourceFile::new("phoenix-lxc/Cargo.toml", lxc),
+            SourceFile::new("phoenix-zfs/Cargo.toml", zfs),
+            SourceFile::new("phoenix-core/Cargo.toml", core),
+        ];
+        assert_eq!(
+            places(&dependency_direction(&files)),
+            [
+                ("phoenix-pve/Cargo.toml", 6),
+                ("phoenix-zfs/Cargo.toml", 6),
+                ("phoenix-core/Cargo.toml", 5),
             ]
         );
     }

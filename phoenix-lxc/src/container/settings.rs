@@ -1,0 +1,162 @@
+//! The settings part of `Container::diff`: raw `lxc.*` lines (written into the main section of
+//! the conf, never a snapshot section) and one `pct set` with every managed key that differs.
+
+use std::collections::BTreeMap;
+
+use phoenix_core::{Cmd, Delta, FieldChange, Step};
+use phoenix_pve::{parse_features, parse_net};
+
+use super::{Container, ContainerState};
+use crate::facts::conf_path;
+
+impl Container {
+    /// Raw `lxc.*` lines the conf lacks go into its main section (written before any `pct set`,
+    /// which keeps them); they take effect at the next start. Returns whether a restart is due.
+    pub(super) fn diff_lxc_lines(&self, state: &ContainerState, delta: Delta) -> (Delta, bool) {
+        let missing: String = self
+            .spec
+            .lxc
+            .iter()
+            .filter(|line| !state.lxc.contains(line))
+            .map(|(k, v)| format!("{k}: {v}\n"))
+            .collect();
+        if missing.is_empty() {
+            return (delta, false);
+        }
+        let path = conf_path(self.spec.id);
+        let new_text = insert_into_main(&state.text, &missing);
+        let delta = delta
+            .field(
+                FieldChange::new("lxc", None, Some(missing.trim_end().into()))
+                    .note("raw lines, main section"),
+            )
+            .file_diff(phoenix_core::file::unified_diff(
+                std::path::Path::new(&path),
+                &state.text,
+                &new_text,
+            ))
+            .step(Step::WriteFile {
+                path: path.into(),
+                content: new_text,
+                mode: 0o640,
+                owner: None,
+            });
+        (delta, true)
+    }
+
+    /// One `pct set` with every managed key whose value differs. A new hostname or new features
+    /// take effect at the next start, so they ask for a restart.
+    pub(super) fn diff_settings(&self, state: &ContainerState, delta: Delta) -> (Delta, bool) {
+        let mut delta = delta;
+        let mut restart = false;
+        let mut set = Cmd::write("pct", ["set", &self.spec.id.to_string()]);
+        let mut any = false;
+        for (key, desired) in self.desired_keys() {
+            let current = state.keys.get(key);
+            if same_setting(key, current.map(String::as_str), &desired) {
+                continue;
+            }
+            restart |= matches!(key, "hostname" | "features");
+            delta = delta.field(FieldChange::new(
+                key,
+                current.map(|value| value.clone().into()),
+                Some(desired.clone().into()),
+            ));
+            set = set.arg(format!("--{key}")).arg(desired);
+            any = true;
+        }
+        if any {
+            delta = delta.run(set);
+        }
+        (delta, restart)
+    }
+}
+
+/// Whether the conf's `current` value of `key` is what Phoenix would write as `desired`.
+fn same_setting(key: &str, current: Option<&str>, desired: &str) -> bool {
+    match key {
+        "net0" => current.is_some_and(|current| same_net(current, desired)),
+        "features" => current.is_some_and(|current| same_features(current, desired)),
+        // Proxmox leaves `onboot` out of the conf when it is off.
+        "onboot" => current.unwrap_or("0") == desired,
+        _ => current == Some(desired),
+    }
+}
+
+/// Whether two `features` values set the same flags, in whatever order.
+fn same_features(current: &str, desired: &str) -> bool {
+    let flags = |text: &str| {
+        parse_features(text).ok().map(|features| {
+            features
+                .props
+                .entries
+                .into_iter()
+                .collect::<BTreeMap<_, _>>()
+        })
+    };
+    flags(current).is_some_and(|current| Some(current) == flags(desired))
+}
+
+/// Whether two `net0` values agree on what Phoenix manages (name, bridge, ip, gw, hwaddr).
+fn same_net(current: &str, desired: &str) -> bool {
+    let (Ok(current), Ok(desired)) = (parse_net(current), parse_net(desired)) else {
+        return false;
+    };
+    // A key the config leaves out (a MAC Proxmox generated) is not compared, but a gateway the
+    // config does not want is a difference.
+    ["name", "bridge", "ip", "gw", "hwaddr"]
+        .iter()
+        .all(|key| match desired.get(key) {
+            None => *key != "gw" || current.gw().is_none(),
+            Some(want) => current
+                .get(key)
+                .is_some_and(|value| value.eq_ignore_ascii_case(want)),
+        })
+}
+
+/// Inserts `lines` at the end of the conf's main section (before the first `[section]`).
+fn insert_into_main(text: &str, lines: &str) -> String {
+    let mut out = String::with_capacity(text.len() + lines.len());
+    let mut inserted = false;
+    let mut pending_blank = String::new();
+    for line in text.split_inclusive('\n') {
+        if !inserted && line.starts_with('[') {
+            out.push_str(lines);
+            inserted = true;
+        }
+        if !inserted && line.trim().is_empty() {
+            pending_blank.push_str(line);
+            continue;
+        }
+        out.push_str(&pending_blank);
+        pending_blank.clear();
+        out.push_str(line);
+    }
+    if !inserted {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(lines);
+    }
+    out.push_str(&pending_blank);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lxc_lines_go_into_the_main_section_only() {
+        let text = "arch: amd64\nmemory: 512\nparent: final-form\n\n[final-form]\narch: amd64\nmemory: 512\nsnaptime: 1700000000\n";
+        let out = insert_into_main(text, "lxc.apparmor.profile: unconfined\n");
+        assert_eq!(
+            out,
+            "arch: amd64\nmemory: 512\nparent: final-form\nlxc.apparmor.profile: unconfined\n\n[final-form]\narch: amd64\nmemory: 512\nsnaptime: 1700000000\n"
+        );
+        assert_eq!(
+            insert_into_main("arch: amd64\n", "lxc.a: b\n"),
+            "arch: amd64\nlxc.a: b\n"
+        );
+    }
+}
