@@ -68,15 +68,10 @@ impl std::fmt::Debug for Opened {
     }
 }
 
-/// Every emulator the built-in providers contribute to the simulated node.
+/// Every emulator the built-in providers bring to the simulated node: those of the registry's
+/// providers, so registering a provider is all it takes.
 pub fn emulators() -> Vec<Arc<dyn Emulator>> {
-    let mut all: Vec<Arc<dyn Emulator>> = Vec::new();
-    all.extend(phoenix_zfs::emulators());
-    all.extend(phoenix_lxc::emulators());
-    all.extend(phoenix_net::emulators());
-    all.extend(phoenix_gpu::emulators());
-    all.extend(phoenix_security::emulators());
-    all
+    crate::commands::registry().emulators()
 }
 
 impl Opened {

@@ -28,6 +28,14 @@ pub trait Provider: Send + Sync {
     /// Turns the provider's sections of the config into resources, reporting every problem found
     /// to `cx` (with its location) rather than stopping at the first.
     fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>);
+
+    /// The emulators of the tools this provider drives, for the simulated node. Registering the
+    /// provider registers them: [`Registry::emulators`] collects every provider's, so a provider
+    /// and its emulators are one unit. None by default.
+    #[cfg(feature = "sim")]
+    fn emulators(&self) -> Vec<Arc<dyn crate::sim::Emulator>> {
+        Vec::new()
+    }
 }
 
 /// What a provider's `decode` writes into: resources and diagnostics.
@@ -189,6 +197,16 @@ impl Registry {
     /// The providers, in registration order.
     pub fn providers(&self) -> impl Iterator<Item = &dyn Provider> {
         self.providers.iter().map(|p| &**p)
+    }
+
+    /// The emulators of every registered provider, in registration order, for a simulated node
+    /// (`SimNode::new(registry.emulators())`).
+    #[cfg(feature = "sim")]
+    pub fn emulators(&self) -> Vec<Arc<dyn crate::sim::Emulator>> {
+        self.providers
+            .iter()
+            .flat_map(|provider| provider.emulators())
+            .collect()
     }
 
     /// Decodes the config into resources: checks that every top-level key is claimed, hands each

@@ -140,3 +140,74 @@ pub(crate) async fn is_running(host: &dyn Host, id: u32) -> Result<bool, HostErr
             .await?;
     Ok(status.stdout.contains("running"))
 }
+
+#[cfg(test)]
+mod tests {
+    use phoenix_core::Output;
+    use phoenix_core::sim::FakeHost;
+
+    use super::*;
+    use crate::parse::format_grep_lines;
+    use crate::parse::testing::proxmox_sample;
+
+    /// `pct list` and one `grep` over the listed confs (real samples), and nothing else: a
+    /// single fact on a fake host with canned replies.
+    #[tokio::test]
+    async fn every_container_costs_one_pct_list_and_one_grep() {
+        let list = "VMID       Status     Lock         Name                \n102        running                 nvidia              \n105        stopped    snapshot     gotify              \n";
+        let (a, b) = (
+            proxmox_sample("lxc-conf.nvidia-raw.1.conf"),
+            proxmox_sample("lxc-conf.snapshots.2.conf"),
+        );
+        let grep = format_grep_lines(&[(&conf_path(102), &a), (&conf_path(105), &b)]);
+        let host = FakeHost::new()
+            .reply(["pct", "list"], Output::new(Some(0), list, ""))
+            .reply(
+                ["grep", "-H", "", "--", &conf_path(102), &conf_path(105)],
+                Output::new(Some(0), grep, ""),
+            );
+        let containers = Containers.gather(&host).await.expect("gathers");
+        assert_eq!(
+            host.calls(),
+            [
+                vec!["pct", "list"],
+                vec![
+                    "grep",
+                    "-H",
+                    "",
+                    "--",
+                    "/etc/pve/lxc/102.conf",
+                    "/etc/pve/lxc/105.conf"
+                ],
+            ]
+        );
+        assert_eq!(containers.keys().copied().collect::<Vec<_>>(), [102, 105]);
+        assert_eq!(containers[&102].status, "running");
+        assert_eq!(containers[&102].text, a);
+        assert_eq!(containers[&105].lock.as_deref(), Some("snapshot"));
+        assert_eq!(containers[&105].conf.snapshots.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_host_without_pct_is_unsupported_and_a_bad_conf_names_its_file() {
+        let err = Containers
+            .gather(&FakeHost::new())
+            .await
+            .expect_err("no pct");
+        assert!(err.downcast_ref::<Unsupported>().is_some(), "{err}");
+        let host = FakeHost::new()
+            .reply(
+                ["pct", "list"],
+                Output::new(Some(0), "VMID       Status     Lock         Name                \n7          stopped                 x                   \n", ""),
+            )
+            .reply(
+                ["grep", "-H", "", "--", "/etc/pve/lxc/7.conf"],
+                Output::new(Some(0), "/etc/pve/lxc/7.conf:arch: amd64\n/etc/pve/lxc/7.conf: oops\n", ""),
+            );
+        let err = Containers.gather(&host).await.expect_err("bad line");
+        assert_eq!(
+            err.to_string(),
+            "read /etc/pve/lxc/7.conf: parse line 2: container 7: expected `key: value`, `lxc.key: value`, `#comment` or `[section]`, found ` oops`"
+        );
+    }
+}

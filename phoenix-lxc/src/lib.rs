@@ -78,6 +78,12 @@ impl Provider for LxcProvider {
         ]
     }
 
+    /// The emulators of `pct` and `grep`, registered with the provider.
+    #[cfg(feature = "sim")]
+    fn emulators(&self) -> Vec<std::sync::Arc<dyn phoenix_core::sim::Emulator>> {
+        sim::emulators()
+    }
+
     fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
         let decoded = config::decode(sections, cx);
         let specs: BTreeMap<u32, config::ContainerSpec> = decoded
@@ -151,10 +157,4 @@ impl Provider for LxcProvider {
             }
         }
     }
-}
-
-/// The emulators of the tools this provider drives, for the simulated node.
-#[cfg(feature = "sim")]
-pub fn emulators() -> Vec<Arc<dyn phoenix_core::sim::Emulator>> {
-    sim::emulators()
 }

@@ -36,9 +36,3 @@ impl Provider for SecurityProvider {
 
     fn decode(&self, _sections: &[Section<'_>], _cx: &mut DecodeCx<'_>) {}
 }
-
-/// The emulators of the tools this provider drives, for the simulated node.
-#[cfg(feature = "sim")]
-pub fn emulators() -> Vec<std::sync::Arc<dyn phoenix_core::sim::Emulator>> {
-    Vec::new()
-}

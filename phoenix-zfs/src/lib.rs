@@ -61,6 +61,12 @@ impl Provider for ZfsProvider {
         vec![Claim::managed("zfs"), Claim::managed("proxmox_storage_ids")]
     }
 
+    /// The emulators of `zfs`/`zpool`, `blkid`/`wipefs`/`lsblk`, `smartctl` and `pvesm`, registered with the provider.
+    #[cfg(feature = "sim")]
+    fn emulators(&self) -> Vec<std::sync::Arc<dyn phoenix_core::sim::Emulator>> {
+        sim::emulators()
+    }
+
     fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
         let Some(spec) = config::decode(sections, cx) else {
             return;
@@ -106,12 +112,6 @@ impl Provider for ZfsProvider {
             );
         }
     }
-}
-
-/// The emulators of the tools this provider drives, for the simulated node.
-#[cfg(feature = "sim")]
-pub fn emulators() -> Vec<Arc<dyn phoenix_core::sim::Emulator>> {
-    sim::emulators()
 }
 
 #[cfg(test)]

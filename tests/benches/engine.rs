@@ -30,7 +30,7 @@ fn main() {
     state
         .tools
         .insert("sysctl".to_owned(), serde_json::json!(live));
-    let node = SimNode::from_state(state, tests::sysctl::emulators()).expect("node");
+    let node = SimNode::from_state(state, registry.emulators()).expect("node");
     // The persisted file is one more resource (a create in every round's plan).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -101,6 +101,11 @@ impl Provider for SysctlProvider {
         "sysctl"
     }
 
+    /// The `sysctl` emulator comes with the provider: registering one registers the other.
+    fn emulators(&self) -> Vec<Arc<dyn Emulator>> {
+        vec![Arc::new(SysctlEmulator)]
+    }
+
     fn kinds(&self) -> Vec<Kind> {
         vec![Kind::from_static(KIND)]
     }
@@ -144,11 +149,6 @@ impl Provider for SysctlProvider {
 /// The `sysctl` emulator: parameters live in the node's `sysctl` namespace.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SysctlEmulator;
-
-/// The emulators this provider contributes.
-pub fn emulators() -> Vec<Arc<dyn Emulator>> {
-    vec![Arc::new(SysctlEmulator)]
-}
 
 impl Emulator for SysctlEmulator {
     fn programs(&self) -> Vec<String> {

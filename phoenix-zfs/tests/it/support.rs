@@ -92,7 +92,8 @@ impl Node {
 
     fn from_state(state: SimState) -> Node {
         Node {
-            node: SimNode::from_state(state, phoenix_zfs::emulators()).expect("valid sim state"),
+            node: SimNode::from_state(state, phoenix_zfs::sim::emulators())
+                .expect("valid sim state"),
         }
     }
 

@@ -10,7 +10,16 @@ use phoenix_core::sim::{SimNode, SimState};
 use phoenix_core::{ApplyOptions, Engine, Host, PlanOptions, Registry, Step};
 use tests::sysctl;
 
-/// The node with the kernel parameters a fresh Proxmox host has for these keys.
+/// The registry of the sysctl provider alone: one line registers the provider and its emulator.
+fn registry() -> Registry {
+    Registry::builder()
+        .provider(sysctl::provider())
+        .build()
+        .expect("one provider")
+}
+
+/// The node with the kernel parameters a fresh Proxmox host has for these keys, and the
+/// emulators the registry brings.
 fn node() -> Arc<SimNode> {
     let mut state = SimState::new();
     state.tools.insert(
@@ -21,15 +30,12 @@ fn node() -> Arc<SimNode> {
             "fs.inotify.max_user_instances": "128",
         }),
     );
-    Arc::new(SimNode::from_state(state, sysctl::emulators()).expect("one emulator"))
+    Arc::new(SimNode::from_state(state, registry().emulators()).expect("one emulator"))
 }
 
 /// Decodes `json` with the sysctl provider alone and builds the engine.
 fn engine(json: &str) -> Engine {
-    let registry = Registry::builder()
-        .provider(sysctl::provider())
-        .build()
-        .expect("one provider");
+    let registry = registry();
     let document =
         Document::parse(PathBuf::from("sysctl.json"), json.to_owned()).expect("the config is JSON");
     let desired = registry.decode(&ConfigSet::from_documents(vec![document]));
@@ -127,4 +133,27 @@ async fn an_unknown_kernel_parameter_is_an_inspect_error() {
     );
     // The known parameter is still planned: one bad resource does not stop the plan.
     assert!(steps(&plan).contains(&"sysctl -w vm.swappiness=10".to_owned()));
+}
+
+/// A provider and its emulators are registered as one unit: the registry collects each
+/// provider's emulators, for a third-party provider and for the CLI's built-in ones alike (the
+/// CLI used to list the built-in providers' emulators a second time, by hand).
+#[test]
+fn issue_8_registering_a_provider_registers_its_emulators() {
+    let programs = |emulators: Vec<Arc<dyn phoenix_core::sim::Emulator>>| -> Vec<String> {
+        let mut programs: Vec<String> = emulators.iter().flat_map(|e| e.programs()).collect();
+        programs.sort();
+        programs
+    };
+    assert_eq!(programs(registry().emulators()), ["sysctl"]);
+    let built_in = programs(phoenix_cli::registry().emulators());
+    for program in [
+        "blkid", "grep", "pct", "pvesm", "smartctl", "wipefs", "zfs", "zpool",
+    ] {
+        assert!(
+            built_in.iter().any(|p| p == program),
+            "{program}: {built_in:?}"
+        );
+    }
+    assert_eq!(programs(phoenix_cli::target::emulators()), built_in);
 }
