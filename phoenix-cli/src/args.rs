@@ -93,7 +93,8 @@ pub struct PlanArgs {
     /// Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// Also save the plan as JSON to this file, for `apply --plan`.
+    /// Also save the plan as JSON to this file (mode 0600; secrets appear only by size), for
+    /// `apply --plan`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }

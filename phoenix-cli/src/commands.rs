@@ -48,8 +48,18 @@ pub(crate) fn load(common: &Common) -> Result<Engine, CliError> {
     Ok(engine)
 }
 
+/// The style of what goes to stdout.
 fn style(io: &Io) -> Style {
-    Style { color: io.color }
+    Style {
+        color: io.color_stdout,
+    }
+}
+
+/// The style of what goes to stderr: coloured by whether stderr, not stdout, is a terminal.
+fn err_style(io: &Io) -> Style {
+    Style {
+        color: io.color_stderr,
+    }
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -72,7 +82,10 @@ pub(crate) fn validate(common: &Common, io: &Io) -> Result<i32, CliError> {
         });
         emit(&io.stdout, &to_json(&report));
     } else {
-        emit(&io.stderr, &render::diagnostics(&diagnostics, style(io)));
+        emit(
+            &io.stderr,
+            &render::diagnostics(&diagnostics, err_style(io)),
+        );
         emit(
             &io.stdout,
             &format!(
@@ -90,11 +103,11 @@ pub(crate) fn plan(args: &PlanArgs, io: &Io) -> Result<i32, CliError> {
     let target = Target::parse(&args.target.target)?;
     let rt = runtime();
     let opened = Opened::open(&target, &args.target.target, &args.target.ssh, &rt, io)?;
-    let options = PlanOptions::default().allow_destroy(args.target.allow_destroy);
+    let options = plan_options(&target, args.target.allow_destroy);
     let plan = rt.block_on(engine.plan(Arc::clone(&opened.host), &options));
     opened.finish(&rt)?;
     if let Some(path) = &args.out {
-        std::fs::write(path, to_json(&plan)).map_err(|e| CliError::Output {
+        write_private(path, &to_json(&plan)).map_err(|e| CliError::Output {
             what: path.display().to_string(),
             message: e.to_string(),
         })?;
@@ -105,7 +118,7 @@ pub(crate) fn plan(args: &PlanArgs, io: &Io) -> Result<i32, CliError> {
         emit(&io.stdout, &render::plan(&plan, style(io)));
         emit(
             &io.stderr,
-            &render::diagnostics(&plan.diagnostics, style(io)),
+            &render::diagnostics(&plan.diagnostics, err_style(io)),
         );
     }
     Ok(if plan.has_errors() {
@@ -117,13 +130,38 @@ pub(crate) fn plan(args: &PlanArgs, io: &Io) -> Result<i32, CliError> {
     })
 }
 
+/// Plan options for `target`: `--allow-destroy` and the target's plan key.
+fn plan_options(target: &Target, allow_destroy: bool) -> PlanOptions {
+    let options = PlanOptions::default().allow_destroy(allow_destroy);
+    match crate::plan_key::for_target(target) {
+        Some(key) => options.plan_key(key),
+        None => options,
+    }
+}
+
+/// Writes a saved plan readable by its owner only (`0600`), even over an existing file: it may
+/// describe secrets by size and fingerprint.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
 /// `phoenix apply`.
 pub(crate) fn apply(args: &ApplyArgs, io: &mut Io) -> Result<i32, CliError> {
     let engine = load(&args.common)?;
     let target = Target::parse(&args.target.target)?;
     let rt = runtime();
     let opened = Opened::open(&target, &args.target.target, &args.target.ssh, &rt, io)?;
-    let plan_options = PlanOptions::default().allow_destroy(args.target.allow_destroy);
+    let plan_options = plan_options(&target, args.target.allow_destroy);
     let mut options = ApplyOptions::default()
         .plan(plan_options.clone())
         .parallelism(usize::from(args.parallelism));
@@ -141,7 +179,7 @@ pub(crate) fn apply(args: &ApplyArgs, io: &mut Io) -> Result<i32, CliError> {
         emit(&io.stdout, &render::plan(&plan, style(io)));
         emit(
             &io.stderr,
-            &render::diagnostics(&plan.diagnostics, style(io)),
+            &render::diagnostics(&plan.diagnostics, err_style(io)),
         );
         if plan.has_errors() {
             opened.finish(&rt)?;
@@ -178,7 +216,10 @@ pub(crate) fn apply(args: &ApplyArgs, io: &mut Io) -> Result<i32, CliError> {
         emit(&io.stdout, &render::apply_summary(&report, style(io)));
         let mut diagnostics = report.plan.diagnostics.clone();
         diagnostics.extend(outcome_diagnostics(&report));
-        emit(&io.stderr, &render::diagnostics(&diagnostics, style(io)));
+        emit(
+            &io.stderr,
+            &render::diagnostics(&diagnostics, err_style(io)),
+        );
     }
     Ok(if report.succeeded() {
         exit::OK
@@ -347,7 +388,10 @@ pub(crate) fn reconfigure(args: &ReconfigureArgs, io: &mut Io) -> Result<i32, Cl
     emit(&io.stdout, &render::plan(&after, style(io)));
     let mut diagnostics = outcome_diagnostics(&report);
     diagnostics.extend(after.diagnostics.iter().cloned());
-    emit(&io.stderr, &render::diagnostics(&diagnostics, style(io)));
+    emit(
+        &io.stderr,
+        &render::diagnostics(&diagnostics, err_style(io)),
+    );
     Ok(
         if report.succeeded() && !after.has_changes() && !after.has_errors() {
             exit::OK

@@ -16,30 +16,35 @@ pub struct Io {
     pub stdin: Box<dyn BufRead + Send>,
     /// Whether stdin and stdout are terminals (prompts and progress bars).
     pub interactive: bool,
-    /// Whether to colour the output.
-    pub color: bool,
+    /// Whether to colour what goes to stdout (plans).
+    pub color_stdout: bool,
+    /// Whether to colour what goes to stderr (diagnostics, errors, log lines).
+    pub color_stderr: bool,
 }
 
 impl std::fmt::Debug for Io {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Io")
             .field("interactive", &self.interactive)
-            .field("color", &self.color)
+            .field("color_stdout", &self.color_stdout)
+            .field("color_stderr", &self.color_stderr)
             .finish_non_exhaustive()
     }
 }
 
 impl Io {
-    /// The process's own streams. Colour only on a terminal and when `NO_COLOR` is unset.
+    /// The process's own streams. Each is coloured only when it is itself a terminal and
+    /// `NO_COLOR` is unset.
     pub fn real() -> Io {
         let stdout_tty = std::io::stdout().is_terminal();
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let no_color = std::env::var_os("NO_COLOR");
         Io {
             stdout: Arc::new(Mutex::new(Box::new(std::io::stdout()))),
             stderr: Arc::new(Mutex::new(Box::new(std::io::stderr()))),
             stdin: Box::new(std::io::BufReader::new(std::io::stdin())),
             interactive: stdout_tty && std::io::stdin().is_terminal(),
-            color: stdout_tty && !no_color,
+            color_stdout: use_color(stdout_tty, no_color.as_deref()),
+            color_stderr: use_color(std::io::stderr().is_terminal(), no_color.as_deref()),
         }
     }
 
@@ -52,9 +57,27 @@ impl Io {
             stderr: Arc::new(Mutex::new(Box::new(err.clone()))),
             stdin: Box::new(std::io::Cursor::new(stdin.to_owned().into_bytes())),
             interactive: false,
-            color: false,
+            color_stdout: false,
+            color_stderr: false,
         };
         (io, Captured { out, err })
+    }
+}
+
+/// Whether to colour a stream: only a terminal, and only while `NO_COLOR` is unset or empty
+/// (<https://no-color.org>).
+pub fn use_color(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
+}
+
+impl Captured {
+    /// A writer for log lines that appends to the captured stderr, for
+    /// [`crate::logging::subscriber`] in in-process tests.
+    pub fn log_writer(
+        &self,
+    ) -> impl for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static {
+        let err = self.err.clone();
+        move || err.clone()
     }
 }
 

@@ -7,6 +7,8 @@ mod commands;
 pub mod error;
 pub mod exit;
 pub mod io;
+pub mod logging;
+mod plan_key;
 pub mod render;
 pub mod target;
 
@@ -68,7 +70,9 @@ where
 }
 
 fn report(err: &CliError, io: &Io) {
-    let style = render::Style { color: io.color };
+    let style = render::Style {
+        color: io.color_stderr,
+    };
     match err {
         CliError::Config(diagnostics) => {
             emit(&io.stderr, &render::diagnostics(diagnostics, style));

@@ -9,6 +9,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 use tracing::Instrument;
+use tracing::instrument::WithSubscriber;
 
 use crate::change::{Action, Change, Ensure, FieldChange};
 use crate::diag::Diagnostic;
@@ -255,7 +256,9 @@ impl Engine {
                                 }
                                 (index, result)
                             }
-                            .instrument(span),
+                            .instrument(span)
+                            // The task logs where its caller does (a CLI run's subscriber).
+                            .with_current_subscriber(),
                         );
                         task_index.insert(handle.id(), index);
                     }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::cmd::Cmd;
 use crate::diag::Diagnostic;
 use crate::id::ResourceId;
+use crate::sensitive::Content;
 
 /// What apply will do to a resource. Core decides it from what the provider reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -130,8 +131,8 @@ pub enum Step {
     WriteFile {
         /// Where.
         path: PathBuf,
-        /// The content.
-        content: String,
+        /// The content (shown only as `(sensitive, N bytes)` when sensitive).
+        content: Content,
         /// The permission bits (serialised as an octal string such as `"0644"`).
         #[serde(with = "octal")]
         mode: u32,
@@ -163,9 +164,14 @@ impl fmt::Display for Step {
                 mode,
                 owner,
             } => {
+                let sensitive = if content.is_sensitive() {
+                    "sensitive, "
+                } else {
+                    ""
+                };
                 write!(
                     f,
-                    "write {} ({} bytes, mode {mode:04o}",
+                    "write {} ({sensitive}{} bytes, mode {mode:04o}",
                     path.display(),
                     content.len()
                 )?;
@@ -296,6 +302,11 @@ pub struct Change {
     /// A unified diff for a managed file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_diff: Option<String>,
+    /// For a change that carries sensitive values, a digest of its steps with those values,
+    /// keyed with the host-local plan key (HMAC-SHA256), so a saved plan still notices a changed
+    /// secret; set by the engine, never a plain hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 impl Change {
@@ -330,6 +341,7 @@ impl Change {
             } else {
                 delta.file_diff
             },
+            fingerprint: None,
         }
     }
 

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::sensitive::Content;
+
 /// Whether a command only reads the host or may change it.
 ///
 /// `plan` runs on a read-only host that refuses every [`Effect::Write`] command.
@@ -21,7 +23,8 @@ pub enum Effect {
 /// One command: a program and its arguments, plus optional stdin, environment and timeout.
 ///
 /// Its `Display` is shell-escaped, for logs and plans only; nothing ever runs it through a shell.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Neither `Display`, `Debug` nor serde shows environment values or a sensitive stdin.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Cmd {
     /// The program, looked up on `PATH` by the host.
@@ -30,9 +33,10 @@ pub struct Cmd {
     pub args: Vec<String>,
     /// What the command does to the host.
     pub effect: Effect,
-    /// Bytes written to the command's standard input.
+    /// Bytes written to the command's standard input (shown only as `<stdin: sensitive, N bytes>`
+    /// when sensitive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stdin: Option<String>,
+    pub stdin: Option<Content>,
     /// Extra environment variables. This is where secrets go: their values are never shown,
     /// logged or serialised (they appear as `<redacted>`).
     #[serde(
@@ -86,10 +90,24 @@ impl Cmd {
         self
     }
 
-    /// Sets the standard input.
-    pub fn stdin(mut self, stdin: impl Into<String>) -> Cmd {
+    /// Sets the standard input (a `String` is plain; pass a sensitive [`Content`] for secrets).
+    pub fn stdin(mut self, stdin: impl Into<Content>) -> Cmd {
         self.stdin = Some(stdin.into());
         self
+    }
+
+    /// The standard input's text, for the host that sends it.
+    ///
+    /// Fails for a sensitive stdin read back from a saved plan, whose text is not kept.
+    pub fn stdin_text(&self) -> Result<Option<&str>, crate::host::HostError> {
+        match &self.stdin {
+            None => Ok(None),
+            Some(content) => content.reveal().map(Some).ok_or_else(|| {
+                crate::host::HostError::Other(format!(
+                    "`{self}` has a sensitive stdin that a saved plan does not keep"
+                ))
+            }),
+        }
     }
 
     /// Adds an environment variable.
@@ -113,6 +131,24 @@ impl Cmd {
     }
 }
 
+impl fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let env: BTreeMap<&str, &str> = self
+            .env
+            .keys()
+            .map(|k| (k.as_str(), "<redacted>"))
+            .collect();
+        f.debug_struct("Cmd")
+            .field("program", &self.program)
+            .field("args", &self.args)
+            .field("effect", &self.effect)
+            .field("stdin", &self.stdin)
+            .field("env", &env)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for key in self.env.keys() {
@@ -122,9 +158,13 @@ impl fmt::Display for Cmd {
         for arg in &self.args {
             write!(f, " {}", shell_quote(arg))?;
         }
-        if let Some(stdin) = &self.stdin {
-            // The bytes are not shown: stdin may carry secrets.
-            write!(f, "  # with {} byte(s) on stdin", stdin.len())?;
+        match &self.stdin {
+            Some(stdin) if stdin.is_sensitive() => {
+                write!(f, "  # <stdin: sensitive, {} bytes>", stdin.len())?;
+            }
+            // The bytes are not shown either: they can be long.
+            Some(stdin) => write!(f, "  # with {} byte(s) on stdin", stdin.len())?,
+            None => {}
         }
         Ok(())
     }
@@ -217,6 +257,22 @@ mod tests {
         assert_eq!(cmd.to_string(), "TOKEN=<redacted> tool login");
         let json = serde_json::to_string(&cmd).expect("serialises");
         assert!(!json.contains("hunter2"), "{json}");
+        assert!(!format!("{cmd:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn issue_8_a_sensitive_stdin_is_never_shown() {
+        let cmd = Cmd::write("tee", ["-a", "/etc/x"]).stdin(Content::sensitive("TOKEN=canary\n"));
+        assert_eq!(
+            cmd.to_string(),
+            "tee -a /etc/x  # <stdin: sensitive, 13 bytes>"
+        );
+        let json = serde_json::to_string(&cmd).expect("serialises");
+        assert!(!json.contains("canary"), "{json}");
+        assert!(!format!("{cmd:?}").contains("canary"));
+        assert_eq!(cmd.stdin_text().expect("kept"), Some("TOKEN=canary\n"));
+        let back: Cmd = serde_json::from_str(&json).expect("deserialises");
+        assert!(back.stdin_text().is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::error::BoxError;
 use crate::id::{Kind, ResourceId};
 use crate::provider::{DecodeCx, Provider};
 use crate::resource::{Capability, Ctx, Resource};
+use crate::sensitive::{Content, describe, describe_changed};
 
 /// The kind of [`File`]: `file`. Any provider may produce files (for /etc/exports, smb.conf,
 /// AppArmor profiles, systemd units, nginx sites).
@@ -27,6 +28,7 @@ pub struct File {
     owner: Option<String>,
     ensure: Ensure,
     depends_on: Vec<ResourceId>,
+    sensitive: bool,
 }
 
 impl File {
@@ -39,6 +41,7 @@ impl File {
             owner: None,
             ensure: Ensure::Present,
             depends_on: Vec::new(),
+            sensitive: false,
         }
     }
 
@@ -54,6 +57,18 @@ impl File {
     pub fn mode(mut self, mode: u32) -> File {
         self.mode = mode;
         self
+    }
+
+    /// Marks the content as a secret whatever the mode (the config's `"sensitive": true`).
+    pub fn sensitive(mut self, sensitive: bool) -> File {
+        self.sensitive = sensitive;
+        self
+    }
+
+    /// Whether the content is shown nowhere: marked sensitive, or a mode that gives group and
+    /// other no read bit (`0600`, `0400`).
+    pub fn is_sensitive(&self) -> bool {
+        self.sensitive || is_private(self.mode)
     }
 
     /// Sets the owner (`user:group`).
@@ -125,38 +140,53 @@ impl Resource for File {
     }
 
     fn diff(&self, observed: Option<&FileState>) -> Delta {
+        // The host's content is as secret as its mode says; the config's as `is_sensitive`.
+        let old_secret = observed.is_some_and(|s| is_private(s.mode));
+        let new_secret = self.is_sensitive();
         if self.ensure == Ensure::Absent {
             return match observed {
                 None => Delta::none(),
-                Some(state) => Delta::none()
-                    .field(FieldChange::new(
-                        "content",
-                        Some(summary(&state.content).into()),
-                        None,
-                    ))
-                    .step(Step::RemoveFile {
-                        path: self.path.clone(),
-                    })
-                    .file_diff(unified_diff(&self.path, &state.content, ""))
-                    .disrupts(Disruption::DestroysData {
-                        what: format!("the content of {}", self.path.display()),
-                    }),
+                Some(state) => {
+                    let mut delta = Delta::none()
+                        .field(FieldChange::new(
+                            "content",
+                            Some(summary(&state.content, old_secret).into()),
+                            None,
+                        ))
+                        .step(Step::RemoveFile {
+                            path: self.path.clone(),
+                        })
+                        .disrupts(Disruption::DestroysData {
+                            what: format!("the content of {}", self.path.display()),
+                        });
+                    if !old_secret {
+                        delta = delta.file_diff(unified_diff(&self.path, &state.content, ""));
+                    }
+                    delta
+                }
             };
         }
         let mut delta = Delta::none();
         let before = observed.map(|s| s.content.as_str());
         if before != Some(self.content.as_str()) {
-            delta = delta
-                .field(FieldChange::new(
-                    "content",
-                    before.map(|c| summary(c).into()),
-                    Some(summary(&self.content).into()),
-                ))
-                .file_diff(unified_diff(
+            let after = if new_secret && before.is_some() {
+                describe_changed(self.content.len())
+            } else {
+                summary(&self.content, new_secret)
+            };
+            delta = delta.field(FieldChange::new(
+                "content",
+                before.map(|c| summary(c, old_secret).into()),
+                Some(after.into()),
+            ));
+            // A diff would show both contents: none when either side is secret.
+            if !old_secret && !new_secret {
+                delta = delta.file_diff(unified_diff(
                     &self.path,
                     before.unwrap_or(""),
                     &self.content,
                 ));
+            }
         }
         if observed.map(|s| s.mode) != Some(self.mode) {
             delta = delta.field(FieldChange::new(
@@ -177,7 +207,7 @@ impl Resource for File {
         if !delta.fields.is_empty() {
             delta = delta.step(Step::WriteFile {
                 path: self.path.clone(),
-                content: self.content.clone(),
+                content: Content::new(self.content.clone(), self.is_sensitive()),
                 mode: self.mode,
                 owner: self.owner.clone(),
             });
@@ -186,12 +216,21 @@ impl Resource for File {
     }
 }
 
-fn summary(content: &str) -> String {
+/// What the plan shows of a content: its size, and for a secret nothing more.
+fn summary(content: &str, sensitive: bool) -> String {
+    if sensitive {
+        return describe(content.len());
+    }
     format!(
         "{} line(s), {} byte(s)",
         content.lines().count(),
         content.len()
     )
+}
+
+/// Whether a mode gives group and other no read bit, so the content is a secret.
+fn is_private(mode: u32) -> bool {
+    mode & 0o044 == 0
 }
 
 /// A unified diff of two texts with three lines of context, headed by the path.
@@ -205,7 +244,7 @@ pub fn unified_diff(path: &Path, before: &str, after: &str) -> String {
 }
 
 /// The provider for the config's `files` key: a list of
-/// `{path, content, mode?, owner?, ensure?, depends_on?}`.
+/// `{path, content, mode?, owner?, ensure?, depends_on?, sensitive?}`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct FileProvider;
 
@@ -228,6 +267,8 @@ struct FileSpec {
     ensure: Ensure,
     #[serde(default)]
     depends_on: Vec<String>,
+    #[serde(default)]
+    sensitive: bool,
 }
 
 impl Provider for FileProvider {
@@ -290,6 +331,7 @@ fn decode_file(
         }
         (Ensure::Absent, _) => File::absent(&spec.path),
     };
+    file = file.sensitive(spec.sensitive);
     if let Some(mode) = spec.mode {
         match u32::from_str_radix(mode.trim_start_matches("0o"), 8) {
             Ok(bits) if bits <= 0o7777 => file = file.mode(bits),
@@ -362,6 +404,70 @@ mod tests {
         assert_eq!(delta.fields.len(), 1);
         assert_eq!(delta.fields[0].field, "mode");
         assert!(delta.file_diff.is_none());
+    }
+
+    /// Everything a plan shows of a delta: fields, steps, diff, as JSON and as text.
+    fn shown(delta: &Delta) -> String {
+        let steps: Vec<String> = delta.steps.iter().map(ToString::to_string).collect();
+        format!(
+            "{} {steps:?} {:?}",
+            serde_json::to_string(delta).expect("a delta is JSON"),
+            delta.file_diff
+        )
+    }
+
+    #[test]
+    fn issue_8_a_private_or_sensitive_file_shows_neither_old_nor_new_content() {
+        let canary = "canary-9f3b\n";
+        for file in [
+            File::new("/etc/token", canary).mode(0o600),
+            File::new("/etc/token", canary).mode(0o400),
+            File::new("/etc/token", canary).mode(0o644).sensitive(true),
+        ] {
+            let created = Resource::diff(&file, None);
+            assert!(!shown(&created).contains("canary"), "{}", shown(&created));
+            assert!(created.file_diff.is_none());
+            assert_eq!(
+                created.fields[0].after,
+                Some("(sensitive, 12 bytes)".into())
+            );
+            let updated = Resource::diff(&file, Some(&state("old-canary\n", 0o600)));
+            assert!(!shown(&updated).contains("canary"), "{}", shown(&updated));
+            assert_eq!(
+                (
+                    updated.fields[0].before.clone(),
+                    updated.fields[0].after.clone()
+                ),
+                (
+                    Some("(sensitive, 11 bytes)".into()),
+                    Some("(sensitive, 12 bytes, changed)".into())
+                )
+            );
+            let Step::WriteFile { content, .. } = &updated.steps[0] else {
+                panic!("expected a write");
+            };
+            assert_eq!(
+                content.reveal(),
+                Some(canary),
+                "apply still has the content"
+            );
+        }
+    }
+
+    #[test]
+    fn issue_8_a_public_file_whose_old_content_is_private_shows_no_diff() {
+        let file = File::new("/etc/token", "public\n");
+        let delta = Resource::diff(&file, Some(&state("old-canary\n", 0o600)));
+        assert!(!shown(&delta).contains("canary"), "{}", shown(&delta));
+        assert!(delta.file_diff.is_none());
+        let removed = Resource::diff(
+            &File::absent("/etc/token"),
+            Some(&state("old-canary\n", 0o600)),
+        );
+        assert!(!shown(&removed).contains("canary"), "{}", shown(&removed));
+        // 0640 is readable by the group: not a secret, the diff is shown.
+        let group = Resource::diff(&file, Some(&state("old\n", 0o640)));
+        assert!(group.file_diff.is_some());
     }
 
     #[test]

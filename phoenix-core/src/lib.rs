@@ -19,12 +19,13 @@ pub mod parse;
 pub mod plan;
 pub mod provider;
 pub mod resource;
+pub mod sensitive;
 #[cfg(feature = "sim")]
 pub mod sim;
 
 pub use cmd::{Cmd, Effect, Output};
 pub use diag::{Diagnostic, Location, Severity};
-pub use error::{BoxError, Error, Result, Unsupported};
+pub use error::{BoxError, Error, ErrorChain, Result, Unsupported};
 pub use host::{
     FileData, FileWrite, Host, HostError, HostKeys, LocalHost, ReadOnly, SshHost, SshOptions,
     SshTarget,
@@ -39,4 +40,5 @@ pub use graph::{Graph, GraphFormat};
 pub use plan::{Engine, FORMAT_VERSION, Plan, PlanOptions, Summary};
 pub use provider::{DecodeCx, Desired, Provider, Registry, RegistryBuilder};
 pub use resource::{AnyState, Capability, Ctx, DynResource, Resource};
+pub use sensitive::{Content, PlanKey};
 pub use stats::Stats;

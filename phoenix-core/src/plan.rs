@@ -16,6 +16,7 @@ use crate::graph::Graph;
 use crate::host::{Host, ReadOnly};
 use crate::provider::Desired;
 use crate::resource::{AnyState, Ctx, DynResource};
+use crate::sensitive::{PlanKey, fingerprint};
 use crate::stats::{Counting, Stats};
 
 /// The version of the JSON plan and apply reports. Bumped on any incompatible change.
@@ -29,6 +30,10 @@ pub struct PlanOptions {
     pub allow_destroy: bool,
     /// How many resources are inspected at once.
     pub inspect_concurrency: usize,
+    /// The host-local key that fingerprints changes carrying sensitive values (see
+    /// [`Change::fingerprint`]). Without it, a saved plan cannot tell a secret that changed but
+    /// kept its length.
+    pub plan_key: Option<PlanKey>,
 }
 
 impl Default for PlanOptions {
@@ -36,6 +41,7 @@ impl Default for PlanOptions {
         PlanOptions {
             allow_destroy: false,
             inspect_concurrency: 64,
+            plan_key: None,
         }
     }
 }
@@ -44,6 +50,12 @@ impl PlanOptions {
     /// Sets `allow_destroy`.
     pub fn allow_destroy(mut self, allow: bool) -> PlanOptions {
         self.allow_destroy = allow;
+        self
+    }
+
+    /// Sets the key that fingerprints changes carrying sensitive values.
+    pub fn plan_key(mut self, key: PlanKey) -> PlanOptions {
+        self.plan_key = Some(key);
         self
     }
 }
@@ -215,7 +227,11 @@ impl Engine {
                 diagnostic.resource.get_or_insert_with(|| id.clone());
                 diagnostics.push(diagnostic);
             }
-            let change = Change::decide(id.clone(), resource.ensure(), state.is_some(), delta);
+            let mut change = Change::decide(id.clone(), resource.ensure(), state.is_some(), delta);
+            change.fingerprint = options
+                .plan_key
+                .as_ref()
+                .and_then(|key| fingerprint(key, &change));
             if let Disruption::DestroysData { what } = &change.disruption {
                 if !options.allow_destroy {
                     diagnostics.push(
@@ -339,9 +355,11 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
-/// Compares a saved plan with a fresh one: the same changes, actions and steps, in order.
+/// Compares a saved plan with a fresh one: the same changes, actions and steps, in order, and
+/// for steps with sensitive values (shown only by size), the same keyed fingerprint.
 pub(crate) fn stale_reason(saved: &Plan, fresh: &Plan) -> Option<String> {
-    let key = |plan: &Plan| -> BTreeMap<String, (String, String)> {
+    type Key = (String, String, Option<String>);
+    let key = |plan: &Plan| -> BTreeMap<String, Key> {
         plan.changes
             .iter()
             .map(|c| {
@@ -350,6 +368,7 @@ pub(crate) fn stale_reason(saved: &Plan, fresh: &Plan) -> Option<String> {
                     (
                         c.action.to_string(),
                         serde_json::to_string(&c.steps).unwrap_or_default(),
+                        c.fingerprint.clone(),
                     ),
                 )
             })

@@ -274,7 +274,13 @@ pub async fn run_steps(steps: &[Step], cx: &Ctx<'_>) -> Result<(), BoxError> {
                 mode,
                 owner,
             } => {
-                let mut write = FileWrite::new(content.clone(), *mode);
+                let text = content.reveal().ok_or_else(|| {
+                    BoxError::from(format!(
+                        "write {}: the sensitive content is not kept in a saved plan",
+                        path.display()
+                    ))
+                })?;
+                let mut write = FileWrite::new(text, *mode);
                 if let Some(owner) = owner {
                     write = write.owner(owner.clone());
                 }

@@ -16,6 +16,7 @@ mod facts;
 pub mod features;
 pub mod parse;
 pub mod reconfigure;
+mod secret;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod snapshot;

@@ -48,8 +48,9 @@ impl Host for LocalHost {
             argv: cmd.to_string(),
             source,
         };
+        let stdin = cmd.stdin_text()?;
         let mut child = command.spawn().map_err(spawn_error)?;
-        if let (Some(input), Some(mut pipe)) = (&cmd.stdin, child.stdin.take()) {
+        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
             pipe.write_all(input.as_bytes())
                 .await
                 .map_err(spawn_error)?;

@@ -324,7 +324,13 @@ impl SshHost {
         let mut ssh = self.ssh(&["-o", "ControlMaster=no"]).arg(remote.command);
         ssh.effect = cmd.effect;
         if let Some(stdin) = remote.stdin {
-            ssh = ssh.stdin(stdin);
+            // Environment values travel here: then the whole stdin is sensitive.
+            let sensitive = !cmd.env.is_empty()
+                || cmd
+                    .stdin
+                    .as_ref()
+                    .is_some_and(crate::sensitive::Content::is_sensitive);
+            ssh = ssh.stdin(crate::sensitive::Content::new(stdin, sensitive));
         }
         if let Some(limit) = cmd.timeout {
             ssh = ssh.timeout(remote::local_grace(limit));
@@ -425,7 +431,8 @@ impl Host for SshHost {
                 &owner,
             ],
         )
-        .stdin(file.content.clone());
+        // A file's bytes are never logged, whatever its mode.
+        .stdin(crate::sensitive::Content::sensitive(file.content.clone()));
         let output = self.run_remote(&cmd).await?;
         if output.success() {
             Ok(())

@@ -146,6 +146,7 @@ impl SimNode {
     /// Runs `cmd` against the state, under the lock.
     fn execute(&self, cmd: &Cmd) -> Result<Output, HostError> {
         let argv = cmd.argv();
+        let stdin = cmd.stdin_text()?;
         let mut inner = self.lock();
         let Inner { state, cache, .. } = &mut *inner;
         *state.call_counts.entry(cmd.program.clone()).or_default() += 1;
@@ -153,7 +154,7 @@ impl SimNode {
             Ok(SimOutput::fail(fault.status, fault.stderr.clone()))
         } else if let Some(emulator) = self.emulators.get(&cmd.program) {
             let mut sys = SimSys::new(&mut state.files, &mut state.tools, cache);
-            let output = emulator.run(&argv, cmd.stdin.as_deref(), &mut sys);
+            let output = emulator.run(&argv, stdin, &mut sys);
             let report = sys.finish();
             if let Some(error) = report.error {
                 Err((error, output.mutated || report.changed))

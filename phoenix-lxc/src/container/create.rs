@@ -200,9 +200,11 @@ impl Container {
         if !lines.is_empty() {
             // A new container's conf has no snapshot section yet, so appending lands in the main
             // section.
-            fields.push(FieldChange::new("lxc", None, Some(lines.trim_end().into())));
+            let shown = crate::secret::redact_conf(&lines);
+            fields.push(FieldChange::new("lxc", None, Some(shown.trim_end().into())));
             steps.push(Step::run(
-                Cmd::write("tee", ["-a".to_owned(), conf_path(self.spec.id)]).stdin(lines),
+                Cmd::write("tee", ["-a".to_owned(), conf_path(self.spec.id)])
+                    .stdin(crate::secret::conf_content(lines)),
             ));
         }
         (fields, steps)

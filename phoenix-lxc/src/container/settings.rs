@@ -25,19 +25,21 @@ impl Container {
         }
         let path = conf_path(self.spec.id);
         let new_text = insert_into_main(&state.text, &missing);
+        // Environment values are secrets: the field and the diff show them by size only.
+        let shown = crate::secret::redact_conf(&missing);
         let delta = delta
             .field(
-                FieldChange::new("lxc", None, Some(missing.trim_end().into()))
+                FieldChange::new("lxc", None, Some(shown.trim_end().into()))
                     .note("raw lines, main section"),
             )
             .file_diff(phoenix_core::file::unified_diff(
                 std::path::Path::new(&path),
-                &state.text,
-                &new_text,
+                &crate::secret::redact_conf(&state.text),
+                &crate::secret::redact_conf(&new_text),
             ))
             .step(Step::WriteFile {
                 path: path.into(),
-                content: new_text,
+                content: crate::secret::conf_content(new_text),
                 mode: 0o640,
                 owner: None,
             });

@@ -553,3 +553,95 @@ fn an_unreachable_ssh_target_fails_naming_ssh_and_its_reason() {
         ran.stderr
     );
 }
+
+#[test]
+fn issue_8_a_saved_plan_is_private_and_notices_a_changed_secret_of_the_same_length() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let scratch = Scratch::new();
+    let config = |secret: &str| {
+        scratch.write_config(&format!(
+            r#"{{"files": [{{"path": "/etc/secret.key", "content": "{secret}", "mode": "0600"}}]}}"#
+        ))
+    };
+    let dir = config("first-secret-aaaa");
+    let saved = scratch.path().join("plan.json");
+    let ran = on(&scratch, "plan", &dir, &["--out", arg(&saved)]);
+    assert_code(&ran, 0);
+    let text = std::fs::read_to_string(&saved).expect("saved");
+    assert!(!text.contains("first-secret"), "{text}");
+    assert!(!ran.stdout.contains("first-secret"), "{}", ran.stdout);
+    let mode = std::fs::metadata(&saved)
+        .expect("saved")
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "the saved plan is readable by its owner only"
+    );
+
+    // Same length, other secret: the saved plan is stale.
+    config("other-secret-bbbb");
+    let ran = on(&scratch, "apply", &dir, &["--plan", arg(&saved), "--yes"]);
+    assert_code(&ran, 1);
+    assert!(
+        ran.stderr.contains("the host changed since it was made"),
+        "{}",
+        ran.stderr
+    );
+    assert!(!format!("{}{}", ran.stdout, ran.stderr).contains("secret-"));
+
+    // The secret the plan was made with: it applies.
+    config("first-secret-aaaa");
+    let ran = on(&scratch, "apply", &dir, &["--plan", arg(&saved), "--yes"]);
+    assert_code(&ran, 0);
+    assert_eq!(
+        scratch.state().files["/etc/secret.key"].content,
+        "first-secret-aaaa"
+    );
+}
+
+#[test]
+fn issue_8_errors_on_stderr_are_coloured_by_stderr_not_stdout() {
+    let scratch = Scratch::new();
+    let dir = scratch.write_config(r#"{"files": [{"path": "relative", "content": "x"}]}"#);
+    let (mut io, captured) = phoenix_cli::Io::captured("");
+    io.color_stdout = true;
+    io.color_stderr = false;
+    let ran = run_with(&["validate", "--config", arg(&dir)], &mut io, &captured);
+    assert_code(&ran, 1);
+    assert!(ran.stderr.contains("error:"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains('\u{1b}'), "{:?}", ran.stderr);
+    let (mut io, captured) = phoenix_cli::Io::captured("");
+    io.color_stderr = true;
+    let ran = run_with(&["validate", "--config", arg(&dir)], &mut io, &captured);
+    assert!(ran.stderr.contains('\u{1b}'), "{:?}", ran.stderr);
+}
+
+#[test]
+fn issue_8_log_lines_carry_no_escapes_when_stderr_is_not_a_terminal() {
+    let scratch = Scratch::new();
+    let ran = crate::support::phoenix_logged(&[
+        "plan",
+        "--config",
+        arg(&lab()),
+        "--target",
+        &scratch.target(),
+    ]);
+    assert!(
+        ran.stderr.contains("DEBUG"),
+        "logs were captured: {}",
+        ran.stderr
+    );
+    assert!(!ran.stderr.contains('\u{1b}'), "{:?}", ran.stderr);
+    assert!(phoenix_cli::io::use_color(true, None));
+    assert!(!phoenix_cli::io::use_color(false, None));
+    assert!(!phoenix_cli::io::use_color(
+        true,
+        Some(std::ffi::OsStr::new("1"))
+    ));
+    assert!(phoenix_cli::io::use_color(
+        true,
+        Some(std::ffi::OsStr::new(""))
+    ));
+}

@@ -6,6 +6,7 @@ mod engine;
 mod live;
 mod lxc;
 mod snapshots;
+mod suite_canary;
 mod support;
 mod third_party;
 mod zfs;

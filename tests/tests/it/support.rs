@@ -31,6 +31,14 @@ pub(crate) fn phoenix(args: &[&str]) -> Ran {
     run_with(args, &mut io, &captured)
 }
 
+/// Runs `phoenix ARGS...` like [`phoenix`], with its tracing subscriber at trace level (`-vvv`)
+/// writing log lines into the captured stderr, as the binary does on a non-terminal stderr.
+pub(crate) fn phoenix_logged(args: &[&str]) -> Ran {
+    let (mut io, captured) = phoenix_cli::Io::captured("");
+    let subscriber = phoenix_cli::logging::subscriber(3, io.color_stderr, captured.log_writer());
+    tracing::subscriber::with_default(subscriber, || run_with(args, &mut io, &captured))
+}
+
 /// Runs `phoenix ARGS...` on streams the caller prepared.
 pub(crate) fn run_with(
     args: &[&str],

@@ -75,7 +75,7 @@ async fn the_sysctl_provider_converges_and_then_plans_nothing() {
         .iter()
         .flat_map(|change| &change.steps)
         .find_map(|step| match step {
-            Step::WriteFile { content, .. } => Some(content.clone()),
+            Step::WriteFile { content, .. } => content.reveal().map(str::to_owned),
             _ => None,
         })
         .expect("the persisted file is written");

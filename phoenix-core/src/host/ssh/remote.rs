@@ -31,7 +31,7 @@ pub(super) struct Remote {
 /// reads byte by byte with `dd` (so the command still gets the rest of stdin) and evaluates.
 pub(super) fn remote(cmd: &Cmd) -> Result<Remote, HostError> {
     let mut command = String::new();
-    let mut stdin = cmd.stdin.clone();
+    let mut stdin = cmd.stdin_text()?.map(str::to_owned);
     if !cmd.env.is_empty() {
         let mut exports = String::new();
         for (name, value) in &cmd.env {

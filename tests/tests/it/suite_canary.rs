@@ -1,0 +1,373 @@
+//! The canary suite (issue 8): a unique canary secret in every place a secret can be (a `0600`
+//! managed file, a `sensitive` file, `lxc.environment` options of a template and of a clone, a
+//! file whose old content on the host is secret, a secret replaced by another, a command's
+//! environment), then every command an operator runs — validate, plan (text, JSON, `--out`),
+//! apply (text, JSON, from a saved plan), `-vvv` logs, a failing apply's errors, status — and
+//! every file written that is not the host's own disk (the saved plan, the audit log): no
+//! canary may appear anywhere.
+//!
+//! The simulated node's files are the simulated host's disk: they hold the secrets, as a real
+//! host's would.
+
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher as _, Hasher as _};
+use std::os::unix::fs::PermissionsExt as _;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use phoenix_core::sim::{Fault, SimFile};
+use phoenix_core::{
+    ApplyOptions, BoxError, Cmd, Ctx, Delta, FieldChange, PlanOptions, Resource, ResourceId,
+};
+use serde_json::Value;
+
+use crate::support::{Kv, KvAll, Ran, Scratch, arg, engine, host, node, phoenix, phoenix_logged};
+
+/// The canaries and how many outputs were checked for them.
+struct Canaries {
+    by_place: BTreeMap<&'static str, String>,
+    outputs: usize,
+}
+
+impl Canaries {
+    fn new() -> Canaries {
+        Canaries {
+            by_place: BTreeMap::new(),
+            outputs: 0,
+        }
+    }
+
+    /// A fresh random-looking canary for `place`.
+    fn add(&mut self, place: &'static str) -> String {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write(place.as_bytes());
+        let canary = format!("cnry{:016x}q", hasher.finish());
+        self.by_place.insert(place, canary.clone());
+        canary
+    }
+
+    fn get(&self, place: &str) -> &str {
+        &self.by_place[place]
+    }
+
+    /// Asserts that no canary appears in `text`, the output called `what`.
+    fn check(&mut self, what: &str, text: &str) {
+        for (place, canary) in &self.by_place {
+            assert!(
+                !text.contains(canary.as_str()),
+                "the canary of {place} leaked into {what}:\n{text}"
+            );
+        }
+        self.outputs += 1;
+    }
+
+    /// Checks a run's stdout and stderr.
+    fn check_run(&mut self, what: &str, ran: &Ran) {
+        self.check(&format!("{what} (stdout)"), &ran.stdout);
+        self.check(&format!("{what} (stderr)"), &ran.stderr);
+    }
+}
+
+/// Adds the canaries' files to the lab's hypervisor config and environment options to a
+/// template (900) and a clone (951).
+fn write_config(scratch: &Scratch, canaries: &Canaries, rotated: &str) {
+    let dir = scratch.config_dir();
+    let edit = |name: &str, change: &dyn Fn(&mut Value)| {
+        let file = dir.join(name);
+        let mut json: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("JSON");
+        change(&mut json);
+        std::fs::write(&file, serde_json::to_string_pretty(&json).expect("JSON")).expect("write");
+    };
+    edit("phoenix_hypervisor_config.json", &|json| {
+        let files = json["files"].as_array_mut().expect("files");
+        files.extend([
+            serde_json::json!({"path": "/etc/phoenix/private.key", "content": format!("{}\n", canaries.get("0600 file")), "mode": "0600"}),
+            serde_json::json!({"path": "/etc/phoenix/readonly.key", "content": canaries.get("0400 file"), "mode": "0400"}),
+            serde_json::json!({"path": "/etc/phoenix/marked.conf", "content": format!("token = {}\n", canaries.get("sensitive file")), "mode": "0644", "sensitive": true}),
+            serde_json::json!({"path": "/etc/phoenix/was-secret.conf", "content": "public now\n", "mode": "0644"}),
+            serde_json::json!({"path": "/etc/phoenix/rotated.key", "content": rotated, "mode": "0600"}),
+        ]);
+    });
+    edit("phoenix_lxc_configs.json", &|json| {
+        let configs = &mut json["lxc_configs"];
+        configs["900"]["lxc_options"] = serde_json::json!([format!(
+            "lxc.environment=HF_TOKEN={}",
+            canaries.get("lxc.environment of a template")
+        )]);
+        let clone = configs["951"]["lxc_options"]
+            .as_array_mut()
+            .expect("951 has lxc_options");
+        clone.push(Value::String(format!(
+            "lxc.environment=API_KEY={}",
+            canaries.get("lxc.environment of a clone")
+        )));
+    });
+}
+
+/// Seeds the host with secrets the config will overwrite.
+fn seed_host(scratch: &Scratch, canaries: &Canaries) {
+    let mut state = scratch.state();
+    for (path, place) in [
+        ("/etc/phoenix/was-secret.conf", "old content of a 0600 file"),
+        ("/etc/phoenix/rotated.key", "old secret of a rotated file"),
+    ] {
+        state.files.insert(
+            path.to_owned(),
+            SimFile::new(format!("{}\n", canaries.get(place)), 0o600, "root:root"),
+        );
+    }
+    scratch.write_state(&state);
+}
+
+#[test]
+#[expect(
+    clippy::print_stdout,
+    reason = "the suite prints its counts, shown by the CI step that runs suite_* tests"
+)]
+fn suite_canary() {
+    let mut canaries = Canaries::new();
+    for place in [
+        "0600 file",
+        "0400 file",
+        "sensitive file",
+        "lxc.environment of a template",
+        "lxc.environment of a clone",
+        "old content of a 0600 file",
+        "old secret of a rotated file",
+        "new secret of a rotated file",
+        "lxc.environment added later",
+    ] {
+        canaries.add(place);
+    }
+    let scratch = Scratch::new();
+    let config =
+        scratch.copy_lab_config(&["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"]);
+    scratch.seed_lab_state();
+    seed_host(&scratch, &canaries);
+    let rotated = format!("{}\n", canaries.get("new secret of a rotated file"));
+    write_config(&scratch, &canaries, &rotated);
+    let config = arg(&config).to_owned();
+    let target = scratch.target();
+    let on = |args: &[&str], logged: bool| {
+        let mut all = vec![
+            args[0],
+            "--config",
+            config.as_str(),
+            "--target",
+            target.as_str(),
+        ];
+        all.extend_from_slice(&args[1..]);
+        if logged {
+            all.push("-vvv");
+            phoenix_logged(&all)
+        } else {
+            phoenix(&all)
+        }
+    };
+
+    for json in [false, true] {
+        let mut args = vec!["validate", "--config", config.as_str()];
+        if json {
+            args.push("--json");
+        }
+        let ran = phoenix(&args);
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        canaries.check_run("validate", &ran);
+    }
+    for (what, args, logged) in [
+        ("plan", vec!["plan"], false),
+        ("plan --json", vec!["plan", "--json"], false),
+        ("plan -vvv", vec!["plan"], true),
+        ("status", vec!["status"], false),
+    ] {
+        let ran = on(&args, logged);
+        assert!(ran.code == 0, "{what}: {}\n{}", ran.stdout, ran.stderr);
+        canaries.check_run(what, &ran);
+    }
+    let plan_text = on(&["plan"], false).stdout;
+    assert!(plan_text.contains("(sensitive, "), "{plan_text}");
+
+    // A saved plan: no canary, and readable by its owner only.
+    let saved = scratch.path().join("saved-plan.json");
+    let ran = on(&["plan", "--out", arg(&saved)], false);
+    canaries.check_run("plan --out", &ran);
+    canaries.check(
+        "the saved plan",
+        &std::fs::read_to_string(&saved).expect("saved"),
+    );
+    let mode = std::fs::metadata(&saved)
+        .expect("saved")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the saved plan is 0600");
+
+    // A failing apply: the error names the command, never its secret stdin.
+    let mut state = scratch.state();
+    state.faults.push(
+        Fault::new(1, 1, "tee: /etc/pve/lxc/900.conf: Read-only file system\n")
+            .program("tee")
+            .argv_contains("900.conf"),
+    );
+    scratch.write_state(&state);
+    let ran = on(&["apply", "--plan", arg(&saved), "--yes"], true);
+    assert_eq!(
+        ran.code, 1,
+        "the fault fails the apply: {}\n{}",
+        ran.stdout, ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("Read-only file system"),
+        "{}",
+        ran.stderr
+    );
+    canaries.check_run("a failing apply -vvv", &ran);
+
+    // Apply (text, logged), then a no-op plan and apply.
+    let ran = on(&["apply", "--yes"], true);
+    assert_eq!(ran.code, 0, "apply: {}\n{}", ran.stdout, ran.stderr);
+    canaries.check_run("apply -vvv", &ran);
+    for (what, args) in [
+        ("plan after apply", vec!["plan", "--detailed-exitcode"]),
+        ("apply --json after apply", vec!["apply", "--yes", "--json"]),
+        ("status after apply", vec!["status"]),
+    ] {
+        let ran = on(&args, false);
+        assert_eq!(ran.code, 0, "{what}: {}\n{}", ran.stdout, ran.stderr);
+        canaries.check_run(what, &ran);
+    }
+
+    // An environment option added to a running clone: the conf is rewritten, with a diff of the
+    // conf that already holds the other secrets.
+    let lxc = scratch.config_dir().join("phoenix_lxc_configs.json");
+    let mut json: Value =
+        serde_json::from_str(&std::fs::read_to_string(&lxc).expect("read")).expect("JSON");
+    json["lxc_configs"]["951"]["lxc_options"]
+        .as_array_mut()
+        .expect("options")
+        .push(Value::String(format!(
+            "lxc.environment=LATER={}",
+            canaries.get("lxc.environment added later")
+        )));
+    std::fs::write(&lxc, serde_json::to_string_pretty(&json).expect("JSON")).expect("write");
+    for (what, args, logged) in [
+        (
+            "plan of an added option",
+            vec!["plan", "--detailed-exitcode"],
+            false,
+        ),
+        (
+            "plan --json of an added option",
+            vec!["plan", "--json"],
+            false,
+        ),
+        (
+            "apply --json of an added option -vvv",
+            vec!["apply", "--yes", "--json"],
+            true,
+        ),
+    ] {
+        let ran = on(&args, logged);
+        assert!(
+            ran.code == 0 || ran.code == 2,
+            "{what}: {}\n{}",
+            ran.stdout,
+            ran.stderr
+        );
+        canaries.check_run(what, &ran);
+    }
+
+    // The host holds the secrets (it is the host's disk); its audit log does not.
+    let state = scratch.state();
+    assert_eq!(
+        state.files["/etc/phoenix/rotated.key"].content, rotated,
+        "the secret was written"
+    );
+    assert!(
+        state.files["/etc/pve/lxc/951.conf"]
+            .content
+            .contains(canaries.get("lxc.environment added later"))
+    );
+    canaries.check(
+        "the sim audit log",
+        &serde_json::to_string(&state.audit).expect("JSON"),
+    );
+    let audit = phoenix(&["sim-audit", "--target", target.as_str(), "--run", "all"]);
+    canaries.check_run("sim-audit", &audit);
+
+    check_command_environment(&mut canaries);
+    println!(
+        "suite canary: {} canaries, {} outputs checked, 0 leaks",
+        canaries.by_place.len(),
+        canaries.outputs
+    );
+}
+
+/// A resource whose step passes a secret in the command's environment.
+#[derive(Debug)]
+struct EnvItem {
+    token: String,
+}
+
+#[async_trait]
+impl Resource for EnvItem {
+    type State = String;
+
+    fn id(&self) -> ResourceId {
+        crate::support::item_id("with-env")
+    }
+
+    async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<String>, BoxError> {
+        Ok(cx.fact(&KvAll).await?.get("with-env").cloned())
+    }
+
+    fn diff(&self, observed: Option<&String>) -> Delta {
+        if observed.is_some() {
+            return Delta::none();
+        }
+        Delta::none()
+            .field(FieldChange::new("value", None, Some("set".into())))
+            .run(Cmd::write("kv", ["set", "with-env", "set"]).env("TOKEN", self.token.clone()))
+    }
+}
+
+/// The environment of commands, through the engine: plan JSON and text, the apply report, logs.
+fn check_command_environment(canaries: &mut Canaries) {
+    let token = canaries.add("a command's environment");
+    let kv = Kv::new();
+    let node = node(&kv, &[]);
+    let engine = engine(vec![Box::new(EnvItem { token })]);
+    let (io, captured) = phoenix_cli::Io::captured("");
+    let subscriber = phoenix_cli::logging::subscriber(3, false, captured.log_writer());
+    let rt = tokio::runtime::Runtime::new().expect("a runtime");
+    let report = tracing::subscriber::with_default(subscriber, || {
+        let plan = rt.block_on(engine.plan(host(&node), &PlanOptions::default()));
+        assert_eq!(plan.changes.len(), 1);
+        rt.block_on(engine.apply(
+            host(&node),
+            &ApplyOptions::default(),
+            Arc::new(phoenix_core::apply::Quiet),
+        ))
+    })
+    .expect("applies");
+    drop(io);
+    let style = phoenix_cli::render::Style { color: false };
+    canaries.check(
+        "an env plan as JSON",
+        &serde_json::to_string(&report.plan).expect("JSON"),
+    );
+    canaries.check(
+        "an env plan as text",
+        &phoenix_cli::render::plan(&report.plan, style),
+    );
+    canaries.check(
+        "an env apply report",
+        &serde_json::to_string(&report).expect("JSON"),
+    );
+    canaries.check("an env plan's debug form", &format!("{report:?}"));
+    canaries.check("the engine's -vvv log", &captured.stderr());
+    assert!(
+        captured.stderr().contains("TOKEN=<redacted>"),
+        "the log shows the command"
+    );
+}
