@@ -1,6 +1,6 @@
 //! The engine's error type: what can stop `plan`, `apply` or config loading as a whole.
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Location};
 use crate::host::HostError;
 use crate::id::ResourceId;
 
@@ -21,10 +21,13 @@ pub enum Error {
         diagnostics: Vec<Diagnostic>,
     },
     /// The resources depend on each other in a cycle.
-    #[error("order resources: dependency cycle {}", .cycle.iter().map(ToString::to_string).collect::<Vec<_>>().join(" -> "))]
+    #[error("order resources: dependency cycle {}{}", .cycle.iter().map(ToString::to_string).collect::<Vec<_>>().join(" -> "), cycle_origins(.origins))]
     Cycle {
         /// The resources on the cycle, the first repeated at the end.
         cycle: Vec<ResourceId>,
+        /// The config entries of the resources on the cycle, for those whose provider gave one:
+        /// the entries that close it.
+        origins: Vec<(ResourceId, Location)>,
     },
     /// Two resources have the same id, or two providers the same kind.
     #[error("register {what}: {name} is declared twice")]
@@ -58,6 +61,18 @@ pub enum Error {
     /// A host operation failed outside any one resource.
     #[error(transparent)]
     Host(#[from] HostError),
+}
+
+/// `; declared at c.json:2:3 at files[0] (file[/a]), ...`, or nothing without origins.
+fn cycle_origins(origins: &[(ResourceId, Location)]) -> String {
+    if origins.is_empty() {
+        return String::new();
+    }
+    let places: Vec<String> = origins
+        .iter()
+        .map(|(id, location)| format!("{location} ({id})"))
+        .collect();
+    format!("; declared at {}", places.join(", "))
 }
 
 fn count_errors(diagnostics: &[Diagnostic]) -> usize {

@@ -281,7 +281,7 @@ impl Provider for FileProvider {
     }
 
     fn claims(&self) -> Vec<Claim> {
-        vec![Claim::managed("files")]
+        vec![Claim::managed("files").free_text("*.content")]
     }
 
     fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
@@ -297,7 +297,7 @@ impl Provider for FileProvider {
                     continue;
                 };
                 if let Some(file) = decode_file(spec, section, &path, cx) {
-                    cx.add(file);
+                    cx.add_at(file, section.location_of(&path));
                 }
             }
         }
@@ -313,15 +313,16 @@ fn decode_file(
     let mut error = |at: JsonPath, message: String| {
         cx.report(Diagnostic::error(message).at(section.location_of(&at)));
     };
-    if !spec.path.starts_with('/') {
-        error(
-            path.clone().key("path"),
-            format!("expected an absolute path, found {:?}", spec.path),
-        );
-        return None;
-    }
+    // One file has one spelling, so `/etc/./motd` and `/etc/motd` are one resource.
+    let file_path = match crate::config::normalize_path(&spec.path) {
+        Ok(normalized) => normalized,
+        Err(message) => {
+            error(path.clone().key("path"), message);
+            return None;
+        }
+    };
     let mut file = match (spec.ensure, spec.content) {
-        (Ensure::Present, Some(content)) => File::new(&spec.path, content),
+        (Ensure::Present, Some(content)) => File::new(&file_path, content),
         (Ensure::Present, None) => {
             error(
                 path.clone().key("content"),
@@ -329,7 +330,7 @@ fn decode_file(
             );
             return None;
         }
-        (Ensure::Absent, _) => File::absent(&spec.path),
+        (Ensure::Absent, _) => File::absent(&file_path),
     };
     file = file.sensitive(spec.sensitive);
     if let Some(mode) = spec.mode {

@@ -79,7 +79,10 @@ impl Graph {
             }
         }
         if let Some(cycle) = find_cycle(&graph) {
-            return Err(Error::Cycle { cycle });
+            return Err(Error::Cycle {
+                cycle,
+                origins: Vec::new(),
+            });
         }
         let (order, levels) = order(&graph);
         Ok((

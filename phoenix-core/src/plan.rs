@@ -9,15 +9,29 @@ use futures::{FutureExt, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::change::{Action, Change, Disruption};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Location};
 use crate::error::{BoxError, Error};
 use crate::facts::Facts;
 use crate::graph::Graph;
 use crate::host::{Host, ReadOnly};
+use crate::id::ResourceId;
 use crate::provider::Desired;
 use crate::resource::{AnyState, Ctx, DynResource};
 use crate::sensitive::{PlanKey, fingerprint};
 use crate::stats::{Counting, Stats};
+
+/// A cycle error with the config entries of its members, which only the decoded config knows.
+fn cycle_with_origins(err: Error, origins: &BTreeMap<ResourceId, Location>) -> Error {
+    let Error::Cycle { cycle, .. } = err else {
+        return err;
+    };
+    let members: std::collections::BTreeSet<&ResourceId> = cycle.iter().collect();
+    let origins = members
+        .into_iter()
+        .filter_map(|id| origins.get(id).map(|at| (id.clone(), at.clone())))
+        .collect();
+    Error::Cycle { cycle, origins }
+}
 
 /// The version of the JSON plan and apply reports. Bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
@@ -129,7 +143,8 @@ impl Engine {
     /// Builds the graph for the desired resources. Config diagnostics are kept and reported
     /// first in every plan; a dependency cycle is an error.
     pub fn new(desired: Desired) -> Result<Engine, Error> {
-        let (graph, graph_diagnostics) = Graph::build(&desired.resources)?;
+        let (graph, graph_diagnostics) = Graph::build(&desired.resources)
+            .map_err(|err| cycle_with_origins(err, &desired.origins))?;
         let mut diagnostics = desired.diagnostics;
         diagnostics.extend(graph_diagnostics);
         let provided = desired

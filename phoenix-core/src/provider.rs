@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use crate::config::{Claim, ConfigSet, JsonPath, Section, check_claims, decode};
-use crate::diag::Diagnostic;
+use crate::config::{
+    Claim, ConfigSet, JsonPath, Section, Support, check_claims, check_strings, decode,
+};
+use crate::diag::{Diagnostic, Location};
 use crate::error::Error;
-use crate::id::Kind;
+use crate::id::{Kind, ResourceId};
 use crate::resource::DynResource;
 
 /// A family of resources: the config keys it reads and the kinds it produces.
@@ -45,6 +47,7 @@ pub struct DecodeCx<'a> {
     kinds: BTreeSet<Kind>,
     config: &'a ConfigSet,
     resources: Vec<Box<dyn DynResource>>,
+    origins: BTreeMap<ResourceId, Location>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -56,6 +59,7 @@ impl<'a> DecodeCx<'a> {
             kinds: kinds.into_iter().collect(),
             config,
             resources: Vec::new(),
+            origins: BTreeMap::new(),
             diagnostics: Vec::new(),
         }
     }
@@ -67,6 +71,13 @@ impl<'a> DecodeCx<'a> {
 
     /// Adds a resource. A kind the provider did not declare is reported as an error.
     pub fn add(&mut self, resource: impl DynResource + 'static) {
+        self.add_boxed(Box::new(resource));
+    }
+
+    /// Adds a resource that comes from the config entry at `origin`, so that messages about it
+    /// (a dependency cycle, a duplicate) can point at that entry.
+    pub fn add_at(&mut self, resource: impl DynResource + 'static, origin: Location) {
+        self.origins.insert(resource.id(), origin);
         self.add_boxed(Box::new(resource));
     }
 
@@ -109,9 +120,27 @@ impl<'a> DecodeCx<'a> {
         }
     }
 
-    fn finish(self) -> (Vec<Box<dyn DynResource>>, Vec<Diagnostic>) {
-        (self.resources, self.diagnostics)
+    fn finish(self) -> Desired {
+        Desired {
+            resources: self.resources,
+            diagnostics: self.diagnostics,
+            origins: self.origins,
+        }
     }
+}
+
+/// Checks the strings of the managed sections (see [`check_strings`]).
+fn check_managed_strings(sections: &[Section<'_>], claims: &[Claim]) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    for section in sections {
+        let managed = claims
+            .iter()
+            .find(|c| c.key == section.key && c.support == Support::Managed);
+        if let Some(claim) = managed {
+            diagnostics.extend(check_strings(section, &claim.free_text));
+        }
+    }
+    diagnostics
 }
 
 /// The providers of one run, built explicitly (there are no globals).
@@ -179,6 +208,8 @@ pub struct Desired {
     pub resources: Vec<Box<dyn DynResource>>,
     /// Errors, warnings and notes about the config.
     pub diagnostics: Vec<Diagnostic>,
+    /// Where in the config each resource comes from, for the resources whose provider said so.
+    pub origins: BTreeMap<ResourceId, Location>,
 }
 
 impl Desired {
@@ -220,26 +251,99 @@ impl Registry {
         let mut desired = Desired {
             resources: Vec::new(),
             diagnostics: check_claims(config, &claims),
+            origins: BTreeMap::new(),
         };
         for provider in &self.providers {
-            let keys: BTreeSet<String> = provider.claims().into_iter().map(|c| c.key).collect();
-            let sections: Vec<Section<'_>> =
-                config.sections().filter(|s| keys.contains(s.key)).collect();
+            let claims = provider.claims();
+            let sections: Vec<Section<'_>> = config
+                .sections()
+                .filter(|s| claims.iter().any(|c| c.key == s.key))
+                .collect();
+            // A string with a control character is the root cause of whatever the provider
+            // would report about it, so the provider does not decode a config that has one.
+            let unsafe_strings = check_managed_strings(&sections, &claims);
+            if !unsafe_strings.is_empty() {
+                desired.diagnostics.extend(unsafe_strings);
+                continue;
+            }
             let mut cx = DecodeCx::new(provider.name(), provider.kinds(), config);
             provider.decode(&sections, &mut cx);
-            let (resources, diagnostics) = cx.finish();
-            desired.resources.extend(resources);
-            desired.diagnostics.extend(diagnostics);
+            let decoded = cx.finish();
+            desired.resources.extend(decoded.resources);
+            desired.origins.extend(decoded.origins);
+            desired.diagnostics.extend(decoded.diagnostics);
         }
         let mut ids = BTreeSet::new();
         for resource in &desired.resources {
             let id = resource.id();
             if !ids.insert(id.clone()) {
-                desired.diagnostics.push(
-                    Diagnostic::error("the config declares this resource twice").for_resource(id),
-                );
+                let mut diagnostic = Diagnostic::error("the config declares this resource twice");
+                if let Some(origin) = desired.origins.get(&id) {
+                    diagnostic = diagnostic.at(origin.clone());
+                }
+                desired.diagnostics.push(diagnostic.for_resource(id));
             }
         }
         desired
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::config::Document;
+
+    fn decode_files(text: &str) -> (Desired, String) {
+        let document = Document::parse(PathBuf::from("c.json"), text.to_owned()).expect("JSON");
+        let config = ConfigSet::from_documents(vec![document]);
+        let registry = Registry::builder()
+            .provider(crate::file::provider())
+            .build()
+            .expect("one provider");
+        let desired = registry.decode(&config);
+        let rendered = desired
+            .diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
+        (desired, rendered)
+    }
+
+    #[test]
+    fn issue_8_control_characters_stop_the_provider_with_their_json_paths() {
+        let (desired, rendered) = decode_files(
+            "{\"files\": [\n  {\"path\": \"/etc/x]  (create)\\n\\nPlan: 0 to create\", \"content\": \"ok\\n\\tindented\\n\"},\n  {\"path\": \"/etc/\\u001b[2Jy\", \"content\": \"\\u001b[31m\"}\n]}",
+        );
+        assert!(desired.resources.is_empty(), "nothing is decoded");
+        insta::assert_snapshot!(rendered, @r"
+        error: c.json:2:12 at files[0].path: control character U+000A (line feed) at character 17; names, paths, options and property values are single-line printable text
+        error: c.json:3:12 at files[1].path: control character U+001B (escape) at character 5; names, paths, options and property values are single-line printable text
+        error: c.json:3:42 at files[1].content: control character U+001B (escape) at character 0; free text may hold newlines and tabs, no other control characters
+        ");
+    }
+
+    #[test]
+    fn issue_8_two_spellings_of_one_path_are_one_resource_declared_twice() {
+        let (desired, rendered) = decode_files(
+            "{\"files\": [\n  {\"path\": \"/etc/motd\", \"content\": \"a\"},\n  {\"path\": \"/etc/./motd/\", \"content\": \"b\"},\n  {\"path\": \"/etc/../root/x\", \"content\": \"c\"},\n  {\"path\": \"etc/y\", \"content\": \"d\"}\n]}",
+        );
+        assert!(desired.has_errors());
+        insta::assert_snapshot!(rendered, @r#"
+        error: c.json:4:12 at files[2].path: expected a path without ".." components, found "/etc/../root/x"
+        error: c.json:5:12 at files[3].path: expected an absolute path, found "etc/y"
+        error: c.json:3:3 at files[1]: file[/etc/motd]: the config declares this resource twice
+        "#);
+    }
+
+    #[test]
+    fn issue_8_a_cycle_names_the_config_entries_that_close_it() {
+        let (desired, _) = decode_files(
+            "{\"files\": [\n  {\"path\": \"/a\", \"content\": \"a\", \"depends_on\": [\"file[/b]\"]},\n  {\"path\": \"/b\", \"content\": \"b\", \"depends_on\": [\"file[/a]\"]}\n]}",
+        );
+        let err = crate::plan::Engine::new(desired).expect_err("a cycle");
+        insta::assert_snapshot!(err.to_string(), @"order resources: dependency cycle file[/a] -> file[/b] -> file[/a]; declared at c.json:2:3 at files[0] (file[/a]), c.json:3:3 at files[1] (file[/b])");
     }
 }

@@ -3,8 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use phoenix_core::config::{JsonPath, Section, suggest};
-use phoenix_core::{DecodeCx, Diagnostic, Ensure};
+mod entry;
+mod format;
+
+use phoenix_core::config::{JsonPath, Section, excerpt};
+use phoenix_core::{DecodeCx, Diagnostic, Ensure, Location};
+
+use entry::{Entry, MOUNT_SLOTS, OriginRef, Problem};
+use format::{Shape, check_value};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -312,6 +318,7 @@ fn default_if() -> String {
 #[serde(deny_unknown_fields)]
 struct RawVolume {
     #[serde(default)]
+    #[expect(dead_code, reason = "the upstream volume name is informational")]
     name: Option<String>,
     pool: String,
     size_gb: u64,
@@ -329,9 +336,13 @@ struct RawShared {
 #[derive(Debug, Default)]
 pub(crate) struct Decoded {
     pub(crate) containers: Vec<ContainerSpec>,
+    /// Where each container's entry is.
+    pub(crate) locations: BTreeMap<u32, Location>,
 }
 
-/// Decodes the sections and validates across containers.
+/// Decodes the sections and validates across containers. Each entry is decoded concern by
+/// concern (`entry`); then clone parents and dependencies are resolved, shared volumes added,
+/// and mount slots, IPs and MACs checked across containers.
 pub(crate) fn decode(sections: &[Section<'_>], cx: &mut DecodeCx<'_>) -> Decoded {
     let mut out = Decoded::default();
     let Some(section) = sections.iter().find(|s| s.key == "lxc_configs") else {
@@ -342,330 +353,195 @@ pub(crate) fn decode(sections: &[Section<'_>], cx: &mut DecodeCx<'_>) -> Decoded
         return out;
     };
     let mut noted: BTreeSet<&str> = BTreeSet::new();
-    let mut paths: BTreeMap<u32, JsonPath> = BTreeMap::new();
-    let mut clone_refs: Vec<(u32, String, JsonPath)> = Vec::new();
-    let mut dep_refs: Vec<(u32, String, JsonPath)> = Vec::new();
+    // Containers the config declares, even those whose entry has errors: a reference to one of
+    // those is not reported again (the entry's own error is the root cause).
+    let mut declared: BTreeSet<u32> = BTreeSet::new();
+    let mut entries: Vec<(Entry, JsonPath)> = Vec::new();
     for (key, value) in &map {
         let path = section.path().key(key);
-        let error = |cx: &mut DecodeCx<'_>, at: &JsonPath, message: String| {
-            cx.report(
-                Diagnostic::error(format!("container {key}: {message}"))
-                    .at(section.location_of(at)),
-            );
-        };
         let id = match key.parse::<u32>() {
             Ok(id) if (100..=999_999_999).contains(&id) => id,
             _ => {
-                error(
-                    cx,
-                    &path,
-                    format!("container ids are numbers from 100 to 999999999, found {key:?}"),
+                cx.report(
+                    Diagnostic::error(format!(
+                        "container ids are numbers from 100 to 999999999, found {}",
+                        excerpt(key)
+                    ))
+                    .at(section.location_of(&path)),
                 );
                 continue;
             }
         };
+        declared.insert(id);
+        note_later_keys(value, &path, section, &mut noted, cx);
         let Some(raw) = cx.decode::<Raw>(section, &path, value) else {
             continue;
         };
-        if let Some(object) = value.as_object() {
-            for (name, reason) in LATER_KEYS {
-                if object.contains_key(*name) && noted.insert(name) {
-                    cx.report(
-                        Diagnostic::note(format!("{name} is known but not managed yet: {reason}"))
-                            .at(section.location_of(&path.key(*name))),
-                    );
-                }
+        match entry::decode_entry(id, &raw, &path) {
+            Ok(entry) => {
+                report(&entry.warnings, id, section, cx);
+                entries.push((entry, path));
             }
+            Err(problems) => report(&problems, id, section, cx),
         }
-        let mut ok = true;
-        if let Err(message) = check_hostname(&raw.name) {
-            error(cx, &path.key("name"), message);
-            ok = false;
-        }
-        let net = match decode_net(&raw, id) {
-            Ok(net) => net,
-            Err((field, message)) => {
-                error(cx, &path.key(field), message);
-                ok = false;
-                Net {
-                    name: String::new(),
-                    bridge: String::new(),
-                    ip: String::new(),
-                    gw: None,
-                    hwaddr: None,
-                }
-            }
-        };
-        let origin = match (&raw.template, &raw.clone_from_ctid) {
-            (Some(_), Some(_)) => {
-                error(
-                    cx,
-                    &path,
-                    "give either template or clone_from_ctid, not both".to_owned(),
-                );
-                ok = false;
-                None
-            }
-            (Some(template), None) => Some(Origin::Template(template.clone())),
-            (None, Some(parent)) => {
-                let parent = id_text(parent);
-                clone_refs.push((id, parent.clone(), path.key("clone_from_ctid")));
-                match parent.parse::<u32>() {
-                    Ok(parent) => Some(Origin::Clone {
-                        parent,
-                        snapshot: String::new(),
-                    }),
-                    Err(_) => None,
-                }
-            }
-            (None, None) => {
-                error(
-                    cx,
-                    &path,
-                    "expected template (a template tarball) or clone_from_ctid".to_owned(),
-                );
-                ok = false;
-                None
-            }
-        };
-        let mut features = Vec::new();
-        for (i, feature) in raw.features.iter().enumerate() {
-            if IMPLEMENTED_FEATURES.contains(&feature.as_str()) {
-                features.push(feature.clone());
-            } else if LATER_FEATURES.contains(&feature.as_str()) {
-                cx.report(
-                    Diagnostic::warning(format!(
-                        "container {id}: feature {feature:?} is not implemented yet; it is skipped"
-                    ))
-                    .at(section.location_of(&path.key("features").index(i))),
-                );
-            } else {
-                let all: Vec<&str> = IMPLEMENTED_FEATURES
-                    .iter()
-                    .chain(LATER_FEATURES)
-                    .copied()
-                    .collect();
-                let hint = suggest(feature, all.iter().copied())
-                    .map(|s| format!("; did you mean {s:?}?"))
-                    .unwrap_or_default();
-                error(
-                    cx,
-                    &path.key("features").index(i),
-                    format!(
-                        "unknown feature {feature:?}{hint} (known: {})",
-                        all.join(", ")
-                    ),
-                );
-                ok = false;
-            }
-        }
-        let mut pct_features = BTreeMap::new();
-        for (i, option) in raw.pct_options.iter().enumerate() {
-            match option.split_once('=') {
-                Some((k, v))
-                    if [
-                        "nesting",
-                        "keyctl",
-                        "mknod",
-                        "fuse",
-                        "mount",
-                        "force_rw_sys",
-                    ]
-                    .contains(&k) =>
-                {
-                    pct_features.insert(k.to_owned(), v.to_owned());
-                }
-                _ => {
-                    error(
-                        cx,
-                        &path.key("pct_options").index(i),
-                        format!(
-                            "expected a container feature flag such as nesting=1, keyctl=1, mknod=1, fuse=1; found {option:?}"
-                        ),
-                    );
-                    ok = false;
-                }
-            }
-        }
-        let mut lxc = Vec::new();
-        for (i, line) in raw.lxc_options.iter().enumerate() {
-            let split = line.split_once('=').or_else(|| line.split_once(':'));
-            match split {
-                Some((k, v)) if k.trim().starts_with("lxc.") => {
-                    lxc.push((k.trim().to_owned(), v.trim().to_owned()))
-                }
-                _ => {
-                    error(
-                        cx,
-                        &path.key("lxc_options").index(i),
-                        format!(
-                            "expected a raw LXC key such as lxc.apparmor.profile=unconfined, found {line:?}"
-                        ),
-                    );
-                    ok = false;
-                }
-            }
-        }
-        let mut mounts = Vec::new();
-        for (field, volumes) in [("volumes", &raw.volumes), ("zfs_volumes", &raw.zfs_volumes)] {
-            for (i, volume) in volumes.iter().enumerate() {
-                if !volume.mount_point.starts_with('/') {
-                    error(
-                        cx,
-                        &path.key(field).index(i).key("mount_point"),
-                        format!("expected an absolute path, found {:?}", volume.mount_point),
-                    );
-                    ok = false;
-                    continue;
-                }
-                mounts.push(Mount::Volume {
-                    path: volume.mount_point.clone(),
-                    storage: volume.pool.clone(),
-                    size_gb: volume.size_gb,
-                });
-                let _ = &volume.name;
-            }
-        }
-        for (i, dependency) in raw.dependencies.iter().enumerate() {
-            dep_refs.push((id, id_text(dependency), path.key("dependencies").index(i)));
-        }
-        let required = |cx: &mut DecodeCx<'_>, field: &str, value: Option<u64>| -> u64 {
-            value.unwrap_or_else(|| {
-                cx.report(
-                    Diagnostic::error(format!("container {id}: missing key {field:?}"))
-                        .at(section.location_of(&path)),
-                );
-                0
-            })
-        };
-        let memory_mb = required(cx, "memory_mb", raw.memory_mb);
-        let cores = required(cx, "cores", raw.cores.map(u64::from));
-        let rootfs_gb = required(cx, "storage_size_gb", raw.storage_size_gb);
-        let Some(storage) = raw.storage_pool.clone() else {
-            error(cx, &path, "missing key \"storage_pool\"".to_owned());
-            continue;
-        };
-        if !ok || memory_mb == 0 || cores == 0 || rootfs_gb == 0 {
-            continue;
-        }
-        let Some(origin) = origin else { continue };
-        let snapshot = raw
-            .template_snapshot_name
-            .clone()
-            .unwrap_or_else(|| DEFAULT_SNAPSHOT.to_owned());
-        let _ = raw.enable_lifecycle_snapshots;
-        paths.insert(id, path.clone());
-        out.containers.push(ContainerSpec {
-            id,
-            ensure: raw.ensure.unwrap_or_default(),
-            hostname: raw.name.clone(),
-            memory_mb,
-            swap_mb: raw.swap_mb,
-            cores: u32::try_from(cores).unwrap_or(u32::MAX),
-            storage,
-            rootfs_gb,
-            origin,
-            net,
-            unprivileged: raw.unprivileged.unwrap_or(true),
-            features,
-            pct_features,
-            lxc,
-            start_at_boot: raw.start_at_boot.unwrap_or(false),
-            boot_order: raw.boot_order,
-            boot_delay: raw.boot_delay,
-            dependencies: Vec::new(),
-            mounts,
-            snapshot,
-            vllm_engine_config: raw.vllm_engine_config.clone(),
-        });
     }
-    resolve_references(&mut out, &clone_refs, &dep_refs, section, cx);
+    let resolved = resolve_references(entries, &declared, section, cx);
+    for (spec, path) in resolved {
+        out.locations.insert(spec.id, section.location_of(&path));
+        out.containers.push(spec);
+    }
     add_shared_volumes(&mut out, sections, cx);
-    check_unique(&out, &paths, section, cx);
+    check_unique(&out, section, cx);
     out
 }
 
-fn id_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+/// Reports an entry's problems, each at its JSON path.
+fn report(problems: &[Problem], id: u32, section: &Section<'_>, cx: &mut DecodeCx<'_>) {
+    for problem in problems {
+        cx.report(
+            Diagnostic::new(
+                problem.severity,
+                format!("container {id}: {}", problem.message),
+            )
+            .at(section.location_of(&problem.at)),
+        );
     }
 }
 
-fn resolve_references(
-    out: &mut Decoded,
-    clone_refs: &[(u32, String, JsonPath)],
-    dep_refs: &[(u32, String, JsonPath)],
+/// One note per known-but-unmanaged key, for the whole config.
+fn note_later_keys(
+    value: &Value,
+    path: &JsonPath,
     section: &Section<'_>,
+    noted: &mut BTreeSet<&'static str>,
     cx: &mut DecodeCx<'_>,
 ) {
-    let snapshots: BTreeMap<u32, String> = out
-        .containers
-        .iter()
-        .map(|c| (c.id, c.snapshot.clone()))
-        .collect();
-    let unprivileged: BTreeMap<u32, bool> = out
-        .containers
-        .iter()
-        .map(|c| (c.id, c.unprivileged))
-        .collect();
-    let mut broken = BTreeSet::new();
-    for (child, parent, at) in clone_refs {
-        let parent_id = parent
-            .parse::<u32>()
-            .ok()
-            .filter(|p| snapshots.contains_key(p));
-        match parent_id {
-            None => {
+    let Some(object) = value.as_object() else {
+        return;
+    };
+    for (name, reason) in LATER_KEYS {
+        if object.contains_key(*name) && noted.insert(*name) {
+            cx.report(
+                Diagnostic::note(format!("{name} is known but not managed yet: {reason}"))
+                    .at(section.location_of(&path.key(*name))),
+            );
+        }
+    }
+}
+
+/// What the references of the entries can point at.
+struct Targets<'a> {
+    /// Decoded containers: snapshot and unprivileged flag.
+    decoded: BTreeMap<u32, (String, bool)>,
+    /// Every container the config declares.
+    declared: &'a BTreeSet<u32>,
+}
+
+impl Targets<'_> {
+    /// The id of a decoded container. `None` otherwise, with an error only when the config does
+    /// not declare that container at all (a declared one reported its own error).
+    fn resolve(
+        &self,
+        child: u32,
+        what: &str,
+        (text, at): (&str, &JsonPath),
+        section: &Section<'_>,
+        cx: &mut DecodeCx<'_>,
+    ) -> Option<u32> {
+        match text.parse::<u32>() {
+            Ok(id) if self.decoded.contains_key(&id) => Some(id),
+            Ok(id) if self.declared.contains(&id) => None,
+            _ => {
                 cx.report(
                     Diagnostic::error(format!(
-                        "container {child}: clone parent {parent:?} is not a container of this config"
+                        "container {child}: {what} {} is not a container of this config",
+                        excerpt(text)
                     ))
                     .at(section.location_of(at)),
                 );
-                broken.insert(*child);
+                None
             }
-            Some(parent_id) => {
-                if let Some(spec) = out.containers.iter_mut().find(|c| c.id == *child) {
-                    spec.origin = Origin::Clone {
-                        parent: parent_id,
-                        snapshot: snapshots[&parent_id].clone(),
-                    };
-                    if unprivileged[&parent_id] != spec.unprivileged {
-                        cx.report(
-                            Diagnostic::error(format!(
-                                "container {child}: unprivileged={} differs from its clone parent {parent_id} (unprivileged={}); a clone keeps its parent's",
-                                spec.unprivileged, unprivileged[&parent_id]
-                            ))
-                            .at(section.location_of(at)),
-                        );
-                        broken.insert(*child);
+        }
+    }
+}
+
+/// Resolves clone parents and dependencies. A reference to a container that is not declared is
+/// an error; one to a container whose entry had errors is not reported again. Either way the
+/// referring container is left out, and so, in turn, are the containers that refer to it.
+fn resolve_references(
+    entries: Vec<(Entry, JsonPath)>,
+    declared: &BTreeSet<u32>,
+    section: &Section<'_>,
+    cx: &mut DecodeCx<'_>,
+) -> Vec<(ContainerSpec, JsonPath)> {
+    let targets = Targets {
+        decoded: entries
+            .iter()
+            .map(|(e, _)| (e.spec.id, (e.spec.snapshot.clone(), e.spec.unprivileged)))
+            .collect(),
+        declared,
+    };
+    let mut broken = BTreeSet::new();
+    let mut refers: Vec<(u32, Vec<u32>)> = Vec::new();
+    let mut resolved = Vec::new();
+    for (entry, path) in entries {
+        let mut spec = entry.spec;
+        let child = spec.id;
+        let mut ok = true;
+        let mut refs = Vec::new();
+        match entry.origin {
+            OriginRef::Template(template) => spec.origin = Origin::Template(template),
+            OriginRef::Clone(text) => {
+                let at = path.key("clone_from_ctid");
+                match targets.resolve(child, "clone parent", (&text, &at), section, cx) {
+                    Some(parent) => {
+                        let (snapshot, unprivileged) = targets.decoded[&parent].clone();
+                        spec.origin = Origin::Clone { parent, snapshot };
+                        refs.push(parent);
+                        if unprivileged != spec.unprivileged {
+                            cx.report(
+                                Diagnostic::error(format!(
+                                    "container {child}: unprivileged={} differs from its clone parent {parent} (unprivileged={unprivileged}); a clone keeps its parent's",
+                                    spec.unprivileged
+                                ))
+                                .at(section.location_of(&at)),
+                            );
+                            ok = false;
+                        }
                     }
+                    None => ok = false,
                 }
             }
         }
-    }
-    for (child, dependency, at) in dep_refs {
-        match dependency
-            .parse::<u32>()
-            .ok()
-            .filter(|d| snapshots.contains_key(d))
-        {
-            Some(dep) => {
-                if let Some(spec) = out.containers.iter_mut().find(|c| c.id == *child) {
-                    spec.dependencies.push(dep);
+        for (text, at) in &entry.dependencies {
+            match targets.resolve(child, "dependency", (text, at), section, cx) {
+                Some(dependency) => {
+                    spec.dependencies.push(dependency);
+                    refs.push(dependency);
                 }
+                None => ok = false,
             }
-            None => {
-                cx.report(
-                    Diagnostic::error(format!("container {child}: dependency {dependency:?} is not a container of this config"))
-                        .at(section.location_of(at)),
-                );
+        }
+        if !ok {
+            broken.insert(child);
+        }
+        refers.push((child, refs));
+        resolved.push((spec, path));
+    }
+    // Containers that refer to a left-out one are left out too, silently.
+    loop {
+        let before = broken.len();
+        for (child, refs) in &refers {
+            if refs.iter().any(|r| broken.contains(r)) {
                 broken.insert(*child);
             }
         }
+        if broken.len() == before {
+            break;
+        }
     }
-    out.containers.retain(|c| !broken.contains(&c.id));
+    resolved.retain(|(spec, _)| !broken.contains(&spec.id));
+    resolved
 }
 
 fn add_shared_volumes(out: &mut Decoded, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
@@ -691,16 +567,15 @@ fn add_shared_volumes(out: &mut Decoded, sections: &[Section<'_>], cx: &mut Deco
         let Some(shared) = cx.decode::<RawShared>(section, &path, value) else {
             continue;
         };
-        if !shared.host_path.starts_with('/') {
-            cx.report(
-                Diagnostic::error(format!(
-                    "expected an absolute host_path, found {:?}",
-                    shared.host_path
-                ))
-                .at(section.location_of(&path.key("host_path"))),
-            );
-            continue;
-        }
+        let host_path = match check_value(Shape::Path, &shared.host_path) {
+            Ok(host_path) => host_path,
+            Err(message) => {
+                cx.report(
+                    Diagnostic::error(message).at(section.location_of(&path.key("host_path"))),
+                );
+                continue;
+            }
+        };
         for (ctid, ct_path) in &shared.mounts {
             let at = path.key("mounts").key(ctid);
             let Some(spec) = ctid
@@ -709,20 +584,18 @@ fn add_shared_volumes(out: &mut Decoded, sections: &[Section<'_>], cx: &mut Deco
                 .and_then(|id| out.containers.iter_mut().find(|c| c.id == id))
             else {
                 cx.report(
-                    Diagnostic::note(format!("shared volume {name} mounts into container {ctid}, which the config does not declare; ignored"))
+                    Diagnostic::note(format!("shared volume {name} mounts into container {}, which the config does not declare or could not decode; ignored", excerpt(ctid)))
                         .at(section.location_of(&at)),
                 );
                 continue;
             };
-            if !ct_path.starts_with('/') {
-                cx.report(
-                    Diagnostic::error(format!(
-                        "expected an absolute path inside the container, found {ct_path:?}"
-                    ))
-                    .at(section.location_of(&at)),
-                );
-                continue;
-            }
+            let ct_path = match check_value(Shape::Path, ct_path) {
+                Ok(ct_path) => ct_path,
+                Err(message) => {
+                    cx.report(Diagnostic::error(message).at(section.location_of(&at)));
+                    continue;
+                }
+            };
             // A storage volume at the same path: the shared bind mount wins (the upstream
             // intent was a shared model directory; per-container volumes shared nothing).
             if let Some(index) = spec.mounts.iter().position(|m| m.path() == ct_path) {
@@ -735,24 +608,22 @@ fn add_shared_volumes(out: &mut Decoded, sections: &[Section<'_>], cx: &mut Deco
                 spec.mounts.remove(index);
             }
             spec.mounts.push(Mount::Bind {
-                path: ct_path.clone(),
-                host_path: shared.host_path.clone(),
+                path: ct_path,
+                host_path: host_path.clone(),
                 volume: name.clone(),
             });
         }
     }
 }
 
-fn check_unique(
-    out: &Decoded,
-    paths: &BTreeMap<u32, JsonPath>,
-    section: &Section<'_>,
-    cx: &mut DecodeCx<'_>,
-) {
+/// Across containers: IPs and MACs are unique; within one, mount paths are unique and fit the
+/// 256 mount slots.
+fn check_unique(out: &Decoded, section: &Section<'_>, cx: &mut DecodeCx<'_>) {
     let mut ips: BTreeMap<String, u32> = BTreeMap::new();
     let mut macs: BTreeMap<String, u32> = BTreeMap::new();
     for spec in &out.containers {
-        let at = |field: &str| section.location_of(&paths[&spec.id].key(field));
+        let container = section.path().key(spec.id.to_string());
+        let at = |field: &str| section.location_of(&container.key(field));
         if spec.net.ip != "dhcp" {
             let address = spec.net.ip.split('/').next().unwrap_or_default().to_owned();
             if let Some(other) = ips.insert(address.clone(), spec.id) {
@@ -789,110 +660,15 @@ fn check_unique(
                 );
             }
         }
-    }
-}
-
-fn decode_net(raw: &Raw, id: u32) -> Result<Net, (&'static str, String)> {
-    let ip = raw.network_config.ip.trim().to_owned();
-    if ip != "dhcp" {
-        check_cidr(&ip).map_err(|m| ("network_config", format!("network_config.ip: {m}")))?;
-    }
-    let gw = raw.network_config.gw.clone().filter(|g| !g.is_empty());
-    if let Some(gw) = &gw {
-        gw.parse::<std::net::Ipv4Addr>().map_err(|_| {
-            (
-                "network_config",
-                format!("network_config.gw: expected an IPv4 address, found {gw:?}"),
-            )
-        })?;
-    }
-    let hwaddr = match &raw.mac_address {
-        Some(mac) => Some(check_mac(mac).map_err(|m| ("mac_address", m))?),
-        None => None,
-    };
-    let _ = id;
-    Ok(Net {
-        name: raw.network_config.name.clone(),
-        bridge: raw.network_config.bridge.clone(),
-        ip,
-        gw,
-        hwaddr,
-    })
-}
-
-fn check_cidr(text: &str) -> Result<(), String> {
-    let (address, len) = text
-        .split_once('/')
-        .ok_or_else(|| format!("expected a CIDR such as 10.0.0.110/24 or dhcp, found {text:?}"))?;
-    address
-        .parse::<std::net::Ipv4Addr>()
-        .map_err(|_| format!("expected an IPv4 address in {text:?}"))?;
-    match len.parse::<u8>() {
-        Ok(n) if n <= 32 => Ok(()),
-        _ => Err(format!("expected a prefix length 0..32 in {text:?}")),
-    }
-}
-
-fn check_mac(text: &str) -> Result<String, String> {
-    let parts: Vec<&str> = text.split(':').collect();
-    let valid = parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
-    if !valid {
-        return Err(format!(
-            "expected a MAC address such as 52:54:00:AA:BB:CC, found {text:?}"
-        ));
-    }
-    let first = u8::from_str_radix(parts[0], 16).unwrap_or(1);
-    if first & 1 == 1 {
-        return Err(format!(
-            "{text} is a multicast address; a container needs a unicast MAC"
-        ));
-    }
-    Ok(text.to_ascii_uppercase())
-}
-
-/// A hostname is dot-separated DNS labels: letters, digits and hyphens, not starting or ending
-/// with a hyphen, at most 63 characters each.
-fn check_hostname(name: &str) -> Result<(), String> {
-    let valid = !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        });
-    if valid {
-        Ok(())
-    } else {
-        Err(format!(
-            "name {name:?} is not a valid hostname (DNS labels of letters, digits and hyphens)"
-        ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn validators() {
-        assert!(check_hostname("Copy-Cuda12.8").is_ok());
-        assert!(check_hostname("vllm_granite").is_err());
-        assert!(check_hostname("-x").is_err());
-        assert!(check_cidr("10.0.0.200/24").is_ok());
-        assert!(check_cidr("10.0.0.300/24").is_err());
-        assert!(check_cidr("10.0.0.3").is_err());
-        assert_eq!(
-            check_mac("52:54:00:aa:bb:cc"),
-            Ok("52:54:00:AA:BB:CC".to_owned())
-        );
-        assert!(check_mac("53:54:00:aa:bb:cc").is_err());
-        assert!(check_mac("52:54:00:aa:bb").is_err());
+        if spec.mounts.len() > MOUNT_SLOTS {
+            cx.report(
+                Diagnostic::error(format!(
+                    "container {}: {} mount points, but Proxmox has {MOUNT_SLOTS} mount slots (mp0 to mp255)",
+                    spec.id,
+                    spec.mounts.len()
+                ))
+                .at(section.location_of(&container)),
+            );
+        }
     }
 }

@@ -102,29 +102,44 @@ impl Provider for LxcProvider {
             cx.add(template::Template { path, users });
         }
         for spec in &decoded.containers {
+            // Every resource of a container points at the container's entry in messages.
+            let origin = decoded
+                .locations
+                .get(&spec.id)
+                .cloned()
+                .expect("invariant: every decoded container has a location");
             let parent = match &spec.origin {
                 Origin::Clone { parent, .. } => specs.get(parent).cloned(),
                 Origin::Template(_) => None,
             };
-            cx.add(container::Container {
-                spec: spec.clone(),
-                parent,
-            });
+            cx.add_at(
+                container::Container {
+                    spec: spec.clone(),
+                    parent,
+                },
+                origin.clone(),
+            );
             if spec.ensure == Ensure::Absent {
                 continue;
             }
             let digest = snapshot::digest(spec);
             if !spec.features.is_empty() {
-                cx.add(features::Features {
-                    spec: spec.clone(),
-                    digest: digest.clone(),
-                    requests: Arc::new(features::requests(&spec.features)),
-                });
+                cx.add_at(
+                    features::Features {
+                        spec: spec.clone(),
+                        digest: digest.clone(),
+                        requests: Arc::new(features::requests(&spec.features)),
+                    },
+                    origin.clone(),
+                );
             }
-            cx.add(snapshot::Snapshot {
-                spec: spec.clone(),
-                digest,
-            });
+            cx.add_at(
+                snapshot::Snapshot {
+                    spec: spec.clone(),
+                    digest,
+                },
+                origin.clone(),
+            );
             if spec.start_at_boot {
                 let order = spec.boot_order.unwrap_or(0);
                 let mut after: Vec<u32> = decoded
@@ -147,11 +162,14 @@ impl Provider for LxcProvider {
                 }
                 after.sort_unstable();
                 after.dedup();
-                cx.add(start::Start {
-                    id: spec.id,
-                    after,
-                    also_after,
-                });
+                cx.add_at(
+                    start::Start {
+                        id: spec.id,
+                        after,
+                        also_after,
+                    },
+                    origin,
+                );
             } else {
                 // Dependencies still come first for containers that do not start at boot.
                 let _ = &spec.dependencies;

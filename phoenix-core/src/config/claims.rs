@@ -21,6 +21,10 @@ pub struct Claim {
     pub key: String,
     /// What the provider does with it.
     pub support: Support,
+    /// Patterns of the strings under the key that are free text (newlines and tabs allowed),
+    /// relative to the key, such as `*.content`; every other string is single-line. See
+    /// [`check_strings`](super::check_strings).
+    pub free_text: Vec<String>,
 }
 
 /// What a provider does with a key it claims.
@@ -44,7 +48,16 @@ impl Claim {
         Claim {
             key: key.into(),
             support: Support::Managed,
+            free_text: Vec::new(),
         }
+    }
+
+    /// Marks the strings at `pattern` (relative to the key; `*` matches any key or index) as
+    /// free text, which may hold newlines and tabs.
+    #[must_use]
+    pub fn free_text(mut self, pattern: impl Into<String>) -> Claim {
+        self.free_text.push(pattern.into());
+        self
     }
 
     /// A key the provider knows but does not act on, and why.
@@ -54,6 +67,7 @@ impl Claim {
             support: Support::Known {
                 reason: reason.into(),
             },
+            free_text: Vec::new(),
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::diag::Diagnostic;
 /// On failure the diagnostic is located at the full JSON path of the failing field (`path`
 /// followed by the path inside `value`), with the line and column of that field, or of its
 /// nearest ancestor that exists, for a missing key. The message is serde's, made readable for
-/// config authors: `unknown key "memroy_mb"; did you mean "memory_mb"? expected one of ...`,
+/// config authors: `unknown key "memroy_mb"; did you mean "memory_mb"?`,
 /// `expected u32, found string "x"`, `missing key "name"`.
 #[expect(
     clippy::result_large_err,
@@ -118,7 +118,8 @@ fn readable_message(message: &str, last: Option<&Segment>) -> String {
     message.to_owned()
 }
 
-/// `unknown key "x"; did you mean "y"? expected one of "y", "z"`, from the unknown word and what
+/// `unknown key "x"; did you mean "y"?`, or without a close candidate
+/// `unknown key "x"; expected one of "y", "z"`, from the unknown word and what
 /// serde wrote after it: "`, expected one of `a`, `b`", "`, expected `a`" or "`, there are no
 /// fields".
 fn unknown(noun: &str, word: &str, tail: &str) -> String {
@@ -129,11 +130,12 @@ fn unknown(noun: &str, word: &str, tail: &str) -> String {
         Vec::new()
     };
     let mut message = format!("unknown {noun} {}", quote(word));
+    // A suggestion is the answer; the whole list (47 keys for a container) would bury it.
     if let Some(meant) = suggest(word, expected.iter().copied()) {
         message.push_str(&format!("; did you mean {}?", quote(meant)));
-    } else {
-        message.push(';');
+        return message;
     }
+    message.push(';');
     let quoted: Vec<String> = expected.iter().map(|name| quote(name)).collect();
     match quoted.as_slice() {
         [] => message.push_str(&format!(" no {noun}s are allowed here")),
@@ -303,7 +305,7 @@ mod tests {
         );
         insta::assert_snapshot!(
             error_after(|v| v["lxc_configs"]["951"]["role"] = "sever".into()),
-            @r#"error: lxc.json:17:15 at lxc_configs."951".role: unknown value "sever"; did you mean "server"? expected one of "server", "agent""#
+            @r#"error: lxc.json:17:15 at lxc_configs."951".role: unknown value "sever"; did you mean "server"?"#
         );
     }
 
@@ -316,10 +318,23 @@ mod tests {
         .expect("valid JSON");
         let err = decode::<Lxc>(&document, &JsonPath::root(), document.value())
             .expect_err("memroy_mb is misspelt");
-        insta::assert_snapshot!(err, @r#"error: lxc.json:10:26 at lxc_configs."951".memroy_mb: unknown key "memroy_mb"; did you mean "memory_mb"? expected one of "name", "memory_mb", "cores", "network_config", "role""#);
+        insta::assert_snapshot!(err, @r#"error: lxc.json:10:26 at lxc_configs."951".memroy_mb: unknown key "memroy_mb"; did you mean "memory_mb"?"#);
         insta::assert_snapshot!(
             error_after(|v| v["lxc_configs"]["950"]["network_config"] = serde_json::json!({"name": "eth0", "ip": "x", "gw": "y", "bridge": "vmbr0"})),
             @r#"error: lxc.json:11:19 at lxc_configs."950".network_config.bridge: unknown key "bridge"; expected one of "name", "ip", "gw""#
+        );
+    }
+
+    #[test]
+    fn issue_8_a_suggestion_replaces_the_list_of_expected_keys() {
+        insta::assert_snapshot!(
+            error_after(|v| v["lxc_configs"]["950"]["coers"] = 2.into()),
+            @r#"error: lxc.json:7:16 at lxc_configs."950".coers: unknown key "coers"; did you mean "cores"?"#
+        );
+        // Without a close candidate the list is the only help.
+        insta::assert_snapshot!(
+            error_after(|v| v["lxc_configs"]["950"]["zzz"] = 2.into()),
+            @r#"error: lxc.json:7:14 at lxc_configs."950".zzz: unknown key "zzz"; expected one of "name", "memory_mb", "cores", "network_config", "role""#
         );
     }
 

@@ -44,6 +44,9 @@ impl Document {
             Ok(value) => value,
             Err(err) => return Err(syntax_error(&display, &text, &err)),
         };
+        if let Some(duplicate) = scan::first_duplicate_key(&text) {
+            return Err(duplicate_key(&display, &text, &duplicate));
+        }
         let document = Document { file, text, value };
         if !document.value.is_object() {
             let found = kind_of(&document.value);
@@ -130,6 +133,21 @@ pub fn kind_of(value: &Value) -> &'static str {
     }
 }
 
+/// A key given twice in one object: JSON parsers keep one value silently, so the config is
+/// ambiguous and refused, naming both places.
+fn duplicate_key(file: &str, text: &str, duplicate: &scan::DuplicateKey) -> Diagnostic {
+    let (first_line, first_column) = scan::line_column(text, duplicate.first);
+    let (line, column) = scan::line_column(text, duplicate.second);
+    let key = match duplicate.path.segments().last() {
+        Some(super::path::Segment::Key(key)) => super::path::quote(key),
+        _ => String::new(),
+    };
+    Diagnostic::error(format!(
+        "duplicate key {key} (first at line {first_line}, column {first_column}); each key may appear once in an object"
+    ))
+    .at(Location::new(file, duplicate.path.to_string()).at(line, column))
+}
+
 /// A syntax error as a diagnostic: serde_json's message without its " at line L column C"
 /// suffix, which moves into the location.
 fn syntax_error(file: &str, text: &str, err: &serde_json::Error) -> Diagnostic {
@@ -203,6 +221,22 @@ mod tests {
         insta::assert_snapshot!(
             error("\"text\""),
             @"error: /etc/phoenix/x.json:1:1: expected a JSON object at the top level, found a string"
+        );
+    }
+
+    #[test]
+    fn issue_8_duplicate_keys_are_refused_with_both_places() {
+        insta::assert_snapshot!(
+            error("{\n  \"files\": [\n    {\"path\": \"/a\", \"content\": \"x\", \"mode\": \"0644\",\n     \"mode\": \"0600\"}\n  ]\n}"),
+            @r#"error: /etc/phoenix/x.json:4:6 at files[0].mode: duplicate key "mode" (first at line 3, column 36); each key may appear once in an object"#
+        );
+        insta::assert_snapshot!(
+            error("{\"files\": [],\n \"files\": []}"),
+            @r#"error: /etc/phoenix/x.json:2:2 at files: duplicate key "files" (first at line 1, column 2); each key may appear once in an object"#
+        );
+        insta::assert_snapshot!(
+            error("{\"lxc_configs\": {\n  \"101\": {},\n  \"101\": {}\n}}"),
+            @r#"error: /etc/phoenix/x.json:3:3 at lxc_configs."101": duplicate key "101" (first at line 2, column 3); each key may appear once in an object"#
         );
     }
 

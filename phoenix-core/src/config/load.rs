@@ -1,6 +1,7 @@
 //! Loading the config: one file, or the directory of JSON files that the bash tool used.
 
-use std::io;
+use std::io::{self, Read as _};
+use std::os::unix::fs::FileTypeExt as _;
 use std::path::{Path, PathBuf};
 
 use super::document::Document;
@@ -13,6 +14,9 @@ pub(crate) const HYPERVISOR_FILE: &str = "phoenix_hypervisor_config.json";
 pub(crate) const LXC_FILE: &str = "phoenix_lxc_configs.json";
 /// The virtual machines file, optional.
 pub(crate) const VM_FILE: &str = "phoenix_vm_configs.json";
+/// The largest config file Phoenix reads: the upstream files are under 100 KiB, so a bigger one
+/// is a mistake (a disk image, `/dev/zero`) that would otherwise fill the memory.
+pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 
 /// All config documents of one run, in load order.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,7 +35,7 @@ impl ConfigSet {
     /// Fails with every diagnostic found: each unreadable file, syntax error or non-object top
     /// level is reported, not just the first.
     pub fn load(path: &Path) -> Result<ConfigSet, Vec<Diagnostic>> {
-        let metadata = std::fs::metadata(path).map_err(|err| vec![read_error(path, &err)])?;
+        let metadata = std::fs::metadata(path).map_err(|err| vec![missing_error(path, &err)])?;
         if !metadata.is_dir() {
             return load_file(path)
                 .map(|document| ConfigSet::from_documents(vec![document]))
@@ -42,21 +46,16 @@ impl ConfigSet {
         let mut n_found = 0;
         for name in [HYPERVISOR_FILE, LXC_FILE, VM_FILE] {
             let file = path.join(name);
-            let text = match std::fs::read_to_string(&file) {
-                Ok(text) => text,
-                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-                Err(err) => {
-                    if name != VM_FILE {
-                        n_found += 1;
-                    }
-                    diagnostics.push(read_error(&file, &err));
-                    continue;
-                }
-            };
+            // A dangling link is there (and an error), not missing.
+            if std::fs::symlink_metadata(&file)
+                .is_err_and(|err| err.kind() == io::ErrorKind::NotFound)
+            {
+                continue;
+            }
             if name != VM_FILE {
                 n_found += 1;
             }
-            match Document::parse(file, text) {
+            match load_file(&file) {
                 Ok(document) => documents.push(document),
                 Err(diagnostic) => diagnostics.push(diagnostic),
             }
@@ -105,10 +104,103 @@ impl ConfigSet {
     reason = "a diagnostic is built once, on the failure path; boxing it would burden every caller"
 )]
 fn load_file(file: &Path) -> Result<Document, Diagnostic> {
-    let text = std::fs::read_to_string(file).map_err(|err| read_error(file, &err))?;
+    let bytes = read_regular_file(file)?;
+    let text = String::from_utf8(bytes).map_err(|err| utf8_error(file, &err))?;
     let document = Document::parse(PathBuf::from(file), text)?;
     tracing::debug!(file = %file.display(), "loaded config file");
     Ok(document)
+}
+
+/// Reads a config file: only a regular file (after following links), of at most
+/// [`MAX_CONFIG_BYTES`].
+///
+/// The type is checked before the file is opened, because opening a FIFO blocks until a writer
+/// comes and reading `/dev/zero` never ends. The read is bounded too, in case the file grows or
+/// is swapped between the check and the read.
+#[expect(
+    clippy::result_large_err,
+    reason = "a diagnostic is built once, on the failure path; boxing it would burden every caller"
+)]
+fn read_regular_file(file: &Path) -> Result<Vec<u8>, Diagnostic> {
+    let metadata = std::fs::metadata(file).map_err(|err| missing_error(file, &err))?;
+    let file_type = metadata.file_type();
+    let what = if file_type.is_file() {
+        None
+    } else if file_type.is_dir() {
+        Some("a directory")
+    } else if file_type.is_fifo() {
+        Some("a FIFO")
+    } else if file_type.is_char_device() {
+        Some("a character device")
+    } else if file_type.is_block_device() {
+        Some("a block device")
+    } else if file_type.is_socket() {
+        Some("a socket")
+    } else {
+        Some("not a regular file")
+    };
+    if let Some(what) = what {
+        return Err(at_file(
+            file,
+            format!("cannot read: it is {what}; a config file must be a regular file"),
+        ));
+    }
+    if metadata.len() > MAX_CONFIG_BYTES {
+        return Err(too_large(file, metadata.len()));
+    }
+    let handle = std::fs::File::open(file).map_err(|err| read_error(file, &err))?;
+    let mut bytes = Vec::new();
+    handle
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| read_error(file, &err))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_large(file, bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+fn too_large(file: &Path, n_bytes: u64) -> Diagnostic {
+    at_file(
+        file,
+        format!(
+            "cannot read: the file has {n_bytes} bytes or more; config files are limited to 16 MiB ({MAX_CONFIG_BYTES} bytes)"
+        ),
+    )
+}
+
+/// Text that is not UTF-8, located at the line and column of the first bad byte.
+fn utf8_error(file: &Path, err: &std::string::FromUtf8Error) -> Diagnostic {
+    let offset = err.utf8_error().valid_up_to();
+    let valid = std::str::from_utf8(&err.as_bytes()[..offset])
+        .expect("invariant: the bytes before valid_up_to are UTF-8");
+    let (line, column) = super::scan::line_column(valid, offset);
+    let byte = err.as_bytes()[offset];
+    Diagnostic::error(format!(
+        "invalid UTF-8 (byte 0x{byte:02X} at offset {offset}); config files must be UTF-8"
+    ))
+    .at(Location::new(file.display().to_string(), "").at(line, column))
+}
+
+/// A path that cannot be followed: a dangling symbolic link names its target; anything else
+/// is a [`read_error`].
+fn missing_error(file: &Path, err: &io::Error) -> Diagnostic {
+    if err.kind() == io::ErrorKind::NotFound {
+        if let Ok(target) = std::fs::read_link(file) {
+            return at_file(
+                file,
+                format!(
+                    "cannot read: it is a dangling symbolic link to {}, which does not exist",
+                    target.display()
+                ),
+            );
+        }
+    }
+    read_error(file, err)
+}
+
+fn at_file(file: &Path, message: String) -> Diagnostic {
+    Diagnostic::error(message).at(Location::new(file.display().to_string(), ""))
 }
 
 /// `cannot read: permission denied (os error 13)`, located at the file.
@@ -255,6 +347,83 @@ mod tests {
         // A directory where a config file should be cannot be read either.
         fs::create_dir(dir.path().join(LXC_FILE)).expect("mkdir");
         let diagnostics = ConfigSet::load(dir.path()).expect_err("unreadable");
-        insta::assert_snapshot!(render(&diagnostics, dir.path()), @"error: <dir>/phoenix_lxc_configs.json: cannot read: is a directory (os error 21)");
+        insta::assert_snapshot!(render(&diagnostics, dir.path()), @"error: <dir>/phoenix_lxc_configs.json: cannot read: it is a directory; a config file must be a regular file");
+    }
+
+    /// Makes a FIFO through `LocalHost`, the one place that spawns processes.
+    fn mkfifo(path: &Path) {
+        use crate::host::Host as _;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let cmd = crate::cmd::Cmd::write("mkfifo", [path.display().to_string()]);
+        let output = runtime
+            .block_on(crate::host::LocalHost::new().run(&cmd))
+            .expect("mkfifo runs");
+        assert!(output.success(), "mkfifo: {}", output.stderr);
+    }
+
+    #[test]
+    fn issue_8_devices_fifos_and_links_to_them_are_refused_without_reading() {
+        let diagnostics = ConfigSet::load(Path::new("/dev/zero")).expect_err("a device");
+        insta::assert_snapshot!(render(&diagnostics, Path::new("/dev")), @"error: <dir>/zero: cannot read: it is a character device; a config file must be a regular file");
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fifo = dir.path().join("fifo");
+        mkfifo(&fifo);
+        // Opening a FIFO blocks until a writer comes; the check before the open makes this
+        // return at once.
+        let diagnostics = ConfigSet::load(&fifo).expect_err("a FIFO");
+        insta::assert_snapshot!(render(&diagnostics, dir.path()), @"error: <dir>/fifo: cannot read: it is a FIFO; a config file must be a regular file");
+
+        let config = dir.path().join("config");
+        fs::create_dir(&config).expect("mkdir");
+        std::os::unix::fs::symlink(&fifo, config.join(LXC_FILE)).expect("symlink");
+        std::os::unix::fs::symlink("/dev/zero", config.join(HYPERVISOR_FILE)).expect("symlink");
+        let diagnostics = ConfigSet::load(&config).expect_err("links to a FIFO and a device");
+        insta::assert_snapshot!(render(&diagnostics, dir.path()), @r"
+        error: <dir>/config/phoenix_hypervisor_config.json: cannot read: it is a character device; a config file must be a regular file
+        error: <dir>/config/phoenix_lxc_configs.json: cannot read: it is a FIFO; a config file must be a regular file
+        ");
+    }
+
+    #[test]
+    fn issue_8_a_file_over_the_size_limit_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let big = dir.path().join("big.json");
+        let file = fs::File::create(&big).expect("create");
+        file.set_len(MAX_CONFIG_BYTES + 1).expect("a sparse file");
+        let diagnostics = ConfigSet::load(&big).expect_err("too big");
+        insta::assert_snapshot!(render(&diagnostics, dir.path()), @"error: <dir>/big.json: cannot read: the file has 16777217 bytes or more; config files are limited to 16 MiB (16777216 bytes)");
+        file.set_len(MAX_CONFIG_BYTES).expect("truncate");
+        let diagnostics =
+            ConfigSet::load(&big).expect_err("at the limit it is read, and is not JSON");
+        assert!(
+            render(&diagnostics, dir.path()).contains("invalid JSON"),
+            "{diagnostics:?}"
+        );
+    }
+
+    #[test]
+    fn issue_8_non_utf8_text_is_located_by_line_and_column() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("latin1.json");
+        fs::write(&file, b"{\n  \"files\": [],\n  \"x\": \"caf\xe9\"\n}\n").expect("write");
+        let diagnostics = ConfigSet::load(&file).expect_err("not UTF-8");
+        insta::assert_snapshot!(render(&diagnostics, dir.path()), @"error: <dir>/latin1.json:3:12: invalid UTF-8 (byte 0xE9 at offset 28); config files must be UTF-8");
+    }
+
+    #[test]
+    fn issue_8_a_dangling_link_names_its_target() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("config");
+        fs::create_dir(&config).expect("mkdir");
+        std::os::unix::fs::symlink("/nowhere/lxc.json", config.join(LXC_FILE)).expect("symlink");
+        let diagnostics = ConfigSet::load(&config).expect_err("dangling");
+        insta::assert_snapshot!(render(&diagnostics, dir.path()), @"error: <dir>/config/phoenix_lxc_configs.json: cannot read: it is a dangling symbolic link to /nowhere/lxc.json, which does not exist");
+        let diagnostics =
+            ConfigSet::load(&config.join(LXC_FILE)).expect_err("dangling, given directly");
+        insta::assert_snapshot!(render(&diagnostics, dir.path()), @"error: <dir>/config/phoenix_lxc_configs.json: cannot read: it is a dangling symbolic link to /nowhere/lxc.json, which does not exist");
     }
 }

@@ -7,10 +7,15 @@ mod load;
 mod path;
 mod scan;
 mod section;
+mod text;
 
 pub use claims::{Claim, Support, check_claims, core_claims};
 pub use decode::{decode, suggest};
 pub use document::{Document, kind_of};
-pub use load::ConfigSet;
+pub use load::{ConfigSet, MAX_CONFIG_BYTES};
 pub use path::{JsonPath, Segment};
 pub use section::Section;
+pub use text::{
+    check_free_text, check_single_line, check_strings, describe_char, excerpt, forbidden_char,
+    normalize_path,
+};

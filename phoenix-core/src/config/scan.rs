@@ -24,6 +24,106 @@ pub(crate) fn locate_offset(text: &str, path: &JsonPath) -> Option<usize> {
     scanner.peek().map(|_| scanner.pos)
 }
 
+/// A key that occurs twice in one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DuplicateKey {
+    /// The path of the key (its second occurrence).
+    pub(crate) path: JsonPath,
+    /// The byte offset of the first occurrence's opening quote.
+    pub(crate) first: usize,
+    /// The byte offset of the second occurrence's opening quote.
+    pub(crate) second: usize,
+}
+
+/// The first key, in file order, that occurs twice in one object of `text` (already parsed by
+/// `serde_json`, which silently keeps the last value). Keys compare after unescaping, as
+/// `serde_json` compares them. Nesting is walked with an explicit stack, not recursion.
+pub(crate) fn first_duplicate_key(text: &str) -> Option<DuplicateKey> {
+    enum Frame {
+        Object {
+            path: JsonPath,
+            keys: std::collections::HashMap<String, usize>,
+            key: Option<String>,
+        },
+        Array {
+            path: JsonPath,
+            index: usize,
+        },
+    }
+    fn value_path(stack: &[Frame]) -> JsonPath {
+        match stack.last() {
+            None => JsonPath::root(),
+            Some(Frame::Object { path, key, .. }) => path.key(key.clone().unwrap_or_default()),
+            Some(Frame::Array { path, index }) => path.index(*index),
+        }
+    }
+    let mut scanner = Scanner {
+        bytes: text.as_bytes(),
+        pos: 0,
+    };
+    let mut stack: Vec<Frame> = Vec::new();
+    // Whether the next string in the innermost object is a key.
+    let mut expect_key = false;
+    loop {
+        scanner.skip_whitespace();
+        let byte = scanner.peek()?;
+        match byte {
+            b'{' => {
+                let path = value_path(&stack);
+                stack.push(Frame::Object {
+                    path,
+                    keys: std::collections::HashMap::new(),
+                    key: None,
+                });
+                expect_key = true;
+                scanner.pos += 1;
+            }
+            b'[' => {
+                let path = value_path(&stack);
+                stack.push(Frame::Array { path, index: 0 });
+                expect_key = false;
+                scanner.pos += 1;
+            }
+            b'}' | b']' => {
+                stack.pop();
+                expect_key = false;
+                scanner.pos += 1;
+                if stack.is_empty() {
+                    return None;
+                }
+            }
+            b',' => {
+                match stack.last_mut()? {
+                    Frame::Object { .. } => expect_key = true,
+                    Frame::Array { index, .. } => *index += 1,
+                }
+                scanner.pos += 1;
+            }
+            b':' => {
+                expect_key = false;
+                scanner.pos += 1;
+            }
+            b'"' if expect_key => {
+                let start = scanner.pos;
+                let name = scanner.read_string()?;
+                let Some(Frame::Object { path, keys, key }) = stack.last_mut() else {
+                    return None;
+                };
+                if let Some(&first) = keys.get(&name) {
+                    return Some(DuplicateKey {
+                        path: path.key(name),
+                        first,
+                        second: start,
+                    });
+                }
+                keys.insert(name.clone(), start);
+                *key = Some(name);
+            }
+            _ => scanner.skip_value()?,
+        }
+    }
+}
+
 /// The 1-based line and column of a byte offset. Lines end at `\n`, as in `serde_json`; columns
 /// count characters, not bytes.
 pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
@@ -288,6 +388,48 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
         assert_eq!(value["x"], 3);
         assert_eq!(at(text, &JsonPath::root().key("é")), Some((1, 7)));
+    }
+
+    #[test]
+    fn issue_8_the_first_duplicate_key_is_found_at_any_depth() {
+        let dup = |text: &str| {
+            first_duplicate_key(text).map(|d| {
+                (
+                    d.path.to_string(),
+                    line_column(text, d.first),
+                    line_column(text, d.second),
+                )
+            })
+        };
+        /// The duplicate's path and the line and column of both occurrences.
+        type Found<'a> = Option<(&'a str, (usize, usize), (usize, usize))>;
+        let cases: &[(&str, Found<'_>)] = &[
+            (r#"{"a": 1, "b": 2}"#, None),
+            (r#"{"a": 1, "a": 2}"#, Some(("a", (1, 2), (1, 10)))),
+            (
+                "{\"files\": [{\"path\": \"/a\",\n \"mode\": \"0644\", \"mode\": \"0600\"}]}",
+                Some(("files[0].mode", (2, 2), (2, 18))),
+            ),
+            // The same key in sibling objects is not a duplicate; escapes are compared decoded.
+            (r#"{"x": {"a": 1}, "y": {"a": [{"a": 1}]}}"#, None),
+            (
+                r#"{"l": {"101": {}, "1\u0030\u0031": {}}}"#,
+                Some((r#"l."101""#, (1, 8), (1, 19))),
+            ),
+            // Keys inside string values and arrays of arrays do not confuse it.
+            (
+                r#"{"s": "{\"a\": 1, \"a\": 2}", "t": [[1, 2], {"k": 1, "k": 2}]}"#,
+                Some(("t[1].k", (1, 46), (1, 54))),
+            ),
+            (
+                r#"{"a": {}, "b": [], "a": null}"#,
+                Some(("a", (1, 2), (1, 20))),
+            ),
+        ];
+        for (text, expected) in cases {
+            let expected = expected.map(|(path, first, second)| (path.to_owned(), first, second));
+            assert_eq!(dup(text), expected, "{text}");
+        }
     }
 
     #[test]

@@ -434,6 +434,20 @@ error: the mount at /cache is local-zfs:subvol-101-disk-2, not a volume on stora
     ]);
 }
 
+/// With `mp0` to `mp255` all taken, a new mount is an error; the provider used to put it in
+/// `mp255`, replacing the mount there.
+#[test]
+fn issue_8_a_mount_with_no_free_slot_is_an_error_not_a_reused_slot() {
+    let taken: Vec<String> = (0..256).map(|n| format!("mp{n}: /srv/{n},mp=/m{n}")).collect();
+    let taken: Vec<&str> = taken.iter().map(String::as_str).collect();
+    check_table(vec![(
+        "every slot is taken",
+        desired(|s| s.mounts = vec![bind("/new", "/srv/new")]),
+        Some(observed("stopped", &conf_with(&taken))),
+        "error: no free mount slot for /new: mp0 to mp255 are all in use\n",
+    )]);
+}
+
 /// A size Proxmox (or a person) wrote without a unit is bytes, as pve-common's `parse_size`
 /// reads it; the provider used to read it as GiB and report a 8589934592G root disk.
 #[test]

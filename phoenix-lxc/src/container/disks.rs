@@ -125,7 +125,8 @@ impl Container {
         (delta, restart)
     }
 
-    /// A mount the container lacks goes into the first free `mpN`.
+    /// A mount the container lacks goes into the first free `mpN`; with none free, it is an
+    /// error.
     fn diff_new_mount(
         &self,
         mount: &Mount,
@@ -133,10 +134,17 @@ impl Container {
         set: &mut MountSet,
         delta: Delta,
     ) -> (Delta, bool) {
-        let key = (0..256)
+        let Some(key) = (0..256)
             .map(|n| format!("mp{n}"))
             .find(|key| !used.contains(key))
-            .unwrap_or_else(|| "mp255".to_owned());
+        else {
+            // Never reuse a taken slot: that would replace another mount.
+            let delta = delta.diagnostic(Diagnostic::error(format!(
+                "no free mount slot for {}: mp0 to mp255 are all in use",
+                mount.path()
+            )));
+            return (delta, false);
+        };
         used.insert(key.clone());
         let mut delta = delta;
         let mut restart = false;
