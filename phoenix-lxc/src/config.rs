@@ -672,3 +672,100 @@ fn check_unique(out: &Decoded, section: &Section<'_>, cx: &mut DecodeCx<'_>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use phoenix_core::Registry;
+    use phoenix_core::config::{ConfigSet, Document};
+    use serde_json::{Value, json};
+
+    /// The errors of decoding `lxc_configs`, rendered.
+    fn errors(lxc_configs: &Value) -> Vec<String> {
+        let text =
+            serde_json::to_string_pretty(&json!({ "lxc_configs": lxc_configs })).expect("JSON");
+        let document = Document::parse(PathBuf::from("lxc.json"), text).expect("valid JSON");
+        let config = ConfigSet::from_documents(vec![document]);
+        let registry = Registry::builder()
+            .provider(crate::provider())
+            .build()
+            .expect("one provider");
+        registry
+            .decode(&config)
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    fn container(fields: Value) -> Value {
+        let mut entry = json!({
+            "name": "ct",
+            "memory_mb": 512,
+            "cores": 1,
+            "storage_pool": "local-zfs",
+            "storage_size_gb": 8,
+            "network_config": {"name": "eth0", "bridge": "vmbr0", "ip": "dhcp"}
+        });
+        if let (Some(entry), Value::Object(fields)) = (entry.as_object_mut(), fields) {
+            entry.extend(fields);
+        }
+        entry
+    }
+
+    #[test]
+    fn issue_8_a_failed_entry_is_the_only_error_its_clones_and_dependents_cause() {
+        let huge = "n".repeat(1 << 20);
+        let found = errors(&json!({
+            "900": container(json!({"name": huge, "template": "local:vztmpl/t.tar.zst"})),
+            "901": container(json!({"memory_mb": 0, "template": "local:vztmpl/t.tar.zst"})),
+            "101": container(json!({"clone_from_ctid": 900})),
+            "102": container(json!({"clone_from_ctid": "101", "dependencies": [900, "901"]})),
+            "103": container(json!({"template": "local:vztmpl/t.tar.zst", "dependencies": [102]})),
+        }));
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(
+            found[0].contains(r#"lxc_configs."900".name: container 900: name "nnnn"#)
+                && found[0].ends_with("… (1048576 bytes) is not a valid hostname (DNS labels of letters, digits and hyphens)"),
+            "{}",
+            &found[0][..200]
+        );
+        assert!(found[0].len() < 300, "the name is cut in the message");
+        assert!(
+            found[1].ends_with(r#"lxc_configs."901".memory_mb: container 901: expected 16 to 4294967295 MiB, found 0"#),
+            "{}",
+            found[1]
+        );
+    }
+
+    #[test]
+    fn issue_8_a_reference_to_an_undeclared_container_is_still_an_error() {
+        let found = errors(&json!({
+            "101": container(json!({"clone_from_ctid": 950})),
+        }));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].ends_with(r#"at lxc_configs."101".clone_from_ctid: container 101: clone parent "950" is not a container of this config"#),
+            "{}",
+            found[0]
+        );
+    }
+
+    #[test]
+    fn issue_8_more_mounts_than_slots_is_an_error() {
+        let volumes: Vec<Value> = (0..257)
+            .map(|n| json!({"pool": "local-zfs", "size_gb": 1, "mount_point": format!("/m{n}")}))
+            .collect();
+        let found = errors(&json!({
+            "101": container(json!({"template": "local:vztmpl/t.tar.zst", "volumes": volumes})),
+        }));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].ends_with(r#"at lxc_configs."101": container 101: 257 mount points, but Proxmox has 256 mount slots (mp0 to mp255)"#),
+            "{}",
+            found[0]
+        );
+    }
+}
