@@ -438,7 +438,9 @@ error: the mount at /cache is local-zfs:subvol-101-disk-2, not a volume on stora
 /// `mp255`, replacing the mount there.
 #[test]
 fn issue_8_a_mount_with_no_free_slot_is_an_error_not_a_reused_slot() {
-    let taken: Vec<String> = (0..256).map(|n| format!("mp{n}: /srv/{n},mp=/m{n}")).collect();
+    let taken: Vec<String> = (0..256)
+        .map(|n| format!("mp{n}: /srv/{n},mp=/m{n}"))
+        .collect();
     let taken: Vec<&str> = taken.iter().map(String::as_str).collect();
     check_table(vec![(
         "every slot is taken",
