@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use phoenix_core::config::{JsonPath, Section, kind_of, suggest};
+use phoenix_core::config::decode as section_decode;
+use phoenix_core::config::{JsonPath, Section, excerpt, kind_of, normalize_path, suggest};
 use phoenix_core::{DecodeCx, Diagnostic};
 use serde::Deserialize;
 use serde_json::Value;
@@ -168,172 +169,214 @@ const CONTENT_TYPES: &[&str] = &[
     "images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import",
 ];
 
-/// Decodes the sections; `None` when there is no `zfs` section.
+/// Decodes the sections; `None` when there is no `zfs` section. Each concern (the ARC, pools,
+/// datasets and their storages, unused storage ids) is decoded by its own function, which adds
+/// what it finds to `found`.
 pub(crate) fn decode(sections: &[Section<'_>], cx: &mut DecodeCx<'_>) -> Option<Spec> {
     let zfs_section = sections.iter().find(|s| s.key == "zfs")?;
     let ids_section = sections.iter().find(|s| s.key == "proxmox_storage_ids");
     let raw: ZfsSection = cx.decode(zfs_section, &zfs_section.path(), zfs_section.value)?;
-    let mut spec = Spec::default();
-    let error = |cx: &mut DecodeCx<'_>, path: &JsonPath, message: String| {
-        cx.report(Diagnostic::error(message).at(zfs_section.location_of(path)));
-    };
-
-    if let Some(gb) = raw.arc_max_gb {
-        let path = zfs_section.path().key("arc_max_gb");
-        if gb.is_finite() && gb > 0.0 && gb < 1_048_576.0 {
-            spec.arc_max_bytes = Some((gb * f64::from(1u32 << 30)) as u64);
-        } else {
-            error(
-                cx,
-                &path,
-                format!("expected a positive number of GiB, found {gb}"),
-            );
-        }
-    }
-    if let Some(settings) = &raw.settings {
-        cx.report(
-            Diagnostic::note(format!(
-                "zfs.settings ({settings}) is not read: destructive steps need --allow-destroy on the command line"
-            ))
-            .at(zfs_section.location_of(&zfs_section.path().key("settings"))),
-        );
-    }
-
-    let mut disk_owner: BTreeMap<String, String> = BTreeMap::new();
-    for (i, value) in raw.pools.iter().enumerate() {
-        let path = zfs_section.path().key("pools").index(i);
-        let Some(pool) = cx.decode::<PoolRaw>(zfs_section, &path, value) else {
-            continue;
-        };
-        if let Err(message) = check_pool_name(&pool.name) {
-            error(cx, &path.key("name"), message);
-            continue;
-        }
-        if spec.pools.iter().any(|p| p.name == pool.name) {
-            error(
-                cx,
-                &path.key("name"),
-                format!("pool {:?} is declared twice", pool.name),
-            );
-            continue;
-        }
-        let layout = match parse_layout(&pool.raid_level) {
-            Ok(layout) => layout,
-            Err(message) => {
-                error(cx, &path.key("raid_level"), message);
-                continue;
-            }
-        };
-        let mut ok = true;
-        for (j, disk) in pool.disks.iter().enumerate() {
-            if !disk.starts_with("/dev/") {
-                error(
-                    cx,
-                    &path.key("disks").index(j),
-                    format!("expected a device path such as /dev/disk/by-id/..., found {disk:?}"),
-                );
-                ok = false;
-            } else if let Some(owner) = disk_owner.insert(disk.clone(), pool.name.clone()) {
-                error(
-                    cx,
-                    &path.key("disks").index(j),
-                    format!("disk {disk} is given twice (also in pool {owner:?})"),
-                );
-                ok = false;
-            }
-        }
-        if pool.disks.len() < layout.min_disks() {
-            error(
-                cx,
-                &path.key("disks"),
-                format!(
-                    "a {layout} pool needs at least {} disk(s), found {}",
-                    layout.min_disks(),
-                    pool.disks.len()
-                ),
-            );
-            ok = false;
-        }
-        if layout == Layout::Stripe && pool.disks.len() > 1 {
-            cx.report(
-                Diagnostic::warning(format!(
-                    "pool {:?} stripes {} disks without redundancy: losing one disk loses the pool",
-                    pool.name,
-                    pool.disks.len()
-                ))
-                .at(zfs_section.location_of(&path.key("raid_level"))),
-            );
-        }
-        if ok {
-            spec.pools.push(PoolSpec {
-                name: pool.name,
-                layout,
-                disks: pool.disks,
-            });
-        }
-    }
-
     let storage_ids: BTreeMap<String, String> = match ids_section {
         Some(section) => cx
             .decode(section, &section.path(), section.value)
             .unwrap_or_default(),
         None => BTreeMap::new(),
     };
+    let mut found = Vec::new();
+    let arc_max_bytes = decode_arc(&raw, zfs_section, &mut found);
+    note_settings(&raw, zfs_section, &mut found);
+    let pools = decode_pools(&raw, zfs_section, &mut found);
+    let (datasets, used_keys) =
+        decode_datasets(&raw, &pools, &storage_ids, zfs_section, &mut found);
+    if let Some(section) = ids_section {
+        note_unused_storage_ids(&storage_ids, &used_keys, section, &mut found);
+    }
+    for diagnostic in found {
+        cx.report(diagnostic);
+    }
+    Some(Spec {
+        arc_max_bytes,
+        pools,
+        datasets,
+    })
+}
+
+/// An error at `path` of `section`.
+fn error_at(section: &Section<'_>, path: &JsonPath, message: String) -> Diagnostic {
+    Diagnostic::error(message).at(section.location_of(path))
+}
+
+/// `arc_max_gb` as bytes: a positive number of GiB below 1 PiB.
+fn decode_arc(raw: &ZfsSection, section: &Section<'_>, found: &mut Vec<Diagnostic>) -> Option<u64> {
+    let gb = raw.arc_max_gb?;
+    if gb.is_finite() && gb > 0.0 && gb < 1_048_576.0 {
+        Some((gb * f64::from(1u32 << 30)) as u64)
+    } else {
+        found.push(error_at(
+            section,
+            &section.path().key("arc_max_gb"),
+            format!("expected a positive number of GiB, found {gb}"),
+        ));
+        None
+    }
+}
+
+/// `zfs.settings` is read by nobody; say so once.
+fn note_settings(raw: &ZfsSection, section: &Section<'_>, found: &mut Vec<Diagnostic>) {
+    if let Some(settings) = &raw.settings {
+        found.push(
+            Diagnostic::note(format!(
+                "zfs.settings ({settings}) is not read: destructive steps need --allow-destroy on the command line"
+            ))
+            .at(section.location_of(&section.path().key("settings"))),
+        );
+    }
+}
+
+/// Every valid pool, in config order; a pool with any error is left out.
+fn decode_pools(
+    raw: &ZfsSection,
+    section: &Section<'_>,
+    found: &mut Vec<Diagnostic>,
+) -> Vec<PoolSpec> {
+    let mut pools: Vec<PoolSpec> = Vec::new();
+    let mut disk_owner: BTreeMap<String, String> = BTreeMap::new();
+    for (i, value) in raw.pools.iter().enumerate() {
+        let path = section.path().key("pools").index(i);
+        let pool = match section_decode::<PoolRaw>(section.document, &path, value) {
+            Ok(pool) => pool,
+            Err(diagnostic) => {
+                found.push(diagnostic);
+                continue;
+            }
+        };
+        if let Some(pool) = decode_pool(pool, &pools, &mut disk_owner, (section, &path), found) {
+            pools.push(pool);
+        }
+    }
+    pools
+}
+
+/// One pool: a valid, new name, a layout, and enough disks, each a device path given once.
+fn decode_pool(
+    pool: PoolRaw,
+    pools: &[PoolSpec],
+    disk_owner: &mut BTreeMap<String, String>,
+    (section, path): (&Section<'_>, &JsonPath),
+    found: &mut Vec<Diagnostic>,
+) -> Option<PoolSpec> {
+    if let Err(message) = check_pool_name(&pool.name) {
+        found.push(error_at(section, &path.key("name"), message));
+        return None;
+    }
+    if pools.iter().any(|p| p.name == pool.name) {
+        let message = format!("pool {:?} is declared twice", pool.name);
+        found.push(error_at(section, &path.key("name"), message));
+        return None;
+    }
+    let layout = match parse_layout(&pool.raid_level) {
+        Ok(layout) => layout,
+        Err(message) => {
+            found.push(error_at(section, &path.key("raid_level"), message));
+            return None;
+        }
+    };
+    let mut ok = true;
+    let mut disks = Vec::new();
+    for (j, disk) in pool.disks.iter().enumerate() {
+        let at = path.key("disks").index(j);
+        match check_disk(disk) {
+            Err(message) => {
+                found.push(error_at(section, &at, message));
+                ok = false;
+            }
+            Ok(disk) => {
+                if let Some(owner) = disk_owner.insert(disk.clone(), pool.name.clone()) {
+                    let message = format!("disk {disk} is given twice (also in pool {owner:?})");
+                    found.push(error_at(section, &at, message));
+                    ok = false;
+                }
+                disks.push(disk);
+            }
+        }
+    }
+    if pool.disks.len() < layout.min_disks() {
+        let message = format!(
+            "a {layout} pool needs at least {} disk(s), found {}",
+            layout.min_disks(),
+            pool.disks.len()
+        );
+        found.push(error_at(section, &path.key("disks"), message));
+        ok = false;
+    }
+    if layout == Layout::Stripe && pool.disks.len() > 1 {
+        found.push(
+            Diagnostic::warning(format!(
+                "pool {:?} stripes {} disks without redundancy: losing one disk loses the pool",
+                pool.name,
+                pool.disks.len()
+            ))
+            .at(section.location_of(&path.key("raid_level"))),
+        );
+    }
+    ok.then_some(PoolSpec {
+        name: pool.name,
+        layout,
+        disks,
+    })
+}
+
+/// A disk is a device path under `/dev`, normalised (no `..`).
+fn check_disk(disk: &str) -> Result<String, String> {
+    let expected = || {
+        format!(
+            "expected a device path such as /dev/disk/by-id/..., found {}",
+            excerpt(disk)
+        )
+    };
+    let normalized = normalize_path(disk).map_err(|_| expected())?;
+    if normalized.starts_with("/dev/") {
+        Ok(normalized)
+    } else {
+        Err(expected())
+    }
+}
+
+/// Every valid dataset, in config order, and the `proxmox_storage_ids` keys they used.
+fn decode_datasets(
+    raw: &ZfsSection,
+    pools: &[PoolSpec],
+    storage_ids: &BTreeMap<String, String>,
+    section: &Section<'_>,
+    found: &mut Vec<Diagnostic>,
+) -> (Vec<DatasetSpec>, BTreeSet<String>) {
+    let pool_names = raw_pool_names(raw);
+    let mut datasets: Vec<DatasetSpec> = Vec::new();
     let mut used_keys = BTreeSet::new();
     let mut storage_owner: BTreeMap<String, String> = BTreeMap::new();
     for (i, value) in raw.datasets.iter().enumerate() {
-        let path = zfs_section.path().key("datasets").index(i);
-        let Some(dataset) = cx.decode::<DatasetRaw>(zfs_section, &path, value) else {
+        let path = section.path().key("datasets").index(i);
+        let dataset = match section_decode::<DatasetRaw>(section.document, &path, value) {
+            Ok(dataset) => dataset,
+            Err(diagnostic) => {
+                found.push(diagnostic);
+                continue;
+            }
+        };
+        let known_pool =
+            pools.iter().any(|p| p.name == dataset.pool) || pool_names.contains(&dataset.pool);
+        let Some(mut spec) =
+            decode_dataset(&dataset, known_pool, &pool_names, (section, &path), found)
+        else {
             continue;
         };
-        if let Err(message) = check_dataset_name(&dataset.name) {
-            error(cx, &path.key("name"), message);
+        if datasets.iter().any(|d| d.full_name == spec.full_name) {
+            let message = format!("dataset {:?} is declared twice", spec.full_name);
+            found.push(error_at(section, &path.key("name"), message));
             continue;
         }
-        if !spec.pools.iter().any(|p| p.name == dataset.pool)
-            && !raw_pool_names(&raw).contains(&dataset.pool)
-        {
-            let names: Vec<String> = raw_pool_names(&raw);
-            let hint = suggest(&dataset.pool, names.iter().map(String::as_str))
-                .map(|s| format!("; did you mean {s:?}?"))
-                .unwrap_or_default();
-            error(
-                cx,
-                &path.key("pool"),
-                format!(
-                    "unknown pool {:?}{hint} (the config declares: {})",
-                    dataset.pool,
-                    names.join(", ")
-                ),
-            );
-            continue;
-        }
-        let full_name = format!("{}/{}", dataset.pool, dataset.name);
-        if spec.datasets.iter().any(|d| d.full_name == full_name) {
-            error(
-                cx,
-                &path.key("name"),
-                format!("dataset {full_name:?} is declared twice"),
-            );
-            continue;
-        }
-        let Some(properties) = decode_properties(
-            dataset.properties.as_ref(),
-            &path.key("properties"),
-            zfs_section,
-            cx,
-        ) else {
-            continue;
-        };
-        if let Some(class) = &dataset.storage_class {
-            cx.report(
-                Diagnostic::note(format!(
-                    "storage_class {class:?} is descriptive only; Phoenix does not act on it"
-                ))
-                .at(zfs_section.location_of(&path.key("storage_class"))),
-            );
-        }
-        let storage = match decode_storage(&dataset, &path, zfs_section, cx) {
+        match decode_storage(&dataset, &path, section, found) {
+            Ok(None) => {}
             Ok(Some((kind, content))) => {
                 let key = format!("{}_{}", dataset.pool, dataset.name.replace('-', "_"));
                 let id = match storage_ids.get(&key) {
@@ -344,41 +387,89 @@ pub(crate) fn decode(sections: &[Section<'_>], cx: &mut DecodeCx<'_>) -> Option<
                     None => format!("{}-{}", dataset.pool, dataset.name),
                 };
                 if let Err(message) = check_storage_id(&id) {
-                    error(cx, &path, message);
+                    found.push(error_at(section, &path, message));
                     continue;
                 }
-                if let Some(other) = storage_owner.insert(id.clone(), full_name.clone()) {
-                    error(
-                        cx,
-                        &path,
-                        format!("storage id {id:?} is used by both {other} and {full_name}"),
+                if let Some(other) = storage_owner.insert(id.clone(), spec.full_name.clone()) {
+                    let message = format!(
+                        "storage id {id:?} is used by both {other} and {}",
+                        spec.full_name
                     );
+                    found.push(error_at(section, &path, message));
                     continue;
                 }
-                Some(StorageSpec { id, kind, content })
+                spec.storage = Some(StorageSpec { id, kind, content });
             }
-            Ok(None) => None,
             Err(()) => continue,
-        };
-        spec.datasets.push(DatasetSpec {
-            pool: dataset.pool,
-            full_name,
-            properties,
-            storage,
-        });
-    }
-    if let Some(section) = ids_section {
-        for key in storage_ids.keys().filter(|k| !used_keys.contains(*k)) {
-            cx.report(
-                Diagnostic::note(format!(
-                    "proxmox_storage_ids.{key} matches no dataset, so it is not used (the key for dataset \
-                     POOL/NAME is POOL_NAME with '-' as '_', e.g. quickOS_vm_disks); the storage id defaults to POOL-NAME"
-                ))
-                .at(section.location_of(&section.path().key(key))),
-            );
         }
+        datasets.push(spec);
     }
-    Some(spec)
+    (datasets, used_keys)
+}
+
+/// One dataset without its storage: a valid name in a declared pool, and its properties.
+fn decode_dataset(
+    dataset: &DatasetRaw,
+    known_pool: bool,
+    pool_names: &[String],
+    (section, path): (&Section<'_>, &JsonPath),
+    found: &mut Vec<Diagnostic>,
+) -> Option<DatasetSpec> {
+    if let Err(message) = check_dataset_name(&dataset.name) {
+        found.push(error_at(section, &path.key("name"), message));
+        return None;
+    }
+    if !known_pool {
+        let hint = suggest(&dataset.pool, pool_names.iter().map(String::as_str))
+            .map(|s| format!("; did you mean {s:?}?"))
+            .unwrap_or_default();
+        let message = format!(
+            "unknown pool {}{hint} (the config declares: {})",
+            excerpt(&dataset.pool),
+            pool_names.join(", ")
+        );
+        found.push(error_at(section, &path.key("pool"), message));
+        return None;
+    }
+    let properties = decode_properties(
+        dataset.properties.as_ref(),
+        &path.key("properties"),
+        section,
+        found,
+    )?;
+    if let Some(class) = &dataset.storage_class {
+        found.push(
+            Diagnostic::note(format!(
+                "storage_class {} is descriptive only; Phoenix does not act on it",
+                excerpt(class)
+            ))
+            .at(section.location_of(&path.key("storage_class"))),
+        );
+    }
+    Some(DatasetSpec {
+        pool: dataset.pool.clone(),
+        full_name: format!("{}/{}", dataset.pool, dataset.name),
+        properties,
+        storage: None,
+    })
+}
+
+/// A note for each `proxmox_storage_ids` key that no dataset uses.
+fn note_unused_storage_ids(
+    storage_ids: &BTreeMap<String, String>,
+    used_keys: &BTreeSet<String>,
+    section: &Section<'_>,
+    found: &mut Vec<Diagnostic>,
+) {
+    for key in storage_ids.keys().filter(|k| !used_keys.contains(*k)) {
+        found.push(
+            Diagnostic::note(format!(
+                "proxmox_storage_ids.{key} matches no dataset, so it is not used (the key for dataset \
+                 POOL/NAME is POOL_NAME with '-' as '_', e.g. quickOS_vm_disks); the storage id defaults to POOL-NAME"
+            ))
+            .at(section.location_of(&section.path().key(key))),
+        );
+    }
 }
 
 fn raw_pool_names(raw: &ZfsSection) -> Vec<String> {
@@ -459,7 +550,7 @@ fn decode_properties(
     value: Option<&Value>,
     path: &JsonPath,
     section: &Section<'_>,
-    cx: &mut DecodeCx<'_>,
+    found: &mut Vec<Diagnostic>,
 ) -> Option<Vec<(String, String)>> {
     let pairs: Vec<(String, String)> = match value {
         None | Some(Value::Null) => Vec::new(),
@@ -471,7 +562,7 @@ fn decode_properties(
                         pairs.push((k.trim().to_owned(), v.trim().to_owned()));
                     }
                     _ => {
-                        cx.report(
+                        found.push(
                             Diagnostic::error(format!("expected \"property=value\" pairs separated by commas, found {part:?}"))
                                 .at(section.location_of(path)),
                         );
@@ -489,7 +580,7 @@ fn decode_properties(
                     Value::Number(n) => n.to_string(),
                     Value::Bool(b) => if *b { "on" } else { "off" }.to_owned(),
                     other => {
-                        cx.report(
+                        found.push(
                             Diagnostic::error(format!(
                                 "expected a string or number for {k}, found {other}"
                             ))
@@ -503,7 +594,7 @@ fn decode_properties(
             pairs
         }
         Some(other) => {
-            cx.report(
+            found.push(
                 Diagnostic::error(format!(
                     "expected properties as \"k=v,k=v\" or an object, found {}",
                     kind_of(other)
@@ -526,7 +617,7 @@ fn decode_properties(
             let hint = suggest(&name, props::names())
                 .map(|s| format!("; did you mean {s:?}?"))
                 .unwrap_or_default();
-            cx.report(
+            found.push(
                 Diagnostic::error(format!("unknown or unmanaged ZFS property {name:?}{hint}"))
                     .at(section.location_of(&at)),
             );
@@ -534,7 +625,7 @@ fn decode_properties(
             continue;
         };
         if !seen.insert(property.name) {
-            cx.report(
+            found.push(
                 Diagnostic::error(format!("property {} is given twice", property.name))
                     .at(section.location_of(&at)),
             );
@@ -542,7 +633,7 @@ fn decode_properties(
             continue;
         }
         if let Err(message) = props::validate(property, &value) {
-            cx.report(Diagnostic::error(message).at(section.location_of(&at)));
+            found.push(Diagnostic::error(message).at(section.location_of(&at)));
             ok = false;
             continue;
         }
@@ -560,11 +651,11 @@ fn decode_storage(
     dataset: &DatasetRaw,
     path: &JsonPath,
     section: &Section<'_>,
-    cx: &mut DecodeCx<'_>,
+    found: &mut Vec<Diagnostic>,
 ) -> Result<Option<(StorageKind, BTreeSet<String>)>, ()> {
     let Some(kind_text) = &dataset.proxmox_storage_type else {
         if dataset.proxmox_content_type.is_some() {
-            cx.report(
+            found.push(
                 Diagnostic::warning("proxmox_content_type is ignored without proxmox_storage_type")
                     .at(section.location_of(&path.key("proxmox_content_type"))),
             );
@@ -575,7 +666,7 @@ fn decode_storage(
         "zfspool" => StorageKind::ZfsPool,
         "dir" => StorageKind::Dir,
         other => {
-            cx.report(
+            found.push(
                 Diagnostic::error(format!(
                     "expected proxmox_storage_type zfspool or dir, found {other:?}"
                 ))
@@ -598,7 +689,7 @@ fn decode_storage(
             StorageKind::Dir => CONTENT_TYPES,
         };
         if !allowed.contains(&word) {
-            cx.report(
+            found.push(
                 Diagnostic::error(format!(
                     "a {} storage cannot hold content {word:?}; expected some of {}",
                     kind.as_str(),
@@ -615,7 +706,156 @@ fn decode_storage(
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
+    use phoenix_core::config::{ConfigSet, Document};
+    use serde_json::json;
+
     use super::*;
+
+    /// A `zfs` section document made of `zfs`.
+    fn document(zfs: &Value) -> Document {
+        let text = serde_json::to_string_pretty(&json!({ "zfs": zfs })).expect("JSON");
+        Document::parse(PathBuf::from("h.json"), text).expect("valid JSON")
+    }
+
+    /// Runs one concern on the `zfs` section and renders what it returned and found: `value`
+    /// renders the result, then one `severity at path: message` line per diagnostic.
+    fn check<T>(
+        zfs: Value,
+        concern: impl Fn(&ZfsSection, &Section<'_>, &mut Vec<Diagnostic>) -> T,
+        value: impl Fn(&T) -> String,
+        expect: &str,
+    ) {
+        let config = ConfigSet::from_documents(vec![document(&zfs)]);
+        let section = config.sections().next().expect("the zfs section");
+        let raw: ZfsSection = section.decode().expect("a zfs section");
+        let mut found = Vec::new();
+        let result = concern(&raw, &section, &mut found);
+        let mut got = value(&result);
+        for diagnostic in &found {
+            let path = diagnostic.location.as_ref().map_or("", |l| l.path.as_str());
+            got.push_str(&format!(
+                "\n{} at {path}: {}",
+                diagnostic.severity, diagnostic.message
+            ));
+        }
+        assert_eq!(got, expect, "{zfs}");
+    }
+
+    fn pools(found: &Vec<PoolSpec>) -> String {
+        let pools: Vec<String> = found
+            .iter()
+            .map(|p| format!("{} {} {}", p.name, p.layout, p.disks.join(" ")))
+            .collect();
+        format!("pools: {}", pools.join("; "))
+    }
+
+    #[test]
+    fn issue_8_pools_table() {
+        let rows = [
+            (
+                json!({"pools": [{"name": "tank", "raid_level": "mirror", "disks": ["/dev/disk/by-id/a", "/dev//disk/by-id/./b"]}]}),
+                "pools: tank mirror /dev/disk/by-id/a /dev/disk/by-id/b",
+            ),
+            (
+                json!({"pools": [{"name": "tank", "raid_level": "mirror", "disks": ["/dev/../etc/shadow", "sda"]}]}),
+                "pools: \nerror at zfs.pools[0].disks[0]: expected a device path such as /dev/disk/by-id/..., found \"/dev/../etc/shadow\"\nerror at zfs.pools[0].disks[1]: expected a device path such as /dev/disk/by-id/..., found \"sda\"",
+            ),
+            (
+                json!({"pools": [
+                    {"name": "a", "raid_level": "single", "disks": ["/dev/x", "/dev/y"]},
+                    {"name": "a", "raid_level": "mirror", "disks": ["/dev/z", "/dev/w"]},
+                    {"name": "b", "raid_level": "raidz2", "disks": ["/dev/x", "/dev/v"]}
+                ]}),
+                "pools: a stripe /dev/x /dev/y\nwarning at zfs.pools[0].raid_level: pool \"a\" stripes 2 disks without redundancy: losing one disk loses the pool\nerror at zfs.pools[1].name: pool \"a\" is declared twice\nerror at zfs.pools[2].disks[0]: disk /dev/x is given twice (also in pool \"a\")\nerror at zfs.pools[2].disks: a raidz2 pool needs at least 3 disk(s), found 2",
+            ),
+            (
+                json!({"pools": [{"name": "mirror1", "raid_level": "mirror", "disks": []}, {"name": "ok", "raid_level": "raid5", "disks": []}]}),
+                "pools: \nerror at zfs.pools[0].name: invalid pool name \"mirror1\": it must start with a letter, hold only letters, digits, _ - . : and not start with a vdev keyword\nerror at zfs.pools[1].raid_level: expected raid_level mirror, single, stripe, raidz1, raidz2 or raidz3; found \"raid5\"",
+            ),
+        ];
+        for (zfs, expect) in rows {
+            check(
+                zfs,
+                |raw, section, found| decode_pools(raw, section, found),
+                pools,
+                expect,
+            );
+        }
+    }
+
+    #[test]
+    fn arc_and_settings_table() {
+        let rows = [
+            (json!({"arc_max_gb": 2}), "Some(2147483648)"),
+            (
+                json!({"arc_max_gb": 0}),
+                "None\nerror at zfs.arc_max_gb: expected a positive number of GiB, found 0",
+            ),
+            (
+                json!({"settings": {"x": 1}}),
+                "None\nnote at zfs.settings: zfs.settings ({\"x\":1}) is not read: destructive steps need --allow-destroy on the command line",
+            ),
+        ];
+        for (zfs, expect) in rows {
+            check(
+                zfs,
+                |raw, section, found| {
+                    note_settings(raw, section, found);
+                    decode_arc(raw, section, found)
+                },
+                |arc| format!("{arc:?}"),
+                expect,
+            );
+        }
+    }
+
+    #[test]
+    fn datasets_table() {
+        let pool = json!([{"name": "fast", "raid_level": "single", "disks": ["/dev/x"]}]);
+        let rows = [
+            (
+                json!({"pools": pool, "datasets": [{"name": "iso", "pool": "fast", "properties": "compression=lz4", "proxmox_storage_type": "dir", "proxmox_content_type": "iso,vztmpl"}]}),
+                r#"fast/iso [("compression", "lz4")] Some("fast-iso dir iso,vztmpl")"#,
+            ),
+            (
+                json!({"pools": pool, "datasets": [
+                    {"name": "a", "pool": "fats"},
+                    {"name": "/a", "pool": "fast"},
+                    {"name": "b", "pool": "fast", "properties": {"comprssion": "lz4"}},
+                    {"name": "c", "pool": "fast", "proxmox_storage_type": "zfspool", "proxmox_content_type": "iso"},
+                    {"name": "d", "pool": "fast"},
+                    {"name": "d", "pool": "fast"}
+                ]}),
+                "fast/d [] None\nerror at zfs.datasets[0].pool: unknown pool \"fats\"; did you mean \"fast\"? (the config declares: fast)\nerror at zfs.datasets[1].name: invalid dataset name \"/a\": use letters, digits and _ - . : (and / between levels)\nerror at zfs.datasets[2].properties.comprssion: unknown or unmanaged ZFS property \"comprssion\"; did you mean \"compression\"?\nerror at zfs.datasets[3].proxmox_content_type: a zfspool storage cannot hold content \"iso\"; expected some of images, rootdir\nerror at zfs.datasets[5].name: dataset \"fast/d\" is declared twice",
+            ),
+        ];
+        for (zfs, expect) in rows {
+            check(
+                zfs,
+                |raw, section, found| {
+                    let pools = decode_pools(raw, section, found);
+                    decode_datasets(raw, &pools, &BTreeMap::new(), section, found).0
+                },
+                |datasets| {
+                    datasets
+                        .iter()
+                        .map(|d| {
+                            let storage = d.storage.as_ref().map(|s| {
+                                let content: Vec<&str> =
+                                    s.content.iter().map(String::as_str).collect();
+                                format!("{} {} {}", s.id, s.kind.as_str(), content.join(","))
+                            });
+                            format!("{} {:?} {storage:?}", d.full_name, d.properties)
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                },
+                expect,
+            );
+        }
+    }
 
     #[test]
     fn raid_levels_in_any_case() {
