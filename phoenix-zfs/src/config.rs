@@ -743,7 +743,7 @@ mod tests {
         assert_eq!(got, expect, "{zfs}");
     }
 
-    fn pools(found: &Vec<PoolSpec>) -> String {
+    fn pools(found: &[PoolSpec]) -> String {
         let pools: Vec<String> = found
             .iter()
             .map(|p| format!("{} {} {}", p.name, p.layout, p.disks.join(" ")))
@@ -778,8 +778,8 @@ mod tests {
         for (zfs, expect) in rows {
             check(
                 zfs,
-                |raw, section, found| decode_pools(raw, section, found),
-                pools,
+                decode_pools,
+                |found: &Vec<PoolSpec>| pools(found),
                 expect,
             );
         }
