@@ -7,6 +7,7 @@ mod live;
 mod lxc;
 mod snapshots;
 mod suite_canary;
+mod suite_hostile;
 mod support;
 mod third_party;
 mod zfs;
