@@ -84,9 +84,13 @@ fn count_errors(diagnostics: &[Diagnostic]) -> usize {
 /// alone, instead of failing.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("unsupported on this target: {reason}")]
+#[non_exhaustive]
 pub struct Unsupported {
     /// What is missing.
     pub reason: String,
+    /// The program the target lacks, when that is the reason: the plan then reports the tool once
+    /// for all the resources it leaves alone.
+    pub tool: Option<String>,
 }
 
 impl Unsupported {
@@ -94,7 +98,16 @@ impl Unsupported {
     pub fn boxed(reason: impl Into<String>) -> BoxError {
         Box::new(Unsupported {
             reason: reason.into(),
+            tool: None,
         })
+    }
+
+    /// The target lacks `program` (it is not installed, or not on `PATH`).
+    pub fn missing_tool(program: impl Into<String>, reason: impl Into<String>) -> Unsupported {
+        Unsupported {
+            reason: reason.into(),
+            tool: Some(program.into()),
+        }
     }
 }
 

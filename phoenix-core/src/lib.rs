@@ -15,6 +15,7 @@ pub mod file;
 pub mod graph;
 pub mod host;
 pub mod id;
+mod not_managed;
 pub mod parse;
 pub mod plan;
 pub mod provider;

@@ -15,6 +15,7 @@ use crate::facts::Facts;
 use crate::graph::Graph;
 use crate::host::{Host, ReadOnly};
 use crate::id::ResourceId;
+use crate::not_managed::{NotManaged, cause_of};
 use crate::provider::Desired;
 use crate::resource::{AnyState, Ctx, DynResource};
 use crate::sensitive::{PlanKey, fingerprint};
@@ -209,15 +210,16 @@ impl Engine {
             .await;
         let mut changes: Vec<Option<Change>> = vec![None; self.resources.len()];
         let mut summary = Summary::default();
+        // Unsupported resources and missing tools: one warning per cause, after the loop.
+        let mut not_managed = NotManaged::default();
         for (index, result) in observed.into_iter().enumerate() {
             let resource = &self.resources[index];
             let id = self.graph.id(index).clone();
             let state = match result {
                 Ok(state) => state,
                 Err(err) => {
-                    if let Some(unsupported) = find_unsupported(&*err) {
-                        diagnostics
-                            .push(Diagnostic::warning(unsupported.to_string()).for_resource(id));
+                    if let Some(cause) = cause_of(&*err) {
+                        not_managed.add(cause, id);
                         summary.unsupported += 1;
                     } else {
                         diagnostics.push(
@@ -267,6 +269,7 @@ impl Engine {
             }
             changes[index] = Some(change);
         }
+        diagnostics.extend(not_managed.diagnostics());
         let ordered: Vec<Change> = self
             .graph
             .order()
@@ -330,21 +333,6 @@ pub(crate) fn diff_isolated(
             panic_message(&*panic)
         )))
     })
-}
-
-/// The [`Unsupported`](crate::error::Unsupported) anywhere in an error's chain: a resource may
-/// return it itself or through a fact it reads (a `FactError` wraps it).
-fn find_unsupported<'a>(
-    err: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a crate::error::Unsupported> {
-    let mut current = Some(err);
-    while let Some(error) = current {
-        if let Some(unsupported) = error.downcast_ref::<crate::error::Unsupported>() {
-            return Some(unsupported);
-        }
-        current = error.source();
-    }
-    None
 }
 
 /// Renders an error and its sources as `a: b: c`.

@@ -41,12 +41,16 @@ impl Fact for Containers {
 
     async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
         let list = Cmd::read("pct", ["list"]);
-        let output = host.run(&list).await?;
-        if output.status == Some(127) {
-            return Err(Unsupported::boxed(
+        let output = match host.run(&list).await {
+            Err(err) if err.is_program_not_found() => None,
+            other => Some(other?),
+        };
+        let Some(output) = output.filter(|output| output.status != Some(127)) else {
+            return Err(Box::new(Unsupported::missing_tool(
+                "pct",
                 "pct is not installed, so this is not a Proxmox VE host; containers are left alone",
-            ));
-        }
+            )));
+        };
         if !output.success() {
             return Err(Box::new(HostError::CommandFailed {
                 argv: list.to_string(),

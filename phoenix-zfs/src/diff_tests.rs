@@ -206,6 +206,7 @@ fn disk_state(present: bool, signatures: &[&str]) -> DiskState {
         present,
         signatures: signatures.iter().map(|s| (*s).to_owned()).collect(),
         wear: None,
+        wear_error: None,
     }
 }
 

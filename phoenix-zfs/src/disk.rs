@@ -36,6 +36,8 @@ pub struct DiskState {
     pub signatures: Vec<String>,
     /// Wear figures, where smartctl is installed.
     pub wear: Option<DiskWear>,
+    /// Why smartctl could not read the disk, when it is installed but failed.
+    pub wear_error: Option<String>,
 }
 
 impl Disk {
@@ -55,13 +57,17 @@ impl Resource for Disk {
 
     async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<DiskState>, BoxError> {
         let pools = cx.fact(&Pools).await?;
-        let wear = cx
+        let (wear, wear_error) = match cx
             .fact(&Wear {
                 disks: Arc::clone(&self.all_disks),
             })
             .await?
             .get(&self.path)
-            .cloned();
+        {
+            None => (None, None),
+            Some(Ok(wear)) => (Some(wear.clone()), None),
+            Some(Err(error)) => (None, Some(error.clone())),
+        };
         let member_of = pools.owner_of(&self.path).map(str::to_owned);
         let pool_exists = pools.layout(&self.pool).is_some();
         let (present, signatures) = if member_of.is_some() || pool_exists {
@@ -78,6 +84,7 @@ impl Resource for Disk {
             present,
             signatures,
             wear,
+            wear_error,
         }))
     }
 
@@ -88,6 +95,12 @@ impl Resource for Disk {
         let mut delta = Delta::none();
         if let Some(wear) = &state.wear {
             delta = delta.diagnostic(Diagnostic::note(format!("wear: {}", wear.summary())));
+        }
+        if let Some(error) = &state.wear_error {
+            delta = delta.diagnostic(Diagnostic::warning(format!(
+                "wear of {} unknown: smartctl failed: {error}",
+                self.path
+            )));
         }
         if let Some(owner) = &state.member_of {
             if owner != &self.pool {

@@ -15,6 +15,9 @@ pub enum Error {
     /// A command failed.
     #[error(transparent)]
     Host(#[from] phoenix_core::HostError),
+    /// The target lacks a tool: the resources that need it are left alone, with a warning.
+    #[error("{0}")]
+    Unsupported(#[from] phoenix_core::Unsupported),
     /// A tool printed something Phoenix cannot read.
     #[error("read the output of `{argv}`")]
     Parse {

@@ -19,13 +19,20 @@ pub(crate) const POOL_PROPERTIES: &str = "autotrim,ashift";
 pub(crate) const ARC_MAX_PARAM: &str = "/sys/module/zfs/parameters/zfs_arc_max";
 
 async fn run_tool(host: &dyn Host, cmd: &Cmd, what: &'static str) -> Result<Output, Error> {
-    let output = host.run(cmd).await?;
-    if output.status == Some(127) {
-        return Err(Error::NotInstalled {
-            program: cmd.program.clone(),
-            what,
-        });
-    }
+    let output = match host.run(cmd).await {
+        Err(err) if err.is_program_not_found() => None,
+        other => Some(other?),
+    };
+    let Some(output) = output.filter(|output| output.status != Some(127)) else {
+        // Not a ZFS host: its resources are left alone, reported once per missing tool.
+        return Err(Error::Unsupported(phoenix_core::Unsupported::missing_tool(
+            cmd.program.clone(),
+            format!(
+                "{} is not installed on this host (is {what} available here?)",
+                cmd.program
+            ),
+        )));
+    };
     if !output.success() {
         return Err(Error::Host(phoenix_core::HostError::CommandFailed {
             argv: cmd.to_string(),
@@ -184,7 +191,8 @@ impl Fact for DiskProbe {
     }
 }
 
-/// Wear figures of the pool disks, from `smartctl`; empty when smartctl is not installed.
+/// Wear figures of the pool disks, from `smartctl`, or why smartctl could not read a disk; empty
+/// when smartctl is not installed.
 #[derive(Debug, Clone)]
 pub(crate) struct Wear {
     pub(crate) disks: Arc<[String]>,
@@ -192,7 +200,7 @@ pub(crate) struct Wear {
 
 #[async_trait]
 impl Fact for Wear {
-    type Value = BTreeMap<String, DiskWear>;
+    type Value = BTreeMap<String, Result<DiskWear, String>>;
 
     fn key(&self) -> String {
         "zfs.wear".to_owned()
@@ -202,18 +210,60 @@ impl Fact for Wear {
         let mut wear = BTreeMap::new();
         for disk in self.disks.iter() {
             let cmd = Cmd::read("smartctl", ["-j", "-a", disk.as_str()]);
-            let output = host.run(&cmd).await?;
-            if output.status == Some(127) {
+            let output = match host.run(&cmd).await {
                 // Not installed: report nothing rather than fail the plan.
-                break;
-            }
-            // smartctl's exit status is a bit mask of findings; the JSON says what it read.
-            if let Ok(figures) = parse::parse_smartctl_json(&output.stdout) {
-                wear.insert(disk.clone(), figures);
-            }
+                Err(err) if err.is_program_not_found() => break,
+                Err(err) => {
+                    wear.insert(disk.clone(), Err(phoenix_core::plan::error_chain(&err)));
+                    continue;
+                }
+                Ok(output) if output.status == Some(127) => break,
+                Ok(output) => output,
+            };
+            wear.insert(disk.clone(), read_wear(&cmd, &output));
         }
         Ok(wear)
     }
+}
+
+/// The wear figures in smartctl's output, or why there are none.
+///
+/// smartctl's exit status is a bit mask: bits 0 to 2 say it could not read the device (bad
+/// arguments, the device did not open, a SMART command failed); the higher bits are findings
+/// about a device it did read, whose JSON then says what it read.
+fn read_wear(cmd: &Cmd, output: &Output) -> Result<DiskWear, String> {
+    let failed = output.status.is_none_or(|status| status & 0b111 != 0);
+    let parsed = parse::parse_smartctl_json(&output.stdout);
+    match parsed {
+        Ok(figures) if !failed => Ok(figures),
+        Ok(_) => Err(format!(
+            "`{cmd}` exited with status {}: {}",
+            output
+                .status
+                .map_or_else(|| "a signal".to_owned(), |s| s.to_string()),
+            smartctl_messages(&output.stdout)
+                .unwrap_or_else(|| output.stderr.trim_end().to_owned())
+        )),
+        Err(err) => Err(format!(
+            "`{cmd}` exited with {}, and its output is not smartctl's JSON ({err}): {}",
+            output
+                .status
+                .map_or_else(|| "a signal".to_owned(), |s| format!("status {s}")),
+            output.stderr.trim_end()
+        )),
+    }
+}
+
+/// The messages smartctl's JSON carries (`smartctl.messages[].string`), joined.
+fn smartctl_messages(json: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    let messages: Vec<&str> = value
+        .pointer("/smartctl/messages")?
+        .as_array()?
+        .iter()
+        .filter_map(|m| m.get("string").and_then(serde_json::Value::as_str))
+        .collect();
+    (!messages.is_empty()).then(|| messages.join("; "))
 }
 
 /// The runtime ARC maximum and the machine's memory.

@@ -195,6 +195,18 @@ pub enum HostError {
     Other(String),
 }
 
+impl HostError {
+    /// Whether the command's program does not exist on the host: it could not be started for
+    /// that reason (a local target) or a shell answered 127 (ssh targets, the simulated node).
+    pub fn is_program_not_found(&self) -> bool {
+        match self {
+            HostError::Spawn { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            HostError::CommandFailed { status, .. } => *status == Some(127),
+            _ => false,
+        }
+    }
+}
+
 fn status_text(status: Option<i32>) -> String {
     match status {
         Some(code) => format!("status {code}"),

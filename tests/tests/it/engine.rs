@@ -766,3 +766,34 @@ async fn a_fact_the_target_cannot_gather_makes_its_resources_unsupported_not_err
         "{warning}"
     );
 }
+
+/// A node with none of the tools the lab's resources drive, like a plain Debian machine under
+/// `--target local`: each missing tool is said once, with how many resources it leaves alone.
+#[tokio::test]
+async fn issue_8_a_missing_tool_is_reported_once_with_its_count() {
+    let config =
+        phoenix_core::config::ConfigSet::load(&crate::support::lab()).expect("the lab loads");
+    let desired = phoenix_cli::registry().decode(&config);
+    let engine = phoenix_core::Engine::new(desired).expect("no cycle");
+    let bare = Arc::new(phoenix_core::sim::SimNode::new(Vec::new()).expect("a node"));
+    let plan = engine.plan(bare, &PlanOptions::default()).await;
+    let tools: Vec<String> = plan
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.contains("not found on this target"))
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        tools,
+        [
+            "warning: pct: not found on this target; 21 lxc resources are not managed here",
+            "warning: zfs: not found on this target; 8 zfs resources are not managed here",
+            "warning: zpool: not found on this target; 5 zfs resources are not managed here",
+        ]
+    );
+    let per_resource: Vec<String> = errors(&plan)
+        .into_iter()
+        .filter(|e| e.contains("not found") || e.contains("not installed"))
+        .collect();
+    assert!(per_resource.is_empty(), "{per_resource:?}");
+}

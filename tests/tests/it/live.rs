@@ -421,7 +421,7 @@ fn containers_are_unsupported_on_a_host_without_proxmox() {
     assert!(
         diagnostics.iter().any(|d| d["message"]
             .as_str()
-            .is_some_and(|m| m.contains("unsupported on this target: pct is not installed"))),
+            .is_some_and(|m| m.starts_with("pct: not found on this target; "))),
         "{report:#}"
     );
     assert_eq!(

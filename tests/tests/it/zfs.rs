@@ -213,3 +213,32 @@ fn status_reports_wear_and_health() {
     assert!(ran.stdout.contains("wear:"), "{}", ran.stdout);
     assert!(ran.stdout.contains("0 change(s) pending"), "{}", ran.stdout);
 }
+
+#[test]
+fn issue_8_a_failed_smartctl_is_a_warning_naming_the_disk_and_the_error() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    converge(arg(&lab()), &scratch);
+    let mut state = scratch.state();
+    let disk = "/dev/disk/by-id/nvme-Samsung_SSD_990_EVO_Plus_4TB_S7U8NJ0Y402334Y";
+    state.faults.push(
+        phoenix_core::sim::Fault::new(1, 2, "Smartctl open device: failed: Permission denied\n")
+            .program("smartctl")
+            .argv_contains(disk),
+    );
+    scratch.write_state(&state);
+    let ran = on(&scratch, "status", &lab(), &[]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let line = ran
+        .stdout
+        .lines()
+        .find(|l| l.contains("smartctl failed"))
+        .unwrap_or_else(|| panic!("a warning for the disk: {}", ran.stdout));
+    assert!(line.contains("warning:") && line.contains(disk), "{line}");
+    assert!(
+        line.contains("status 2") && line.contains("Permission denied"),
+        "{line}"
+    );
+    // The other disks still report their wear.
+    assert_eq!(ran.stdout.matches("wear:").count(), 2, "{}", ran.stdout);
+}
