@@ -424,11 +424,19 @@ pub(crate) fn decode_lxc_options(raw: &Raw, path: &JsonPath) -> Checked<Vec<(Str
             Some((key, value)) if is_lxc_key(key.trim()) => {
                 options.push((key.trim().to_owned(), value.trim().to_owned()));
             }
+            // The value is never echoed: an option may hold a secret (lxc.environment).
             _ => problems.push(Problem::error(
                 path.key("lxc_options").index(i),
                 format!(
                     "expected a raw LXC option such as lxc.apparmor.profile=unconfined (a key of lowercase dot-separated words after lxc.), found {}",
-                    excerpt(line)
+                    match split {
+                        Some((key, value)) => format!(
+                            "the key {} (its value, {} bytes, is not shown)",
+                            excerpt(key),
+                            value.len()
+                        ),
+                        None => format!("no = or : ({} bytes, not shown)", line.len()),
+                    }
                 ),
             )),
         }
@@ -689,8 +697,8 @@ mod tests {
                     r#"[("lxc.apparmor.profile", "unconfined"), ("lxc.cgroup2.devices.allow", "c 195:* rwm"), ("lxc.cap.drop", "")]"#,
                 ),
                 (
-                    json!({"lxc_options": ["lxc.x y=1", "memory: 1", "lxc.$(id)=1"]}),
-                    "lxc_configs.\"101\".lxc_options[0]: expected a raw LXC option such as lxc.apparmor.profile=unconfined (a key of lowercase dot-separated words after lxc.), found \"lxc.x y=1\"\nlxc_configs.\"101\".lxc_options[1]: expected a raw LXC option such as lxc.apparmor.profile=unconfined (a key of lowercase dot-separated words after lxc.), found \"memory: 1\"\nlxc_configs.\"101\".lxc_options[2]: expected a raw LXC option such as lxc.apparmor.profile=unconfined (a key of lowercase dot-separated words after lxc.), found \"lxc.$(id)=1\"",
+                    json!({"lxc_options": ["lxc.x y=1", "memory: 1", "lxc.$(id)=1", "HF_TOKEN"]}),
+                    "lxc_configs.\"101\".lxc_options[0]: expected a raw LXC option such as lxc.apparmor.profile=unconfined (a key of lowercase dot-separated words after lxc.), found the key \"lxc.x y\" (its value, 1 bytes, is not shown)\nlxc_configs.\"101\".lxc_options[1]: expected a raw LXC option such as lxc.apparmor.profile=unconfined (a key of lowercase dot-separated words after lxc.), found the key \"memory\" (its value, 2 bytes, is not shown)\nlxc_configs.\"101\".lxc_options[2]: expected a raw LXC option such as lxc.apparmor.profile=unconfined (a key of lowercase dot-separated words after lxc.), found the key \"lxc.$(id)\" (its value, 1 bytes, is not shown)\nlxc_configs.\"101\".lxc_options[3]: expected a raw LXC option such as lxc.apparmor.profile=unconfined (a key of lowercase dot-separated words after lxc.), found no = or : (8 bytes, not shown)",
                 ),
             ],
         );

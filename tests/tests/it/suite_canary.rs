@@ -137,6 +137,7 @@ fn suite_canary() {
         "old secret of a rotated file",
         "new secret of a rotated file",
         "lxc.environment added later",
+        "a malformed lxc option",
     ] {
         canaries.add(place);
     }
@@ -175,11 +176,17 @@ fn suite_canary() {
         assert_eq!(ran.code, 0, "{}", ran.stderr);
         canaries.check_run("validate", &ran);
     }
+    for format in ["text", "dot", "mermaid"] {
+        let ran = phoenix(&["graph", "--config", config.as_str(), "--format", format]);
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        canaries.check_run("graph", &ran);
+    }
     for (what, args, logged) in [
         ("plan", vec!["plan"], false),
         ("plan --json", vec!["plan", "--json"], false),
         ("plan -vvv", vec!["plan"], true),
         ("status", vec!["status"], false),
+        ("status --json", vec!["status", "--json"], false),
     ] {
         let ran = on(&args, logged);
         assert!(ran.code == 0, "{what}: {}\n{}", ran.stdout, ran.stderr);
@@ -295,12 +302,44 @@ fn suite_canary() {
     let audit = phoenix(&["sim-audit", "--target", target.as_str(), "--run", "all"]);
     canaries.check_run("sim-audit", &audit);
 
+    check_bad_input(&mut canaries, &scratch);
     check_command_environment(&mut canaries);
     println!(
         "suite canary: {} canaries, {} outputs checked, 0 leaks",
         canaries.by_place.len(),
         canaries.outputs
     );
+}
+
+/// A config error in an option that holds a secret: the error names the entry, not the value.
+fn check_bad_input(canaries: &mut Canaries, scratch: &Scratch) {
+    let bad = scratch.path().join("bad");
+    std::fs::create_dir_all(&bad).expect("bad config dir");
+    let mut json: Value = serde_json::from_str(
+        &std::fs::read_to_string(scratch.config_dir().join("phoenix_lxc_configs.json"))
+            .expect("read"),
+    )
+    .expect("JSON");
+    json["lxc_configs"]["900"]["lxc_options"] = serde_json::json!([format!(
+        "lxc.environment HF_TOKEN={}",
+        canaries.get("a malformed lxc option")
+    )]);
+    std::fs::write(
+        bad.join("phoenix_lxc_configs.json"),
+        serde_json::to_string_pretty(&json).expect("JSON"),
+    )
+    .expect("write");
+    let target = scratch.target();
+    for args in [
+        vec!["validate", "--config", arg(&bad)],
+        vec!["validate", "--config", arg(&bad), "--json"],
+        vec!["plan", "--config", arg(&bad), "--target", target.as_str()],
+    ] {
+        let ran = phoenix(&args);
+        assert_eq!(ran.code, 1, "{}", ran.stderr);
+        assert!(ran.stderr.contains("lxc_options[0]"), "{}", ran.stderr);
+        canaries.check_run(&format!("bad input: {}", args[0]), &ran);
+    }
 }
 
 /// A resource whose step passes a secret in the command's environment.
