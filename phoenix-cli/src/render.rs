@@ -69,7 +69,15 @@ pub fn diagnostics(diagnostics: &[Diagnostic], style: Style) -> String {
         if let Some(id) = &d.resource {
             let _ = write!(out, "{id}: ");
         }
-        let _ = writeln!(out, "{}", d.message);
+        match &d.cause {
+            // The CLI renders the chain the engine kept.
+            Some(cause) => {
+                let _ = writeln!(out, "{}: {}", d.message, error_chain(cause));
+            }
+            None => {
+                let _ = writeln!(out, "{}", d.message);
+            }
+        }
     }
     out
 }

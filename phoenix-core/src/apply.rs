@@ -457,25 +457,29 @@ pub fn outcome_diagnostics(report: &ApplyReport) -> Vec<Diagnostic> {
         .outcomes
         .iter()
         .filter_map(|o| {
-            let message = match &o.status {
+            let (message, cause) = match &o.status {
                 Status::Applied => return None,
-                Status::Failed { error } => format!("{} failed: {}", o.action, error.chain()),
-                Status::Unverified { error } => format!(
-                    "{} applied, but verifying it failed: {}",
-                    o.action,
-                    error.chain()
+                Status::Failed { error } => (format!("{} failed", o.action), Some(error.clone())),
+                Status::Unverified { error } => (
+                    format!("{} applied, but verifying it failed", o.action),
+                    Some(error.clone()),
                 ),
-                Status::Skipped { because } => format!("skipped because {because} failed"),
-                Status::NotConverged { fields } => format!(
-                    "did not converge: {} still differ(s) after apply",
-                    fields
-                        .iter()
-                        .map(|f| f.field.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                Status::Skipped { because } => (format!("skipped because {because} failed"), None),
+                Status::NotConverged { fields } => (
+                    format!(
+                        "did not converge: {} still differ(s) after apply",
+                        fields
+                            .iter()
+                            .map(|f| f.field.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None,
                 ),
             };
-            Some(Diagnostic::error(message).for_resource(o.id.clone()))
+            let mut diagnostic = Diagnostic::error(message).for_resource(o.id.clone());
+            diagnostic.cause = cause;
+            Some(diagnostic)
         })
         .collect()
 }

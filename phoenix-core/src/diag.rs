@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ErrorChain;
 use crate::id::ResourceId;
 
 /// How serious a diagnostic is. Any [`Severity::Error`] makes `validate` and `plan` exit 1 and
@@ -91,6 +92,9 @@ pub struct Diagnostic {
     /// The resource, when it concerns one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<ResourceId>,
+    /// The error behind it, kept with its causes until it is rendered (serialised as `a: b: c`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<ErrorChain>,
 }
 
 impl Diagnostic {
@@ -116,7 +120,14 @@ impl Diagnostic {
             message: message.into(),
             location: None,
             resource: None,
+            cause: None,
         }
+    }
+
+    /// Attaches the error behind the diagnostic, with its causes.
+    pub fn caused_by(mut self, cause: ErrorChain) -> Diagnostic {
+        self.cause = Some(cause);
+        self
     }
 
     /// Attaches a config location.
@@ -146,6 +157,10 @@ impl fmt::Display for Diagnostic {
         if let Some(id) = &self.resource {
             write!(f, "{id}: ")?;
         }
-        f.write_str(&self.message)
+        f.write_str(&self.message)?;
+        if let Some(cause) = &self.cause {
+            write!(f, ": {}", cause.chain())?;
+        }
+        Ok(())
     }
 }

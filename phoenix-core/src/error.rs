@@ -176,6 +176,26 @@ impl PartialEq for ErrorChain {
     }
 }
 
+impl Eq for ErrorChain {}
+
+impl PartialOrd for ErrorChain {
+    fn partial_cmp(&self, other: &ErrorChain) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ErrorChain {
+    fn cmp(&self, other: &ErrorChain) -> std::cmp::Ordering {
+        self.chain().cmp(&other.chain())
+    }
+}
+
+impl std::hash::Hash for ErrorChain {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.chain().hash(state);
+    }
+}
+
 impl serde::Serialize for ErrorChain {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.chain())

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::change::{Action, Change, Disruption};
 use crate::diag::{Diagnostic, Location};
-use crate::error::{BoxError, Error};
+use crate::error::{BoxError, Error, ErrorChain};
 use crate::facts::Facts;
 use crate::graph::Graph;
 use crate::host::{Host, ReadOnly};
@@ -223,7 +223,8 @@ impl Engine {
                         summary.unsupported += 1;
                     } else {
                         diagnostics.push(
-                            Diagnostic::error(format!("inspect: {}", error_chain(&*err)))
+                            Diagnostic::error("inspect")
+                                .caused_by(ErrorChain::new(err))
                                 .for_resource(id),
                         );
                     }
@@ -234,7 +235,9 @@ impl Engine {
                 Ok(delta) => delta,
                 Err(err) => {
                     diagnostics.push(
-                        Diagnostic::error(format!("diff: {}", error_chain(&*err))).for_resource(id),
+                        Diagnostic::error("diff")
+                            .caused_by(ErrorChain::new(err))
+                            .for_resource(id),
                     );
                     continue;
                 }

@@ -797,3 +797,37 @@ async fn issue_8_a_missing_tool_is_reported_once_with_its_count() {
         .collect();
     assert!(per_resource.is_empty(), "{per_resource:?}");
 }
+
+/// A provider's error reaches the plan's diagnostic as the error itself, with its causes, and
+/// the text the CLI renders is the whole chain.
+#[tokio::test]
+async fn issue_8_an_inspect_error_keeps_its_chain_until_rendered() {
+    let node = node(&Kv::new(), &[]);
+    let engine = engine(vec![
+        Misbehaving::new("cmd", Misbehaviour::RunWriteInInspect).boxed(),
+    ]);
+    let plan = engine.plan(host(&node), &PlanOptions::default()).await;
+    let diagnostic = &plan.diagnostics[0];
+    assert_eq!(diagnostic.message, "inspect");
+    let cause = diagnostic.cause.as_ref().expect("the error is kept");
+    assert!(
+        matches!(
+            cause.error().downcast_ref::<phoenix_core::HostError>(),
+            Some(phoenix_core::HostError::WriteDuringPlan { .. })
+        ),
+        "{cause:?}"
+    );
+    let rendered = phoenix_cli::render::diagnostics(
+        &plan.diagnostics,
+        phoenix_cli::render::Style { color: false },
+    );
+    assert_eq!(
+        rendered,
+        "error: test.misbehaving[cmd]: inspect: refused to run `kv set cmd sneaky` during plan: the host is read-only\n"
+    );
+    let json = serde_json::to_value(diagnostic).expect("JSON");
+    assert_eq!(
+        json["cause"],
+        "refused to run `kv set cmd sneaky` during plan: the host is read-only"
+    );
+}
