@@ -134,6 +134,13 @@ pub struct Engine {
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
+/// What deciding the changes collects besides them.
+struct Tally {
+    diagnostics: Vec<Diagnostic>,
+    summary: Summary,
+    not_managed: NotManaged,
+}
+
 /// Everything one planning pass found, per resource (indexed like the engine's resources).
 pub(crate) struct Planned {
     pub(crate) plan: Plan,
@@ -187,7 +194,7 @@ impl Engine {
     pub(crate) async fn plan_inner(&self, host: Arc<dyn Host>, options: &PlanOptions) -> Planned {
         let started = Instant::now();
         let description = host.describe();
-        let mut diagnostics = self.diagnostics.clone();
+        let diagnostics = self.diagnostics.clone();
         if diagnostics.iter().any(Diagnostic::is_error) {
             return Planned {
                 plan: Plan {
@@ -208,70 +215,22 @@ impl Engine {
         let observed = self
             .inspect_all(&read_only, &facts, options.inspect_concurrency)
             .await;
-        let mut changes: Vec<Option<Change>> = vec![None; self.resources.len()];
-        let mut summary = Summary::default();
-        // Unsupported resources and missing tools: one warning per cause, after the loop.
-        let mut not_managed = NotManaged::default();
-        for (index, result) in observed.into_iter().enumerate() {
-            let resource = &self.resources[index];
-            let id = self.graph.id(index).clone();
-            let state = match result {
-                Ok(state) => state,
-                Err(err) => {
-                    if let Some(cause) = cause_of(&*err) {
-                        not_managed.add(cause, id);
-                        summary.unsupported += 1;
-                    } else {
-                        diagnostics.push(
-                            Diagnostic::error("inspect")
-                                .caused_by(ErrorChain::new(err))
-                                .for_resource(id),
-                        );
-                    }
-                    continue;
-                }
-            };
-            let delta = match diff_isolated(&**resource, state.as_deref()) {
-                Ok(delta) => delta,
-                Err(err) => {
-                    diagnostics.push(
-                        Diagnostic::error("diff")
-                            .caused_by(ErrorChain::new(err))
-                            .for_resource(id),
-                    );
-                    continue;
-                }
-            };
-            for diagnostic in &delta.diagnostics {
-                let mut diagnostic = diagnostic.clone();
-                diagnostic.resource.get_or_insert_with(|| id.clone());
-                diagnostics.push(diagnostic);
-            }
-            let mut change = Change::decide(id.clone(), resource.ensure(), state.is_some(), delta);
-            change.fingerprint = options
-                .plan_key
-                .as_ref()
-                .and_then(|key| fingerprint(key, &change));
-            if let Disruption::DestroysData { what } = &change.disruption {
-                if !options.allow_destroy {
-                    diagnostics.push(
-                        Diagnostic::error(format!(
-                            "refusing to {} because it destroys data ({what}); pass --allow-destroy to allow it",
-                            change.action
-                        ))
-                        .for_resource(id.clone()),
-                    );
-                }
-            }
-            match change.action {
-                Action::NoOp => summary.unchanged += 1,
-                Action::Create => summary.create += 1,
-                Action::Update => summary.update += 1,
-                Action::Replace => summary.replace += 1,
-                Action::Delete => summary.delete += 1,
-            }
-            changes[index] = Some(change);
-        }
+        let mut tally = Tally {
+            diagnostics,
+            summary: Summary::default(),
+            not_managed: NotManaged::default(),
+        };
+        let changes: Vec<Option<Change>> = observed
+            .into_iter()
+            .enumerate()
+            .map(|(index, result)| self.decide(index, result, options, &mut tally))
+            .collect();
+        let Tally {
+            mut diagnostics,
+            summary,
+            not_managed,
+        } = tally;
+        // Unsupported resources and missing tools: one warning per cause.
         diagnostics.extend(not_managed.diagnostics());
         let ordered: Vec<Change> = self
             .graph
@@ -292,6 +251,75 @@ impl Engine {
             },
             changes,
         }
+    }
+
+    /// Turns one resource's inspection into its planned change, or records why there is none.
+    fn decide(
+        &self,
+        index: usize,
+        result: Result<Option<Box<dyn AnyState>>, BoxError>,
+        options: &PlanOptions,
+        tally: &mut Tally,
+    ) -> Option<Change> {
+        let resource = &self.resources[index];
+        let id = self.graph.id(index).clone();
+        let state = match result {
+            Ok(state) => state,
+            Err(err) => {
+                if let Some(cause) = cause_of(&*err) {
+                    tally.not_managed.add(cause, id);
+                    tally.summary.unsupported += 1;
+                } else {
+                    tally.diagnostics.push(
+                        Diagnostic::error("inspect")
+                            .caused_by(ErrorChain::new(err))
+                            .for_resource(id),
+                    );
+                }
+                return None;
+            }
+        };
+        let delta = match diff_isolated(&**resource, state.as_deref()) {
+            Ok(delta) => delta,
+            Err(err) => {
+                tally.diagnostics.push(
+                    Diagnostic::error("diff")
+                        .caused_by(ErrorChain::new(err))
+                        .for_resource(id),
+                );
+                return None;
+            }
+        };
+        for diagnostic in &delta.diagnostics {
+            let mut diagnostic = diagnostic.clone();
+            diagnostic.resource.get_or_insert_with(|| id.clone());
+            tally.diagnostics.push(diagnostic);
+        }
+        let mut change = Change::decide(id.clone(), resource.ensure(), state.is_some(), delta);
+        change.fingerprint = options
+            .plan_key
+            .as_ref()
+            .and_then(|key| fingerprint(key, &change));
+        if let Disruption::DestroysData { what } = &change.disruption {
+            if !options.allow_destroy {
+                tally.diagnostics.push(
+                    Diagnostic::error(format!(
+                        "refusing to {} because it destroys data ({what}); pass --allow-destroy to allow it",
+                        change.action
+                    ))
+                    .for_resource(id),
+                );
+            }
+        }
+        let summary = &mut tally.summary;
+        match change.action {
+            Action::NoOp => summary.unchanged += 1,
+            Action::Create => summary.create += 1,
+            Action::Update => summary.update += 1,
+            Action::Replace => summary.replace += 1,
+            Action::Delete => summary.delete += 1,
+        }
+        Some(change)
     }
 
     /// Inspects every resource concurrently; a panicking provider fails only its resource.
