@@ -130,8 +130,14 @@ fn print_canonical(props: &PropertyString, bare: Option<&str>, first: &[&str]) -
             value.to_owned()
         }
     };
-    if let Some(bare_value) = bare.and_then(|key| props.get(key)) {
-        parts.push(bare_value.to_owned());
+    if let Some((key, bare_value)) = bare.and_then(|key| Some((key, props.get(key)?))) {
+        // A bare value with `=` would read back as a `key=value` option, and a blank one would be
+        // skipped: name the key of either.
+        if bare_value.contains('=') || bare_value.trim().is_empty() {
+            parts.push(format!("{key}={bare_value}"));
+        } else {
+            parts.push(bare_value.to_owned());
+        }
     }
     for key in first {
         if let Some(found) = props.get(key) {
@@ -468,6 +474,25 @@ mod tests {
             "local:107/vm-107-disk-1.raw,size=7G"
         );
         assert!(parse_mount_point("local-zfs:x,size=huge").is_err());
+    }
+
+    /// Found by fuzzing: `volume=a=b` read as the volume `a=b`, written back bare, read again as
+    /// the option `a` with no volume; `volume=\r\r` written back bare was skipped as blank.
+    #[test]
+    fn issue_8_a_bare_value_that_would_not_read_back_is_written_with_its_key() {
+        let mount = parse_mount_point("mp=/x,volume=local:a=b").expect("explicit volume");
+        assert_eq!(mount.volume, "local:a=b");
+        let written = format_mount_point(&mount, true);
+        assert_eq!(written, "volume=local:a=b,mp=/x");
+        assert_eq!(parse_mount_point(&written), Ok(mount));
+        let blank = parse_mount_point("volume=\r\r").expect("explicit blank volume");
+        let written = format_mount_point(&blank, true);
+        assert_eq!(written, "volume=\r\r");
+        assert_eq!(parse_mount_point(&written), Ok(blank));
+        assert_eq!(
+            format_mount_point(&parse_mount_point("local:8,mp=/y").expect("bare"), true),
+            "local:8,mp=/y"
+        );
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! The steps are: install the test tools, `cargo fmt --check`, clippy with `-D warnings`, the doc
 //! tests, the tests through `cargo insta test --check` (nextest when it is installed; the live
-//! tests excluded), and the live tests: build (or reuse) the testbed image, boot it, run the
-//! `live::` tests against it with `PHOENIX_LIVE_HOST` set, and power it off, even when they fail.
+//! tests excluded), a bounded fuzzing campaign (`cargo xtask fuzz`), and the live tests: build
+//! (or reuse) the testbed image, boot it, run the `live::` tests against it with
+//! `PHOENIX_LIVE_HOST` set, and power it off, even when they fail.
 //! The summary goes to stderr, so the last closing line stays the live test runner's own verdict.
 
 use std::error::Error;
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use xshell::{Shell, cmd};
 
-use crate::{Result, install, testbed};
+use crate::{Result, fuzz, install, testbed};
 
 /// One named step of the CI run.
 struct Step {
@@ -43,6 +44,11 @@ const STEPS: &[Step] = &[
     Step {
         name: "test",
         run: test,
+    },
+    // A bounded, seeded campaign over every fuzz target (about 150 s after its build).
+    Step {
+        name: "fuzz",
+        run: fuzz::run_ci,
     },
     // Last, so that CI's closing line is the live runner's summary (more than 0 tests passed).
     Step {

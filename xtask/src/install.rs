@@ -19,31 +19,47 @@ pub(crate) const DEBIAN_PACKAGES: &[(&str, &str)] = &[];
 /// often lacks.
 const SBIN_DIRS: &[&str] = &["/usr/local/sbin", "/usr/sbin", "/sbin"];
 
-/// Makes sure `cargo insta` works and every binary of [`DEBIAN_PACKAGES`] is present.
+/// Makes sure `cargo insta` and `cargo fuzz` work and every binary of [`DEBIAN_PACKAGES`] is
+/// present.
 pub(crate) fn ensure_test_tools(sh: &Shell) -> Result<()> {
     ensure_cargo_insta(sh)?;
+    ensure_cargo_fuzz(sh)?;
     ensure_debian_packages(sh, DEBIAN_PACKAGES)
 }
 
-fn ensure_cargo_insta(sh: &Shell) -> Result<()> {
-    if cargo_insta_works(sh) {
+/// Installs cargo-fuzz (`cargo install cargo-fuzz --locked`) unless `cargo fuzz` already works.
+pub(crate) fn ensure_cargo_fuzz(sh: &Shell) -> Result<()> {
+    if cargo_subcommand_works(sh, "fuzz") {
         return Ok(());
     }
-    eprintln!("xtask: cargo-insta is missing; installing it");
-    cmd!(sh, "cargo install cargo-insta --locked").run()?;
-    if !cargo_insta_works(sh) {
-        return Err("`cargo install cargo-insta` succeeded but `cargo insta --version` still fails; is ~/.cargo/bin on PATH?".into());
+    eprintln!("xtask: cargo-fuzz is missing; installing it");
+    cmd!(sh, "cargo install cargo-fuzz --locked").run()?;
+    if !cargo_subcommand_works(sh, "fuzz") {
+        return Err("`cargo install cargo-fuzz` succeeded but `cargo fuzz --version` still fails; is ~/.cargo/bin on PATH?".into());
     }
     Ok(())
 }
 
-fn cargo_insta_works(sh: &Shell) -> bool {
-    cmd!(sh, "cargo insta --version")
+/// Whether `cargo SUBCOMMAND --version` runs.
+fn cargo_subcommand_works(sh: &Shell, subcommand: &str) -> bool {
+    cmd!(sh, "cargo {subcommand} --version")
         .quiet()
         .ignore_stdout()
         .ignore_stderr()
         .run()
         .is_ok()
+}
+
+fn ensure_cargo_insta(sh: &Shell) -> Result<()> {
+    if cargo_subcommand_works(sh, "insta") {
+        return Ok(());
+    }
+    eprintln!("xtask: cargo-insta is missing; installing it");
+    cmd!(sh, "cargo install cargo-insta --locked").run()?;
+    if !cargo_subcommand_works(sh, "insta") {
+        return Err("`cargo install cargo-insta` succeeded but `cargo insta --version` still fails; is ~/.cargo/bin on PATH?".into());
+    }
+    Ok(())
 }
 
 fn ensure_debian_packages(sh: &Shell, packages: &[(&str, &str)]) -> Result<()> {

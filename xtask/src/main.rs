@@ -11,6 +11,7 @@
 mod bench;
 mod ci;
 mod demo;
+mod fuzz;
 mod install;
 mod snap;
 mod testbed;
@@ -38,6 +39,8 @@ subcommands:
   snap --accept      run the snapshot tests, then accept every pending snapshot
   demo               converge examples/lab on a simulated node and show that a second plan is empty
   bench              run the engine benchmark (cargo bench -p tests --bench engine)
+  fuzz [--seconds N] fuzz the config loader and every parser (cargo fuzz, seeded from the real
+                     fixtures in fuzz/corpus) for N seconds in all (default 150); fails on a crash
   testbed ...        build, boot, stop or reach the throwaway VM the live tests run on
                      (`cargo xtask testbed help`)
   help               print this message
@@ -90,6 +93,7 @@ fn run() -> Result<()> {
             no_flags(subcommand, flags)?;
             bench::run(&sh)
         }
+        "fuzz" => fuzz::run(&sh, fuzz::Options::from_flags(flags)?),
         "testbed" => testbed::run(&sh, flags),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");

@@ -56,7 +56,7 @@ pub fn parse_pct_list(text: &str) -> Result<Vec<ListedContainer>, ParseError> {
             format!("expected the header `VMID Status Lock Name`, found `{header}`"),
         ));
     }
-    let mut rows = Vec::new();
+    let mut rows: Vec<ListedContainer> = Vec::new();
     for (index, line) in lines {
         let number = index + 1;
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -73,6 +73,18 @@ pub fn parse_pct_list(text: &str) -> Result<Vec<ListedContainer>, ParseError> {
         let vmid = vmid
             .parse::<u32>()
             .map_err(|_| ParseError::new(number, format!("`{vmid}` is not a container id")))?;
+        if !matches!(*status, "running" | "stopped") {
+            return Err(ParseError::new(
+                number,
+                format!("expected the status `running` or `stopped`, found `{status}`"),
+            ));
+        }
+        if rows.iter().any(|row| row.vmid == vmid) {
+            return Err(ParseError::new(
+                number,
+                format!("container {vmid} is listed twice"),
+            ));
+        }
         rows.push(ListedContainer::new(vmid, *status, lock, *name));
     }
     Ok(rows)
@@ -123,6 +135,30 @@ mod tests {
         let err = parse_pct_list("VMID       Status     Lock         Name\nx running a\n")
             .expect_err("id");
         assert_eq!(err.line, 2);
+    }
+
+    /// Found by fuzzing: a status other than `running`/`stopped` (which `pct list` never prints)
+    /// was taken as is, and a container listed twice silently replaced the first row.
+    #[test]
+    fn issue_8_an_unknown_status_and_a_repeated_id_are_errors() {
+        let header = "VMID       Status     Lock         Name                \n";
+        let err = parse_pct_list(&format!("{header}101        runnXing                web\n"))
+            .expect_err("status");
+        assert_eq!(
+            (err.line, err.reason.as_str()),
+            (
+                2,
+                "expected the status `running` or `stopped`, found `runnXing`"
+            )
+        );
+        let err = parse_pct_list(&format!(
+            "{header}101        running                 web\n101        stopped                 db\n"
+        ))
+        .expect_err("twice");
+        assert_eq!(
+            (err.line, err.reason.as_str()),
+            (3, "container 101 is listed twice")
+        );
     }
 
     #[test]

@@ -1,0 +1,9 @@
+//! `pct listsnapshot` output.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|text: &str| {
+    let _ = phoenix_lxc::parse::parse_listsnapshot(text);
+});
