@@ -339,7 +339,10 @@ fn decode_file(
             _ => {
                 error(
                     path.clone().key("mode"),
-                    format!("expected an octal mode such as \"0644\", found {mode:?}"),
+                    format!(
+                        "expected an octal mode such as \"0644\", found {}",
+                        crate::config::excerpt(&mode)
+                    ),
                 );
                 return None;
             }
@@ -349,7 +352,10 @@ fn decode_file(
         if owner.split(':').count() != 2 || owner.split(':').any(str::is_empty) {
             error(
                 path.clone().key("owner"),
-                format!("expected \"user:group\", found {owner:?}"),
+                format!(
+                    "expected \"user:group\", found {}",
+                    crate::config::excerpt(&owner)
+                ),
             );
             return None;
         }

@@ -71,14 +71,23 @@ impl ResourceId {
 
     /// Parses the `kind[name]` form.
     pub fn parse(text: &str) -> Result<ResourceId, String> {
-        let open = text
-            .find('[')
-            .ok_or_else(|| format!("invalid resource id {text:?}: expected kind[name]"))?;
-        let name = text[open + 1..]
-            .strip_suffix(']')
-            .ok_or_else(|| format!("invalid resource id {text:?}: expected kind[name]"))?;
+        let open = text.find('[').ok_or_else(|| {
+            format!(
+                "invalid resource id {}: expected kind[name]",
+                crate::config::excerpt(text)
+            )
+        })?;
+        let name = text[open + 1..].strip_suffix(']').ok_or_else(|| {
+            format!(
+                "invalid resource id {}: expected kind[name]",
+                crate::config::excerpt(text)
+            )
+        })?;
         if name.is_empty() {
-            return Err(format!("invalid resource id {text:?}: the name is empty"));
+            return Err(format!(
+                "invalid resource id {}: the name is empty",
+                crate::config::excerpt(text)
+            ));
         }
         Ok(ResourceId::new(Kind::new(&text[..open])?, name))
     }

@@ -426,7 +426,11 @@ fn decode_dataset(
         let message = format!(
             "unknown pool {}{hint} (the config declares: {})",
             excerpt(&dataset.pool),
-            pool_names.join(", ")
+            pool_names
+                .iter()
+                .map(|name| excerpt(name))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         found.push(error_at(section, &path.key("pool"), message));
         return None;
@@ -489,7 +493,8 @@ fn parse_layout(text: &str) -> Result<Layout, String> {
         "raidz2" => Ok(Layout::Raidz(2)),
         "raidz3" => Ok(Layout::Raidz(3)),
         _ => Err(format!(
-            "expected raid_level mirror, single, stripe, raidz1, raidz2 or raidz3; found {text:?}"
+            "expected raid_level mirror, single, stripe, raidz1, raidz2 or raidz3; found {}",
+            excerpt(text)
         )),
     }
 }
@@ -498,7 +503,9 @@ fn check_pool_name(name: &str) -> Result<(), String> {
     let reserved = [
         "mirror", "raidz", "draid", "spare", "log", "cache", "special", "dedup",
     ];
-    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+    // ZFS names (a pool's, and a dataset's with its pool) are under 256 bytes.
+    let valid = name.len() < 256
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c))
@@ -507,13 +514,15 @@ fn check_pool_name(name: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "invalid pool name {name:?}: it must start with a letter, hold only letters, digits, _ - . : and not start with a vdev keyword"
+            "invalid pool name {}: it must start with a letter, hold only letters, digits, _ - . : and not start with a vdev keyword",
+            excerpt(name)
         ))
     }
 }
 
 fn check_dataset_name(name: &str) -> Result<(), String> {
     let valid = !name.is_empty()
+        && name.len() < 256
         && !name.starts_with('/')
         && !name.ends_with('/')
         && !name.contains("//")
@@ -524,7 +533,8 @@ fn check_dataset_name(name: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "invalid dataset name {name:?}: use letters, digits and _ - . : (and / between levels)"
+            "invalid dataset name {}: use letters, digits and _ - . : (and / between levels)",
+            excerpt(name)
         ))
     }
 }
@@ -540,7 +550,8 @@ fn check_storage_id(id: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "invalid Proxmox storage id {id:?}: it must start with a letter and hold only letters, digits, - _ ."
+            "invalid Proxmox storage id {}: it must start with a letter and hold only letters, digits, - _ .",
+            excerpt(id)
         ))
     }
 }
@@ -563,8 +574,11 @@ fn decode_properties(
                     }
                     _ => {
                         found.push(
-                            Diagnostic::error(format!("expected \"property=value\" pairs separated by commas, found {part:?}"))
-                                .at(section.location_of(path)),
+                            Diagnostic::error(format!(
+                                "expected \"property=value\" pairs separated by commas, found {}",
+                                excerpt(part)
+                            ))
+                            .at(section.location_of(path)),
                         );
                         return None;
                     }
@@ -618,8 +632,11 @@ fn decode_properties(
                 .map(|s| format!("; did you mean {s:?}?"))
                 .unwrap_or_default();
             found.push(
-                Diagnostic::error(format!("unknown or unmanaged ZFS property {name:?}{hint}"))
-                    .at(section.location_of(&at)),
+                Diagnostic::error(format!(
+                    "unknown or unmanaged ZFS property {}{hint}",
+                    excerpt(&name)
+                ))
+                .at(section.location_of(&at)),
             );
             ok = false;
             continue;
@@ -668,7 +685,8 @@ fn decode_storage(
         other => {
             found.push(
                 Diagnostic::error(format!(
-                    "expected proxmox_storage_type zfspool or dir, found {other:?}"
+                    "expected proxmox_storage_type zfspool or dir, found {}",
+                    excerpt(other)
                 ))
                 .at(section.location_of(&path.key("proxmox_storage_type"))),
             );
@@ -691,8 +709,9 @@ fn decode_storage(
         if !allowed.contains(&word) {
             found.push(
                 Diagnostic::error(format!(
-                    "a {} storage cannot hold content {word:?}; expected some of {}",
+                    "a {} storage cannot hold content {}; expected some of {}",
                     kind.as_str(),
+                    excerpt(word),
                     allowed.join(", ")
                 ))
                 .at(section.location_of(&path.key("proxmox_content_type"))),
@@ -828,7 +847,7 @@ mod tests {
                     {"name": "d", "pool": "fast"},
                     {"name": "d", "pool": "fast"}
                 ]}),
-                "fast/d [] None\nerror at zfs.datasets[0].pool: unknown pool \"fats\"; did you mean \"fast\"? (the config declares: fast)\nerror at zfs.datasets[1].name: invalid dataset name \"/a\": use letters, digits and _ - . : (and / between levels)\nerror at zfs.datasets[2].properties.comprssion: unknown or unmanaged ZFS property \"comprssion\"; did you mean \"compression\"?\nerror at zfs.datasets[3].proxmox_content_type: a zfspool storage cannot hold content \"iso\"; expected some of images, rootdir\nerror at zfs.datasets[5].name: dataset \"fast/d\" is declared twice",
+                "fast/d [] None\nerror at zfs.datasets[0].pool: unknown pool \"fats\"; did you mean \"fast\"? (the config declares: \"fast\")\nerror at zfs.datasets[1].name: invalid dataset name \"/a\": use letters, digits and _ - . : (and / between levels)\nerror at zfs.datasets[2].properties.comprssion: unknown or unmanaged ZFS property \"comprssion\"; did you mean \"compression\"?\nerror at zfs.datasets[3].proxmox_content_type: a zfspool storage cannot hold content \"iso\"; expected some of images, rootdir\nerror at zfs.datasets[5].name: dataset \"fast/d\" is declared twice",
             ),
         ];
         for (zfs, expect) in rows {
@@ -869,6 +888,8 @@ mod tests {
     fn names_are_checked() {
         assert!(check_pool_name("quickOS").is_ok());
         assert!(check_pool_name("mirror1").is_err());
+        assert!(check_pool_name(&"p".repeat(256)).is_err());
+        assert!(check_dataset_name(&"d".repeat(256)).is_err());
         assert!(check_dataset_name("shared-prod-data").is_ok());
         assert!(check_dataset_name("a//b").is_err());
         assert!(check_storage_id("fastData-fastData-shared-iso").is_ok());

@@ -31,6 +31,9 @@ pub fn decode<T: DeserializeOwned>(
     })
 }
 
+/// Words longer than this get no suggestion.
+const MAX_SUGGEST_BYTES: usize = 256;
+
 /// The candidate that `word` is most likely a misspelling of, if any is close enough.
 ///
 /// Case is ignored. A candidate is close when it is within an edit distance of a third of the
@@ -39,6 +42,10 @@ pub fn decode<T: DeserializeOwned>(
 /// `memory` for `memory_mb`. The closest by edit distance wins; ties go to the higher
 /// similarity, then to the earlier candidate. A candidate equal to `word` is never suggested.
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // No key is this long; comparing a huge word (a hostile config's) would cost seconds.
+    if word.len() > MAX_SUGGEST_BYTES {
+        return None;
+    }
     let word_lower = word.to_lowercase();
     let word_len = word_lower.chars().count();
     let limit = word_len.max(3) / 3;
@@ -99,7 +106,7 @@ fn readable_message(message: &str, last: Option<&Segment>) -> String {
                 return format!(
                     "expected {}, found {}",
                     json_expected(expected),
-                    json_found(found)
+                    cut(json_found(found))
                 );
             }
         }
@@ -129,7 +136,7 @@ fn unknown(noun: &str, word: &str, tail: &str) -> String {
     } else {
         Vec::new()
     };
-    let mut message = format!("unknown {noun} {}", quote(word));
+    let mut message = format!("unknown {noun} {}", cut(&quote(word)));
     // A suggestion is the answer; the whole list (47 keys for a container) would bury it.
     if let Some(meant) = suggest(word, expected.iter().copied()) {
         message.push_str(&format!("; did you mean {}?", quote(meant)));
@@ -143,6 +150,15 @@ fn unknown(noun: &str, word: &str, tail: &str) -> String {
         all => message.push_str(&format!(" expected one of {}", all.join(", "))),
     }
     message
+}
+
+/// Text from the config as a message shows it: at most 64 characters and the size, so a huge
+/// value (a hostile config's) is not echoed in full.
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(64) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
+    }
 }
 
 /// The text up to the first backquote: the name in "unknown field `name`, ...".
@@ -339,6 +355,19 @@ mod tests {
     }
 
     #[test]
+    fn issue_8_huge_values_and_keys_are_cut_in_messages() {
+        let huge = "z".repeat(1 << 20);
+        let message = error_after(|v| v["lxc_configs"]["951"]["memory_mb"] = huge.clone().into());
+        assert!(message.len() < 300, "{}", &message[..300]);
+        assert!(
+            message.ends_with(" bytes)") && message.contains("zzz… ("),
+            "{message}"
+        );
+        let message = error_after(|v| v["lxc_configs"]["951"][huge.as_str()] = 1.into());
+        assert!(message.len() < 600, "{}", &message[..600]);
+    }
+
+    #[test]
     fn errors_in_the_upstream_file_point_at_the_right_line() {
         #[derive(Debug, Deserialize)]
         struct Gpu {
@@ -458,6 +487,7 @@ mod tests {
             .collect();
         assert_eq!(got, cases);
         assert_eq!(suggest("a", ["b"]), None);
+        assert_eq!(suggest(&"memory_mb".repeat(1 << 17), ["memory_mb"]), None);
         assert_eq!(suggest("zfs", ["zfs"]), None);
     }
 }

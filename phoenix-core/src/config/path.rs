@@ -111,10 +111,11 @@ impl fmt::Display for JsonPath {
                     if n > 0 {
                         f.write_str(".")?;
                     }
-                    if is_bare_key(key) {
-                        f.write_str(key)?;
-                    } else {
-                        f.write_str(&quote(key))?;
+                    // A huge key (a hostile config's) is cut, as values are in messages.
+                    match key.char_indices().nth(MAX_SHOWN_CHARS) {
+                        Some((cut, _)) => write!(f, "{}…", quote(&key[..cut]))?,
+                        None if is_bare_key(key) => f.write_str(key)?,
+                        None => f.write_str(&quote(key))?,
                     }
                 }
             }
@@ -122,6 +123,9 @@ impl fmt::Display for JsonPath {
         Ok(())
     }
 }
+
+/// How many characters of a key a path shows.
+const MAX_SHOWN_CHARS: usize = 64;
 
 /// Whether a key matches `[A-Za-z_][A-Za-z0-9_]*`, so it can be written without quotes.
 fn is_bare_key(key: &str) -> bool {
@@ -144,7 +148,9 @@ pub(crate) fn quote(text: &str) -> String {
             '\n' => quoted.push_str("\\n"),
             '\r' => quoted.push_str("\\r"),
             '\t' => quoted.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
+            // Every control, line-separating or text-reordering character is escaped, so a
+            // message never carries one raw to a terminal.
+            c if super::text::is_forbidden(c) => {
                 quoted.push_str(&format!("\\u{:04x}", u32::from(c)));
             }
             c => quoted.push(c),
@@ -157,6 +163,21 @@ pub(crate) fn quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issue_8_keys_are_shown_escaped_and_cut() {
+        let path = JsonPath::root()
+            .key("lxc_configs")
+            .key("a\u{202e}b\u{7f}\u{1b}")
+            .key("k".repeat(1 << 20));
+        assert_eq!(
+            path.to_string(),
+            format!(
+                "lxc_configs.\"a\\u202eb\\u007f\\u001b\".\"{}\"…",
+                "k".repeat(64)
+            )
+        );
+    }
 
     #[test]
     fn display_quotes_keys_that_are_not_identifiers() {

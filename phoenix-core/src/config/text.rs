@@ -38,7 +38,7 @@ pub fn forbidden_char(text: &str) -> Option<(usize, char)> {
     text.chars().enumerate().find(|(_, c)| is_forbidden(*c))
 }
 
-fn is_forbidden(c: char) -> bool {
+pub(crate) fn is_forbidden(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }

@@ -322,6 +322,31 @@ fn strings() -> Vec<Case> {
                     json!(huge_option.replace("lxc.apparmor.profile=", "lxc.apparmor profile="));
             },
         ),
+        edit("a 1 MB file mode", In::Hypervisor, "files[0].mode", |v| {
+            v["files"][0]["mode"] = json!("7".repeat(1 << 20));
+        }),
+        edit(
+            "a 1 MB string for a number",
+            In::Lxc,
+            r#"lxc_configs."101".memory_mb"#,
+            |v| {
+                ct(v, "101")["memory_mb"] = json!("9".repeat(1 << 20));
+            },
+        ),
+        edit(
+            "a 1 MB pool name",
+            In::Hypervisor,
+            "zfs.pools[0].name",
+            |v| {
+                v["zfs"]["pools"][0]["name"] = json!("p".repeat(1 << 20));
+            },
+        ),
+        Case {
+            located: format!(" at lxc_configs.\"101\".\"{}\"…: ", "k".repeat(64)),
+            ..edit("a 1 MB key", In::Lxc, "", |v| {
+                ct(v, "101")["k".repeat(1 << 20)] = json!(1);
+            })
+        },
         edit(
             "lxc key outside the grammar",
             In::Lxc,
@@ -755,5 +780,5 @@ fn suite_hostile() {
         "suite hostile: {n_rejected} cases rejected, {n_accepted} accepted, {n_changed} state changes"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(cases.len() >= 50, "only {} cases", cases.len());
+    assert!(cases.len() >= 58, "only {} cases", cases.len());
 }
