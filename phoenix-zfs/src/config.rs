@@ -556,14 +556,14 @@ fn check_storage_id(id: &str) -> Result<(), String> {
     }
 }
 
-/// Accepts the upstream `"k=v,k=v"` string or a JSON object.
-fn decode_properties(
+/// The properties as `(name, value)` pairs: the upstream `"k=v,k=v"` string or a JSON object.
+fn property_pairs(
     value: Option<&Value>,
     path: &JsonPath,
     section: &Section<'_>,
     found: &mut Vec<Diagnostic>,
 ) -> Option<Vec<(String, String)>> {
-    let pairs: Vec<(String, String)> = match value {
+    let pairs = match value {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::String(text)) => {
             let mut pairs = Vec::new();
@@ -618,6 +618,18 @@ fn decode_properties(
             return None;
         }
     };
+    Some(pairs)
+}
+
+/// Decodes the properties and checks each against the property table: known, given once, a
+/// valid value.
+fn decode_properties(
+    value: Option<&Value>,
+    path: &JsonPath,
+    section: &Section<'_>,
+    found: &mut Vec<Diagnostic>,
+) -> Option<Vec<(String, String)>> {
+    let pairs = property_pairs(value, path, section, found)?;
     let mut ok = true;
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();

@@ -85,16 +85,10 @@ pub(crate) fn decode_entry(id: u32, raw: &Raw, path: &JsonPath) -> Checked<Entry
     let net = keep(decode_net(raw, path), &mut problems);
     let origin = keep(decode_origin(raw, path), &mut problems);
     let snapshot = keep(decode_snapshot_name(raw, path), &mut problems);
-    let features = match decode_features(raw, path) {
-        Ok((features, later)) => {
-            warnings.extend(later);
-            Some(features)
-        }
-        Err(found) => {
-            problems.extend(found);
-            None
-        }
-    };
+    let features = keep(decode_features(raw, path), &mut problems).map(|(features, later)| {
+        warnings.extend(later);
+        features
+    });
     let pct_features = keep(decode_pct_features(raw, path), &mut problems);
     let lxc = keep(decode_lxc_options(raw, path), &mut problems);
     let mounts = keep(decode_mounts(raw, path), &mut problems);
