@@ -8,8 +8,9 @@
 
 use std::fmt;
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::change::{Change, Step};
 
@@ -172,22 +173,14 @@ impl PlanKey {
 
     /// HMAC-SHA256 of `message` under this key (RFC 2104), as lowercase hex.
     pub fn hmac_hex(&self, message: &[u8]) -> String {
-        const BLOCK: usize = 64;
-        let mut inner_pad = [0x36u8; BLOCK];
-        let mut outer_pad = [0x5cu8; BLOCK];
-        for (i, byte) in self.0.iter().enumerate() {
-            inner_pad[i] ^= byte;
-            outer_pad[i] ^= byte;
-        }
-        let inner = Sha256::new()
-            .chain_update(inner_pad)
-            .chain_update(message)
-            .finalize();
-        let outer = Sha256::new()
-            .chain_update(outer_pad)
-            .chain_update(inner)
-            .finalize();
-        outer.iter().map(|b| format!("{b:02x}")).collect()
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
+            .expect("invariant: HMAC takes a key of any length");
+        mac.update(message);
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 
