@@ -150,10 +150,15 @@ fn run_target(sh: &Shell, fuzz_target_dir: &Path, target: &str, seconds: u64) ->
     let binary = binary_path(fuzz_target_dir, target)?;
     let work = fuzz_target_dir.join("work").join(target);
     let artifacts = fuzz_target_dir.join("artifacts").join(target);
-    if work.exists() {
-        fs::remove_dir_all(&work)?;
+    // Scratch files of a target (the config target writes each input to a file) go here, not
+    // into the shared temporary directory.
+    let scratch = fuzz_target_dir.join("tmp").join(target);
+    for dir in [&work, &scratch] {
+        if dir.exists() {
+            fs::remove_dir_all(dir)?;
+        }
+        fs::create_dir_all(dir)?;
     }
-    fs::create_dir_all(&work)?;
     fs::create_dir_all(&artifacts)?;
     let seeds = crate::project_root().join("fuzz/corpus").join(target);
     let args = [
@@ -166,6 +171,7 @@ fn run_target(sh: &Shell, fuzz_target_dir: &Path, target: &str, seconds: u64) ->
         seeds.display().to_string(),
     ];
     let output = cmd!(sh, "{binary} {args...}")
+        .env("TMPDIR", &scratch)
         .quiet()
         .ignore_status()
         .output()?;
