@@ -56,7 +56,9 @@ pub struct Common {
 pub struct TargetArgs {
     /// The host: `local` (this machine), `ssh://[user@]host[:port]` (a remote host, through the
     /// system ssh client), `sim` (a fresh, empty simulated node) or `sim:FILE` (a simulated node
-    /// whose state persists in FILE, created if missing).
+    /// whose state persists in FILE, created if missing). One run per target at a time: a run
+    /// takes the target's lock (/run/phoenix/run.lock, or .FILE.lock beside a sim state file)
+    /// and a second run refuses, naming the holder.
     #[arg(long, env = "PHOENIX_TARGET", default_value = "local")]
     pub target: String,
     #[command(flatten)]

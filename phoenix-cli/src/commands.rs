@@ -19,7 +19,7 @@ use crate::error::CliError;
 use crate::exit;
 use crate::io::{Io, SharedWriter, emit};
 use crate::render::{self, Style};
-use crate::target::{Opened, Target};
+use crate::target::{Access, Opened, Run, Target};
 
 /// Every built-in provider, registered explicitly.
 pub fn registry() -> Registry {
@@ -46,6 +46,14 @@ pub(crate) fn load(common: &Common) -> Result<Engine, CliError> {
         return Err(CliError::Config(engine.config_diagnostics().to_vec()));
     }
     Ok(engine)
+}
+
+/// What the run lock says the run is doing: `phoenix SUBCOMMAND --config C --target T`.
+fn command_line(subcommand: &str, common: &Common, target: &str) -> String {
+    format!(
+        "phoenix {subcommand} --config {} --target {target}",
+        common.config.display()
+    )
 }
 
 /// The style of what goes to stdout.
@@ -102,7 +110,12 @@ pub(crate) fn plan(args: &PlanArgs, io: &Io) -> Result<i32, CliError> {
     let engine = load(&args.common)?;
     let target = Target::parse(&args.target.target)?;
     let rt = runtime();
-    let opened = Opened::open(&target, &args.target.target, &args.target.ssh, &rt, io)?;
+    let command = command_line("plan", &args.common, &args.target.target);
+    let run = Run {
+        access: Access::ReadOnly,
+        command: &command,
+    };
+    let opened = Opened::open(&target, &args.target.target, &args.target.ssh, &rt, io, run)?;
     let options = plan_options(&target, args.target.allow_destroy);
     let plan = rt.block_on(engine.plan(Arc::clone(&opened.host), &options));
     opened.finish(&rt)?;
@@ -160,7 +173,12 @@ pub(crate) fn apply(args: &ApplyArgs, io: &mut Io) -> Result<i32, CliError> {
     let engine = load(&args.common)?;
     let target = Target::parse(&args.target.target)?;
     let rt = runtime();
-    let opened = Opened::open(&target, &args.target.target, &args.target.ssh, &rt, io)?;
+    let command = command_line("apply", &args.common, &args.target.target);
+    let run = Run {
+        access: Access::ReadWrite,
+        command: &command,
+    };
+    let opened = Opened::open(&target, &args.target.target, &args.target.ssh, &rt, io, run)?;
     let plan_options = plan_options(&target, args.target.allow_destroy);
     let mut options = ApplyOptions::default()
         .plan(plan_options.clone())
@@ -338,7 +356,16 @@ pub(crate) fn reconfigure(args: &ReconfigureArgs, io: &mut Io) -> Result<i32, Cl
         .ok_or(phoenix_lxc::Error::NotInConfig { id: args.ctid })?;
     let target = Target::parse(&args.target.target)?;
     let rt = runtime();
-    let opened = Opened::open(&target, &args.target.target, &args.target.ssh, &rt, io)?;
+    let command = command_line(
+        &format!("reconfigure {}", args.ctid),
+        &args.common,
+        &args.target.target,
+    );
+    let run = Run {
+        access: Access::ReadWrite,
+        command: &command,
+    };
+    let opened = Opened::open(&target, &args.target.target, &args.target.ssh, &rt, io, run)?;
     if !args.yes {
         if !io.interactive {
             opened.finish(&rt)?;
@@ -407,7 +434,12 @@ pub(crate) fn status(args: &StatusArgs, io: &Io) -> Result<i32, CliError> {
     let engine = load(&args.common)?;
     let target = Target::parse(&args.target)?;
     let rt = runtime();
-    let opened = Opened::open(&target, &args.target, &args.ssh, &rt, io)?;
+    let command = command_line("status", &args.common, &args.target);
+    let run = Run {
+        access: Access::ReadOnly,
+        command: &command,
+    };
+    let opened = Opened::open(&target, &args.target, &args.ssh, &rt, io, run)?;
     let plan = rt.block_on(engine.plan(Arc::clone(&opened.host), &PlanOptions::default()));
     opened.finish(&rt)?;
     let config_notes = engine.config_diagnostics().len();

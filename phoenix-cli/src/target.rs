@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use phoenix_core::sim::{Emulator, SimNode};
-use phoenix_core::{Host, HostKeys, LocalHost, SshHost, SshOptions, SshTarget};
+use phoenix_core::{Holder, Host, HostKeys, LocalHost, RunLock, SshHost, SshOptions, SshTarget};
 
 use crate::args::SshArgs;
 use crate::error::CliError;
@@ -45,8 +45,23 @@ impl Target {
     }
 }
 
-/// An opened target: the host to run against, and the simulated node or SSH connection when
-/// there is one.
+/// What a run may do to its target, which decides what it saves of a simulated node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// `plan` and `status`: only this run's audit entries are added to a simulated node's state
+    /// file; the node it read is never written back.
+    ReadOnly,
+    /// `apply` and `reconfigure`: a simulated node's whole state is saved.
+    ReadWrite,
+}
+
+/// An opened target: the host to run against, its run lock, and the simulated node or SSH
+/// connection when there is one.
+///
+/// Every run takes the target's run lock before it reads anything and holds it until
+/// [`Opened::finish`] (or until it is dropped, or the process dies): one run per target at a
+/// time. `plan` takes it too, exclusively, as `terraform plan` locks its state: a plan during an
+/// apply would read a half-changed host.
 pub struct Opened {
     /// The host.
     pub host: Arc<dyn Host>,
@@ -54,6 +69,9 @@ pub struct Opened {
     pub sim: Option<Arc<SimNode>>,
     /// The SSH connection, to close afterwards.
     ssh: Option<Arc<SshHost>>,
+    /// The run lock; `None` only for a simulated node without a state file.
+    lock: std::sync::Mutex<Option<RunLock>>,
+    access: Access,
     label: String,
     /// The node's own latency profile, restored before saving when `PHOENIX_SIM_LATENCY`
     /// overrode it for this run.
@@ -83,51 +101,54 @@ impl Opened {
         ssh: &SshArgs,
         rt: &tokio::runtime::Runtime,
         io: &Io,
+        run: Run<'_>,
     ) -> Result<Opened, CliError> {
         let fail = |message: String| CliError::Target {
             target: label.to_owned(),
             message,
         };
+        let holder = Holder::this_process(run.command);
+        let opened = |host: Arc<dyn Host>, lock: Option<RunLock>| Opened {
+            host,
+            sim: None,
+            ssh: None,
+            lock: std::sync::Mutex::new(lock),
+            access: run.access,
+            label: label.to_owned(),
+            saved_latency: None,
+        };
         match target {
-            Target::Local => Ok(Opened {
-                host: Arc::new(LocalHost::new()),
-                sim: None,
-                ssh: None,
-                label: label.to_owned(),
-                saved_latency: None,
-            }),
-            Target::Ssh(remote) => {
-                let mut options = SshOptions::default();
-                if let Some(identity) = &ssh.ssh_identity {
-                    options = options.identity(identity);
-                }
-                options = options.host_keys(if ssh.ssh_insecure_accept_new {
-                    emit(
-                        &io.stderr,
-                        &format!(
-                            "warning: --ssh-insecure-accept-new: the host key of {remote} is not checked \
-                             against any known_hosts; use this only for throwaway hosts\n"
-                        ),
-                    );
-                    HostKeys::AcceptAnyForThisRun
-                } else {
-                    HostKeys::Strict {
-                        known_hosts: ssh.ssh_known_hosts.clone(),
-                    }
-                });
-                let host = rt
-                    .block_on(SshHost::connect(remote.clone(), options))
+            Target::Local => {
+                let lock = RunLock::local(&holder)
                     .map_err(|e| fail(phoenix_core::plan::error_chain(&e)))?;
+                Ok(opened(Arc::new(LocalHost::new()), Some(lock)))
+            }
+            Target::Ssh(remote) => {
+                let host = rt
+                    .block_on(SshHost::connect(
+                        remote.clone(),
+                        ssh_options(remote, ssh, io),
+                    ))
+                    .map_err(|e| fail(phoenix_core::plan::error_chain(&e)))?;
+                let lock = match rt.block_on(RunLock::remote(&host, &holder)) {
+                    Ok(lock) => lock,
+                    Err(err) => {
+                        let _ = rt.block_on(host.close());
+                        return Err(fail(phoenix_core::plan::error_chain(&err)));
+                    }
+                };
                 let host = Arc::new(host);
-                Ok(Opened {
-                    host: Arc::clone(&host) as Arc<dyn Host>,
-                    sim: None,
-                    ssh: Some(host),
-                    label: label.to_owned(),
-                    saved_latency: None,
-                })
+                let mut opened = opened(Arc::clone(&host) as Arc<dyn Host>, Some(lock));
+                opened.ssh = Some(host);
+                Ok(opened)
             }
             Target::Sim(file) => {
+                // The lock comes first: the state is read only once no other run can write it.
+                let lock = file
+                    .as_deref()
+                    .map(|path| RunLock::beside(path, &holder))
+                    .transpose()
+                    .map_err(|e| fail(phoenix_core::plan::error_chain(&e)))?;
                 let node = match file {
                     Some(path) => SimNode::open(path, emulators()),
                     None => SimNode::new(emulators()),
@@ -144,43 +165,84 @@ impl Opened {
                 }
                 node.begin_run();
                 let node = Arc::new(node);
-                Ok(Opened {
-                    host: Arc::clone(&node) as Arc<dyn Host>,
-                    sim: Some(node),
-                    ssh: None,
-                    label: label.to_owned(),
-                    saved_latency,
-                })
+                let mut opened = opened(Arc::clone(&node) as Arc<dyn Host>, lock);
+                opened.sim = Some(node);
+                opened.saved_latency = saved_latency;
+                Ok(opened)
             }
         }
     }
 
-    /// Ends the run on the target: saves a simulated node's state, closes an SSH connection.
+    /// Ends the run on the target: saves a simulated node's state (or, read-only, only this
+    /// run's audit entries), releases the run lock, closes an SSH connection.
     pub fn finish(&self, rt: &tokio::runtime::Runtime) -> Result<(), CliError> {
         let saved = self.save();
+        let lock = self
+            .lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let released = match lock {
+            Some(lock) => rt.block_on(lock.release()).map_err(|e| self.fail(&e)),
+            None => Ok(()),
+        };
         if let Some(ssh) = &self.ssh {
-            rt.block_on(ssh.close()).map_err(|e| CliError::Target {
-                target: self.label.clone(),
-                message: phoenix_core::plan::error_chain(&e),
-            })?;
+            rt.block_on(ssh.close()).map_err(|e| self.fail(&e))?;
         }
-        saved
+        saved.and(released)
+    }
+
+    fn fail(&self, err: &(dyn std::error::Error + 'static)) -> CliError {
+        CliError::Target {
+            target: self.label.clone(),
+            message: phoenix_core::plan::error_chain(err),
+        }
     }
 
     /// Persists a simulated node's state (its file, when it has one).
     fn save(&self) -> Result<(), CliError> {
-        if let Some(node) = &self.sim {
-            if let Some(profile) = &self.saved_latency {
-                node.set_latency(profile).map_err(|e| CliError::Target {
-                    target: self.label.clone(),
-                    message: phoenix_core::plan::error_chain(&e),
-                })?;
+        let Some(node) = &self.sim else {
+            return Ok(());
+        };
+        match self.access {
+            Access::ReadOnly => node.save_records().map_err(|e| self.fail(&e)),
+            Access::ReadWrite => {
+                if let Some(profile) = &self.saved_latency {
+                    node.set_latency(profile).map_err(|e| self.fail(&e))?;
+                }
+                node.save().map_err(|e| self.fail(&e))
             }
-            node.save().map_err(|e| CliError::Target {
-                target: self.label.clone(),
-                message: phoenix_core::plan::error_chain(&e),
-            })?;
         }
-        Ok(())
     }
+}
+
+/// What a run is, for its run lock and for what it saves.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// What the run may do to the target.
+    pub access: Access,
+    /// The command line the run lock names, such as `phoenix apply --config lab --target sim:s`.
+    pub command: &'a str,
+}
+
+/// The ssh options of `--ssh-*`; warns when host keys are not checked.
+fn ssh_options(remote: &SshTarget, ssh: &SshArgs, io: &Io) -> SshOptions {
+    let mut options = SshOptions::default();
+    if let Some(identity) = &ssh.ssh_identity {
+        options = options.identity(identity);
+    }
+    options.host_keys(if ssh.ssh_insecure_accept_new {
+        emit(
+            &io.stderr,
+            &format!(
+                "warning: --ssh-insecure-accept-new: the host key of {remote} is not checked \
+                 against any known_hosts; use this only for throwaway hosts\n"
+            ),
+        );
+        HostKeys::AcceptAnyForThisRun
+    } else {
+        HostKeys::Strict {
+            known_hosts: ssh.ssh_known_hosts.clone(),
+        }
+    })
 }

@@ -15,6 +15,7 @@ pub mod file;
 pub mod graph;
 pub mod host;
 pub mod id;
+pub mod lock;
 mod not_managed;
 pub mod parse;
 pub mod plan;
@@ -32,6 +33,7 @@ pub use host::{
     SshTarget,
 };
 pub use id::{Kind, ResourceId};
+pub use lock::{Holder, RunLock, RunLockError};
 mod stats;
 
 pub use apply::{ApplyOptions, ApplyReport, Observer, Outcome, Status};

@@ -6,7 +6,8 @@ use std::process::Stdio;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout};
 
 use super::{FileData, FileWrite, Host, HostError};
 use crate::cmd::{Cmd, Output};
@@ -21,6 +22,130 @@ impl LocalHost {
     /// A handle on this machine.
     pub fn new() -> LocalHost {
         LocalHost { _private: () }
+    }
+
+    /// Starts `cmd` and leaves it running: its standard input stays open (after `cmd.stdin`, if
+    /// any) until [`Running::finish`], and its standard output can be read line by line while it
+    /// runs. Dropping the handle kills the process. `cmd.timeout` is ignored.
+    ///
+    /// This is how a process is held for the length of a run, such as the remote `flock` of an
+    /// SSH target's run lock.
+    pub async fn start(&self, cmd: &Cmd) -> Result<Running, HostError> {
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "LocalHost is the one place in the workspace that spawns a process"
+        )]
+        let mut command = tokio::process::Command::new(&cmd.program);
+        command
+            .args(&cmd.args)
+            .envs(&cmd.env)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let spawn_error = |source| HostError::Spawn {
+            argv: cmd.to_string(),
+            source,
+        };
+        let mut child = command.spawn().map_err(spawn_error)?;
+        let mut stdin = child.stdin.take();
+        if let (Some(input), Some(pipe)) = (&cmd.stdin, stdin.as_mut()) {
+            pipe.write_all(input.as_bytes())
+                .await
+                .map_err(spawn_error)?;
+        }
+        // Standard error is drained as it comes, so a chatty process never blocks on a full pipe.
+        let stderr = child.stderr.take().map(|mut pipe| {
+            tokio::spawn(async move {
+                let mut bytes = Vec::new();
+                let _ = pipe.read_to_end(&mut bytes).await;
+                String::from_utf8_lossy(&bytes).into_owned()
+            })
+        });
+        let stdout = child.stdout.take().map(BufReader::new);
+        tracing::debug!(argv = %cmd, pid = ?child.id(), "started");
+        Ok(Running {
+            argv: cmd.to_string(),
+            child,
+            stdin,
+            stdout,
+            stderr,
+        })
+    }
+}
+
+/// A process started by [`LocalHost::start`] that is still running (or has not been waited for).
+#[derive(Debug)]
+pub struct Running {
+    argv: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Option<BufReader<ChildStdout>>,
+    stderr: Option<tokio::task::JoinHandle<String>>,
+}
+
+impl Running {
+    /// The process id, while it runs.
+    pub fn id(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// The next line of standard output without its newline; `None` at its end.
+    pub async fn read_line(&mut self) -> Result<Option<String>, HostError> {
+        let Some(stdout) = self.stdout.as_mut() else {
+            return Ok(None);
+        };
+        let mut line = String::new();
+        let n = stdout
+            .read_line(&mut line)
+            .await
+            .map_err(|source| self.spawn_error(source))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if line.ends_with('\n') {
+            line.pop();
+        }
+        Ok(Some(line))
+    }
+
+    /// Sends `SIGKILL` to the process (a no-op when it has exited).
+    pub fn kill(&mut self) -> Result<(), HostError> {
+        match self.child.start_kill() {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
+            Err(source) => Err(self.spawn_error(source)),
+        }
+    }
+
+    /// Closes standard input, waits for the process to exit, and returns the rest of its
+    /// standard output, its standard error and its exit status (`None` for a signal).
+    pub async fn finish(mut self) -> Result<Output, HostError> {
+        drop(self.stdin.take());
+        let mut stdout = String::new();
+        if let Some(mut pipe) = self.stdout.take() {
+            pipe.read_to_string(&mut stdout)
+                .await
+                .map_err(|source| self.spawn_error(source))?;
+        }
+        let status = self
+            .child
+            .wait()
+            .await
+            .map_err(|source| self.spawn_error(source))?;
+        let stderr = match self.stderr.take() {
+            Some(task) => task.await.unwrap_or_default(),
+            None => String::new(),
+        };
+        tracing::debug!(argv = %self.argv, status = ?status.code(), "finished");
+        Ok(Output::new(status.code(), stdout, stderr))
+    }
+
+    fn spawn_error(&self, source: std::io::Error) -> HostError {
+        HostError::Spawn {
+            argv: self.argv.clone(),
+            source,
+        }
     }
 }
 
@@ -234,6 +359,38 @@ mod tests {
             .await
             .expect("cat runs");
         assert_eq!(out.stdout, "hello");
+    }
+
+    #[tokio::test]
+    async fn a_started_command_runs_until_its_stdin_closes() {
+        let host = LocalHost::new();
+        let mut running = host
+            .start(&Cmd::read("sh", ["-c", "echo ready; cat; echo done >&2"]).stdin("early\n"))
+            .await
+            .expect("sh starts");
+        assert!(running.id().is_some());
+        assert_eq!(
+            running.read_line().await.expect("reads"),
+            Some("ready".to_owned())
+        );
+        assert_eq!(
+            running.read_line().await.expect("reads"),
+            Some("early".to_owned())
+        );
+        let output = running.finish().await.expect("exits once stdin closes");
+        assert_eq!(output, Output::new(Some(0), "", "done\n"));
+    }
+
+    #[tokio::test]
+    async fn a_started_command_can_be_killed() {
+        let host = LocalHost::new();
+        let mut running = host
+            .start(&Cmd::read("sleep", ["30"]))
+            .await
+            .expect("sleep starts");
+        running.kill().expect("kill");
+        let output = running.finish().await.expect("waits");
+        assert_eq!(output.status, None, "killed by a signal");
     }
 
     #[tokio::test]

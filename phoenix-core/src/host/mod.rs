@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::cmd::{Cmd, Output};
 
-pub use local::LocalHost;
+pub use local::{LocalHost, Running};
 pub use read_only::ReadOnly;
+pub(crate) use ssh::remote_stderr;
 pub use ssh::{HostKeys, SshHost, SshOptions, SshTarget};
 
 /// A file as read from a host: its bytes as text plus its mode and owner.

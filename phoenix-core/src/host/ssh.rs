@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tokio::sync::Semaphore;
 
-use super::{FileData, FileWrite, Host, HostError, LocalHost};
+use super::{FileData, FileWrite, Host, HostError, LocalHost, Running};
 use crate::cmd::{Cmd, Output};
 
 /// ssh's own exit status for its failures (connection, authentication, host key).
@@ -90,12 +90,12 @@ impl SshTarget {
                 "the host is empty or has characters ssh would not take",
             ));
         }
-        if let Some(user) = user {
-            if !word_ok(user) {
-                return Err(bad(
-                    "the user is empty or has characters ssh would not take",
-                ));
-            }
+        if let Some(user) = user
+            && !word_ok(user)
+        {
+            return Err(bad(
+                "the user is empty or has characters ssh would not take",
+            ));
         }
         Ok(SshTarget {
             user: user.map(str::to_owned),
@@ -353,13 +353,14 @@ impl SshHost {
         };
         match remote::split_status(&output.stderr) {
             Some((status, stderr)) => {
-                if let Some(limit) = cmd.timeout {
-                    if remote::timed_out(status) && started.elapsed() >= limit {
-                        return Err(HostError::Timeout {
-                            argv: cmd.to_string(),
-                            seconds: limit.as_secs_f64(),
-                        });
-                    }
+                if let Some(limit) = cmd.timeout
+                    && remote::timed_out(status)
+                    && started.elapsed() >= limit
+                {
+                    return Err(HostError::Timeout {
+                        argv: cmd.to_string(),
+                        seconds: limit.as_secs_f64(),
+                    });
                 }
                 Ok(Output::new(Some(status), output.stdout, stderr))
             }
@@ -374,6 +375,18 @@ impl SshHost {
             // The remote shell itself ended without the trailer (killed): report what ssh saw.
             None => Ok(output),
         }
+    }
+
+    /// Starts `cmd` on the remote host and leaves it running as long as the returned
+    /// [`Running`] keeps ssh's standard input open: closing it (or the death of this process,
+    /// which closes the pipe) ends the remote command. Used to hold the run lock.
+    pub(crate) async fn start(&self, cmd: &Cmd) -> Result<Running, HostError> {
+        let remote = remote::remote(cmd)?;
+        let mut ssh = self.ssh(&["-o", "ControlMaster=no"]).arg(remote.command);
+        if let Some(stdin) = remote.stdin {
+            ssh = ssh.stdin(stdin);
+        }
+        self.local.start(&ssh).await
     }
 
     fn file_error(op: &'static str, path: &Path, cmd: &Cmd, output: &Output) -> HostError {
@@ -393,6 +406,14 @@ impl SshHost {
             stderr: output.stderr.trim_end().to_owned(),
         }
     }
+}
+
+/// A remote command's own standard error: without the status trailer, trimmed.
+pub(crate) fn remote_stderr(stderr: &str) -> String {
+    remote::split_status(stderr)
+        .map_or(stderr, |(_, own)| own)
+        .trim_end()
+        .to_owned()
 }
 
 fn path_str(path: &Path) -> Result<&str, HostError> {

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// Makes the `nth` command matching `program` and `argv_contains` fail with `status` and
-/// `stderr`, without running its emulator (so it changes nothing).
+/// `stderr`, without running its emulator (so it changes nothing); or, with `after_effect`, after
+/// running it (the command did its work, then failed); with `timeout`, the host reports that the
+/// command timed out instead of an exit status (before or after its effect).
 ///
 /// Every matching call counts, over the node's whole life (`matched` is saved in the state), so a
 /// fault fires once. `nth` is 1-based; 0 never fires. Faults apply to commands only, not to file
@@ -31,6 +33,12 @@ pub struct Fault {
     /// How many calls have matched so far.
     #[serde(default)]
     pub matched: u64,
+    /// The command runs (and changes the node) before it fails.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub after_effect: bool,
+    /// The command times out (`HostError::Timeout`) instead of exiting with `status`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timeout: bool,
 }
 
 impl Fault {
@@ -44,7 +52,23 @@ impl Fault {
             status,
             stderr: stderr.into(),
             matched: 0,
+            after_effect: false,
+            timeout: false,
         }
+    }
+
+    /// Fails the command after it did its work (its emulator runs and changes the node).
+    #[must_use]
+    pub fn after_effect(mut self) -> Fault {
+        self.after_effect = true;
+        self
+    }
+
+    /// Reports a timeout instead of an exit status.
+    #[must_use]
+    pub fn timed_out(mut self) -> Fault {
+        self.timeout = true;
+        self
     }
 
     /// Matches only commands running `program`.
@@ -59,6 +83,14 @@ impl Fault {
     pub fn argv_contains(mut self, needle: impl Into<String>) -> Fault {
         self.argv_contains = Some(needle.into());
         self
+    }
+
+    /// Whether `other` is the same rule (everything but the match counter).
+    pub(crate) fn same_rule(&self, other: &Fault) -> bool {
+        Fault {
+            matched: other.matched,
+            ..self.clone()
+        } == *other
     }
 
     /// Whether this fault applies to `argv` (program first); `joined` is `argv` joined by spaces.
@@ -137,5 +169,14 @@ mod tests {
         let fault: Fault =
             serde_json::from_str(r#"{"program": "pct", "nth": 1}"#).expect("valid fault");
         assert_eq!(fault, Fault::new(1, 1, "").program("pct"));
+        let text = serde_json::to_string(&fault).expect("serialises");
+        assert!(
+            !text.contains("after_effect") && !text.contains("timeout"),
+            "{text}"
+        );
+        let fault: Fault =
+            serde_json::from_str(r#"{"nth": 2, "after_effect": true, "timeout": true}"#)
+                .expect("valid fault");
+        assert_eq!(fault, Fault::new(2, 1, "").after_effect().timed_out());
     }
 }

@@ -33,6 +33,29 @@ pub struct SimNode {
     inner: Mutex<Inner>,
     emulators: BTreeMap<String, Arc<dyn Emulator>>,
     file: Option<PathBuf>,
+    /// The records as the node was built or loaded, so that [`SimNode::save_records`] can tell
+    /// this node's own from those already saved.
+    baseline: Baseline,
+}
+
+/// The node's records (not its files or tool state) when it was built or loaded.
+#[derive(Debug, Clone)]
+struct Baseline {
+    run: u64,
+    audit_len: usize,
+    call_counts: BTreeMap<String, u64>,
+    faults: Vec<Fault>,
+}
+
+impl Baseline {
+    fn of(state: &SimState) -> Baseline {
+        Baseline {
+            run: state.run,
+            audit_len: state.audit.len(),
+            call_counts: state.call_counts.clone(),
+            faults: state.faults.clone(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -69,6 +92,7 @@ impl SimNode {
             .map(|(path, file)| (normalize(&path), file))
             .collect();
         Ok(SimNode {
+            baseline: Baseline::of(&state),
             inner: Mutex::new(Inner {
                 state,
                 latency,
@@ -95,6 +119,21 @@ impl SimNode {
             Some(file) => write_state(file, &self.state()),
             None => Ok(()),
         }
+    }
+
+    /// Saves only this node's records into its state file as the file is now: the audit entries,
+    /// command counts, fault counters and run numbers added since the node was opened. The
+    /// node's files and tool state are not written, so a read-only run (`plan`) never puts back
+    /// the node it read, even if another process changed the file since. Does nothing for a node
+    /// that was not opened from a file.
+    pub fn save_records(&self) -> Result<(), SimError> {
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        let mut saved = read_state(file)?.unwrap_or_default();
+        let ours = self.state();
+        merge_records(&mut saved, &ours, &self.baseline);
+        write_state(file, &saved)
     }
 
     /// The state file, for a node opened from one.
@@ -150,7 +189,8 @@ impl SimNode {
         let mut inner = self.lock();
         let Inner { state, cache, .. } = &mut *inner;
         *state.call_counts.entry(cmd.program.clone()).or_default() += 1;
-        let outcome = if let Some(fault) = check_faults(&mut state.faults, &argv) {
+        let fault = check_faults(&mut state.faults, &argv).cloned();
+        let outcome = if let Some(fault) = fault.as_ref().filter(|fault| !fault.after_effect) {
             Ok(SimOutput::fail(fault.status, fault.stderr.clone()))
         } else if let Some(emulator) = self.emulators.get(&cmd.program) {
             let mut sys = SimSys::new(&mut state.files, &mut state.tools, cache);
@@ -182,12 +222,29 @@ impl SimNode {
                 format!("bash: line 1: {}: command not found\n", cmd.program),
             ))
         };
+        let outcome = match (&fault, outcome) {
+            (Some(fault), Ok(output)) if fault.after_effect => Ok(SimOutput::new(
+                fault.status,
+                output.stdout,
+                fault.stderr.clone(),
+                output.mutated,
+            )),
+            (_, outcome) => outcome,
+        };
         let (status, mutated) = match &outcome {
             Ok(output) => (Some(output.status), output.mutated),
             Err((_, mutated)) => (None, *mutated),
         };
+        // A command that timed out has no exit status.
+        let status = status.filter(|_| !fault.as_ref().is_some_and(|fault| fault.timeout));
         push_audit(state, AuditOp::Run, argv, status, mutated);
         tracing::debug!(argv = %cmd, status = ?status, mutated, "simulated");
+        if fault.is_some_and(|fault| fault.timeout) {
+            return Err(HostError::Timeout {
+                argv: cmd.to_string(),
+                seconds: cmd.timeout.unwrap_or_default().as_secs_f64(),
+            });
+        }
         match outcome {
             Ok(output) => {
                 if !output.stderr.is_empty() {
@@ -297,6 +354,39 @@ impl Host for SimNode {
         match &self.file {
             Some(file) => format!("sim:{}", file.display()),
             None => "sim".to_owned(),
+        }
+    }
+}
+
+/// Adds to `saved` the records `ours` made since `baseline`: the runs (renumbered after
+/// `saved`'s), their audit entries (renumbered after `saved`'s), the command counts, and the
+/// fault counters when `saved` holds the same faults.
+fn merge_records(saved: &mut SimState, ours: &SimState, baseline: &Baseline) {
+    let first_run = saved.run;
+    saved.run += ours.run.saturating_sub(baseline.run);
+    let mut seq = saved.audit.last().map_or(0, |last| last.seq);
+    for entry in ours.audit.iter().skip(baseline.audit_len) {
+        seq += 1;
+        let mut entry = entry.clone();
+        entry.seq = seq;
+        entry.run = first_run + entry.run.saturating_sub(baseline.run);
+        saved.audit.push(entry);
+    }
+    for (program, count) in &ours.call_counts {
+        let before = baseline.call_counts.get(program).copied().unwrap_or(0);
+        *saved.call_counts.entry(program.clone()).or_default() += count.saturating_sub(before);
+    }
+    let same_faults = |a: &[Fault], b: &[Fault]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_rule(y))
+    };
+    if same_faults(&saved.faults, &baseline.faults) && same_faults(&ours.faults, &baseline.faults) {
+        for ((fault, now), before) in saved
+            .faults
+            .iter_mut()
+            .zip(&ours.faults)
+            .zip(&baseline.faults)
+        {
+            fault.matched += now.matched.saturating_sub(before.matched);
         }
     }
 }
@@ -456,6 +546,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn issue_8_save_records_never_writes_back_the_node_it_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("state.json");
+        let mut seeded = SimState::new();
+        seeded.faults.push(Fault::new(9, 1, "").program("counter"));
+        write_state(&file, &seeded).expect("seed");
+        // A plan opens the node and reads it...
+        let plan = SimNode::open(&file, vec![Arc::new(Counter)]).expect("open");
+        plan.begin_run();
+        run(&plan, Cmd::read("counter", ["get"])).await;
+        // ...while an apply (that did not honour the run lock) changes and saves it.
+        let apply = SimNode::open(&file, vec![Arc::new(Counter)]).expect("open");
+        apply.begin_run();
+        run(&apply, Cmd::write("counter", ["incr"])).await;
+        apply.save().expect("save");
+        plan.save_records().expect("save the plan's records");
+
+        let saved = read_state(&file).expect("read").expect("exists");
+        assert_eq!(
+            saved.tools["counter"],
+            serde_json::json!(1),
+            "the apply is kept"
+        );
+        let lines: Vec<String> = saved.audit.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "#1 run 1: run counter incr (status 0, mutated)",
+                "#2 run 2: run counter get (status 0)",
+            ]
+        );
+        assert_eq!(saved.run, 2);
+        assert_eq!(saved.call_counts["counter"], 2);
+        assert_eq!(saved.faults[0].matched, 2);
+    }
+
+    #[tokio::test]
     async fn opening_a_bad_state_file_names_the_file() {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("state.json");
@@ -528,6 +655,42 @@ mod tests {
         );
         assert_eq!(outputs[3], Output::new(Some(0), "pve\n", ""));
         assert_eq!(node.state().faults[0].matched, 3);
+    }
+
+    #[tokio::test]
+    async fn a_fault_after_the_effect_changes_the_node_then_fails() {
+        let node = node();
+        node.add_fault(
+            Fault::new(1, 3, "lost the reply\n")
+                .program("counter")
+                .after_effect(),
+        );
+        node.add_fault(
+            Fault::new(2, 1, "")
+                .program("counter")
+                .after_effect()
+                .timed_out(),
+        );
+        let output = run(&node, Cmd::write("counter", ["incr"])).await;
+        assert_eq!(output, Output::new(Some(3), "1\n", "lost the reply\n"));
+        let err = node
+            .run(&Cmd::write("counter", ["incr"]))
+            .await
+            .expect_err("times out");
+        assert!(matches!(err, HostError::Timeout { .. }), "{err:?}");
+        assert_eq!(
+            run(&node, Cmd::read("counter", ["get"])).await.stdout,
+            "2\n"
+        );
+        let lines: Vec<String> = node.audit().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "#1 run 0: run counter incr (status 3, mutated)",
+                "#2 run 0: run counter incr (mutated)",
+                "#3 run 0: run counter get (status 0)",
+            ]
+        );
     }
 
     #[tokio::test]

@@ -1,7 +1,9 @@
 //! `SimState`: everything a simulated node knows, and its JSON state file.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::io::Write as _;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -154,22 +156,94 @@ pub(crate) fn parse_state(text: &str, file: &Path) -> Result<SimState, SimError>
     Ok(state)
 }
 
-/// Writes the state file atomically: a temporary file beside it, then a rename.
+/// Writes the state file atomically and durably: a temporary file `.NAME.tmp-PID` beside it,
+/// written and fsynced, renamed over the file, then the directory fsynced.
+///
+/// The file keeps its mode (a new one is created 0600: the state holds whatever the node's files
+/// hold). Temporary files left by runs that died mid-write (their pid is gone) are removed first.
 pub(crate) fn write_state(file: &Path, state: &SimState) -> Result<(), SimError> {
-    let name = file
-        .file_name()
-        .map_or_else(|| "sim-state".into(), |name| name.to_string_lossy());
-    let temp = file.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = std::fs::write(&temp, state.to_json()).and_then(|()| std::fs::rename(&temp, file));
+    let io = |source| SimError::Io {
+        op: "write",
+        file: file.to_owned(),
+        source,
+    };
+    remove_stale_temps(file);
+    let mode = match std::fs::metadata(file) {
+        Ok(meta) => meta.permissions().mode() & 0o7777,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => 0o600,
+        Err(err) => return Err(io(err)),
+    };
+    let temp = temp_path(file, std::process::id());
+    let result = write_synced(&temp, state.to_json().as_bytes(), mode)
+        .and_then(|()| std::fs::rename(&temp, file))
+        .and_then(|()| sync_dir(file));
     if result.is_err() {
         // The temporary file may or may not exist; the write error is the one worth reporting.
         let _ = std::fs::remove_file(&temp);
     }
-    result.map_err(|source| SimError::Io {
-        op: "write",
-        file: file.to_owned(),
-        source,
-    })
+    result.map_err(io)
+}
+
+/// `.NAME.tmp-PID` beside `file`.
+fn temp_path(file: &Path, pid: u32) -> PathBuf {
+    file.with_file_name(format!("{}{pid}", temp_prefix(file)))
+}
+
+/// `.NAME.tmp-`: the start of the name of every temporary file of `file`.
+fn temp_prefix(file: &Path) -> String {
+    let name = file
+        .file_name()
+        .map_or_else(|| "sim-state".into(), |name| name.to_string_lossy());
+    format!(".{name}.tmp-")
+}
+
+fn write_synced(temp: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(temp)?;
+    // `mode` above is filtered by the umask; the state file keeps its mode exactly.
+    out.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    out.write_all(bytes)?;
+    out.sync_all()
+}
+
+/// Makes the rename durable: fsyncs the directory that holds `file`.
+fn sync_dir(file: &Path) -> std::io::Result<()> {
+    let dir = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Removes the temporary files of `file` whose writer is dead (a run killed mid-write). The pid
+/// is the file name's suffix; a process is alive while `/proc/PID` exists.
+pub(crate) fn remove_stale_temps(file: &Path) {
+    let prefix = temp_prefix(file);
+    let dir = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(&prefix))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid.to_string()).exists() {
+            tracing::debug!(temp = %entry.path().display(), "removing a dead run's temporary state file");
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 mod octal_mode {
@@ -272,6 +346,57 @@ mod tests {
         );
         let err = parse_state("{} {}", Path::new("s.json")).expect_err("trailing content");
         assert_eq!(err.to_string(), "load sim state s.json:1:4");
+    }
+
+    fn mode_of(path: &Path) -> u32 {
+        std::fs::metadata(path)
+            .expect("exists")
+            .permissions()
+            .mode()
+            & 0o7777
+    }
+
+    #[test]
+    fn issue_8_the_state_file_keeps_its_mode_and_new_ones_are_private() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("state.json");
+        write_state(&file, &SimState::new()).expect("create");
+        assert_eq!(mode_of(&file), 0o600, "a new state file is private");
+        for mode in [0o600, 0o640, 0o644] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            write_state(&file, &SimState::new()).expect("rewrite");
+            assert_eq!(mode_of(&file), mode, "mode {mode:o} is kept");
+        }
+    }
+
+    #[test]
+    fn issue_8_temporary_files_of_dead_runs_are_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("state.json");
+        // A pid above the kernel's pid_max is never alive.
+        let dead = temp_path(&file, 4_194_305);
+        let alive = temp_path(&file, 1);
+        let other = dir.path().join(".other.json.tmp-4194305");
+        for path in [&dead, &alive, &other] {
+            std::fs::write(path, "{\"tor").expect("write");
+        }
+        write_state(&file, &SimState::new()).expect("write");
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("ls")
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [".other.json.tmp-4194305", ".state.json.tmp-1", "state.json"],
+            "only the dead run's temporary file of this state is removed"
+        );
     }
 
     #[test]
