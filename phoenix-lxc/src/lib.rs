@@ -165,14 +165,23 @@ impl Provider for LxcProvider {
                 cx.add_at(
                     start::Start {
                         id: spec.id,
+                        want: start::Power::Running,
                         after,
                         also_after,
                     },
                     origin,
                 );
-            } else {
-                // Dependencies still come first for containers that do not start at boot.
-                let _ = &spec.dependencies;
+            } else if !spec.features.is_empty() {
+                // Started to be provisioned, so kept stopped once provisioned.
+                cx.add_at(
+                    start::Start {
+                        id: spec.id,
+                        want: start::Power::Stopped,
+                        after: Vec::new(),
+                        also_after: Vec::new(),
+                    },
+                    origin,
+                );
             }
         }
     }

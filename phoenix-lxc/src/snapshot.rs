@@ -159,6 +159,10 @@ impl Resource for Snapshot {
         let mut deps = vec![Container::id_for(self.spec.id)];
         if !self.spec.features.is_empty() {
             deps.push(crate::features::Features::id_for(self.spec.id));
+            if !self.spec.start_at_boot {
+                // Stopped after provisioning, then snapshotted (see `lxc.start`).
+                deps.push(crate::start::Start::id_for(self.spec.id));
+            }
         }
         deps
     }
