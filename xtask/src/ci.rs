@@ -2,9 +2,10 @@
 //!
 //! The steps are: install the test tools, `cargo fmt --check`, clippy with `-D warnings`, the doc
 //! tests, the tests through `cargo insta test --check` (nextest when it is installed; the live
-//! tests excluded), a bounded fuzzing campaign (`cargo xtask fuzz`), and the live tests: build
-//! (or reuse) the testbed image, boot it, run the `live::` tests against it with
-//! `PHOENIX_LIVE_HOST` set, and power it off, even when they fail.
+//! tests and the suites excluded), the suites (`suite_*`, with their count lines shown), a
+//! bounded fuzzing campaign (`cargo xtask fuzz`), and the live tests: build (or reuse) the
+//! testbed image, boot it, run the `live::` tests against it with `PHOENIX_LIVE_HOST` set, and
+//! power it off, even when they fail.
 //! The summary goes to stderr, so the last closing line stays the live test runner's own verdict.
 
 use std::error::Error;
@@ -44,6 +45,12 @@ const STEPS: &[Step] = &[
     Step {
         name: "test",
         run: test,
+    },
+    // The suites (`suite_*` tests: faults, kills, concurrency and the like) run on their own so
+    // that their count lines are printed, not captured.
+    Step {
+        name: "suites",
+        run: suites,
     },
     // A bounded, seeded campaign over every fuzz target (about 150 s after its build).
     Step {
@@ -103,11 +110,31 @@ fn test(sh: &Shell) -> Result<()> {
         &["--test-runner", "cargo-test"]
     };
     // The live tests run in their own step, against the testbed; under CI they fail without it.
+    // The suites run in theirs.
     cmd!(
         sh,
-        "cargo insta test --workspace --all-features --check --unreferenced=reject {runner...} -- --skip live::"
+        "cargo insta test --workspace --all-features --check --unreferenced=reject {runner...} -- --skip live:: --skip suite_"
     )
     .run()?;
+    Ok(())
+}
+
+/// Runs the suites (every test whose name starts with `suite_`) with their output shown, so each
+/// prints its count line (faults injected and recovered, kills survived, ...).
+fn suites(sh: &Shell) -> Result<()> {
+    if has_nextest(sh) {
+        cmd!(
+            sh,
+            "cargo nextest run -p tests --all-features -E test(/^suite_/) --no-capture"
+        )
+        .run()?;
+    } else {
+        cmd!(
+            sh,
+            "cargo test -p tests --all-features --test it suite_ -- --nocapture"
+        )
+        .run()?;
+    }
     Ok(())
 }
 

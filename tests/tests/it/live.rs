@@ -10,7 +10,9 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use phoenix_core::{Cmd, FileWrite, Host, HostKeys, SshHost, SshOptions, SshTarget};
+use phoenix_core::{
+    Cmd, FileWrite, Holder, Host, HostKeys, RunLock, SshHost, SshOptions, SshTarget,
+};
 use serde_json::Value;
 
 use crate::support::{Ran, Scratch, arg, examples, phoenix, upstream};
@@ -485,4 +487,30 @@ fn arguments_arrive_byte_for_byte_on_the_testbed() {
         live.rt.block_on(live.ssh.read_file(path)).expect("reads"),
         None
     );
+}
+
+#[test]
+fn issue_8_one_run_at_a_time_on_the_testbed() {
+    let Some(live) = live() else { return };
+    let config = example();
+    let holder = Holder::this_process("phoenix apply --config elsewhere");
+    let lock = live
+        .rt
+        .block_on(RunLock::remote(&live.ssh, &holder))
+        .expect("the testbed's run lock is free");
+    let ran = live.phoenix(&["plan", "--config", arg(&config)]);
+    assert_code(&ran, 1, "a plan while another run holds the lock");
+    assert!(
+        ran.stderr.contains(&format!(
+            ":/run/phoenix/run.lock (pid {} on ",
+            std::process::id()
+        )) && ran
+            .stderr
+            .contains(": phoenix apply --config elsewhere); nothing was done"),
+        "{}",
+        ran.stderr
+    );
+    live.rt.block_on(lock.release()).expect("released");
+    let ran = live.phoenix(&["plan", "--config", arg(&config)]);
+    assert_code(&ran, 0, "a plan once the lock is free");
 }

@@ -148,6 +148,18 @@ impl Scratch {
         }
     }
 
+    /// A scratch in memory (`/dev/shm`) where there is one, for suites that write the state file
+    /// thousands of times: there an fsync costs nothing.
+    pub(crate) fn in_memory() -> Scratch {
+        let shm = Path::new("/dev/shm");
+        if !shm.is_dir() {
+            return Scratch::new();
+        }
+        Scratch {
+            dir: tempfile::tempdir_in(shm).expect("a temp dir in /dev/shm"),
+        }
+    }
+
     /// The scratch directory itself.
     pub(crate) fn path(&self) -> &Path {
         self.dir.path()

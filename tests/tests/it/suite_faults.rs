@@ -1,0 +1,326 @@
+//! Suite: a fault at every command of a full converge of `examples/lab`.
+//!
+//! For each k, the k-th command of an apply (at parallelism 1, so k is the same command on every
+//! run) fails before its effect (it changes nothing); and each command that changes the node
+//! fails after it too (it did its work, then exited non-zero), and times out after it. Each time
+//! the apply exits 1, a resource that failed has no applied dependent, and nothing is destroyed
+//! (the in-process harness checks the audit log of every run). Then the same apply without the
+//! fault exits 0, the plan is empty, and the node is the node of a clean converge, running states
+//! included.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use phoenix_core::config::ConfigSet;
+use phoenix_core::sim::{AuditOp, SimState};
+use phoenix_core::{ApplyReport, Engine, ResourceId, Status};
+use serde_json::{Value, json};
+
+use crate::support::{Scratch, arg, lab, on};
+
+/// When the injected fault strikes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The command fails and changes nothing.
+    Before,
+    /// The command does its work, then exits 1.
+    After,
+    /// The command does its work, then times out.
+    Timeout,
+}
+
+impl Mode {
+    fn fault(self, k: usize) -> Value {
+        let mut fault = json!({"nth": k, "status": 1, "stderr": "phoenix-suite: injected fault\n"});
+        if self != Mode::Before {
+            fault["after_effect"] = json!(true);
+        }
+        if self == Mode::Timeout {
+            fault["timeout"] = json!(true);
+        }
+        fault
+    }
+}
+
+/// The apply the suite runs: one change at a time, so the k-th command is always the same.
+const APPLY: &[&str] = &["--yes", "--json", "--parallelism", "1"];
+
+/// Programs whose failure an apply still tolerates silently: finding 12 of issue 8 (a failed
+/// `smartctl` drops that disk's wear note without a word). Counted apart, and to be removed with
+/// that fix.
+const TOLERATED_SILENTLY: &[&str] = &["smartctl"];
+
+/// One command of the clean converge.
+#[derive(Debug)]
+struct Command {
+    argv: String,
+    mutated: bool,
+}
+
+#[test]
+fn suite_faults() {
+    let config = lab();
+    let config = arg(&config).to_owned();
+    let (commands, clean) = clean_converge(&config);
+    let dependents = dependents_of(&config);
+    let commands = &commands;
+    let cases: Vec<(Mode, usize)> = [Mode::Before, Mode::After, Mode::Timeout]
+        .into_iter()
+        .flat_map(|mode| {
+            (1..=commands.len())
+                .filter(move |k| mode == Mode::Before || commands[k - 1].mutated)
+                .map(move |k| (mode, k))
+        })
+        .collect();
+    let tolerated = Mutex::new(0);
+    let next = Mutex::new(cases.iter());
+    let failures = Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while let Some(&(mode, k)) = next.lock().expect("queue").next() {
+                    let command = &commands[k - 1].argv;
+                    match fault_case(&config, mode, k, &clean, &dependents) {
+                        Ok(()) => {}
+                        Err(Failure::Tolerated) => *tolerated.lock().expect("count") += 1,
+                        Err(Failure::Broken(why)) => failures
+                            .lock()
+                            .expect("failures")
+                            .push(format!("{mode:?} fault at command {k} ({command}): {why}")),
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().expect("failures");
+    let tolerated = tolerated.into_inner().expect("count");
+    let mutating = commands.iter().filter(|c| c.mutated).count();
+    println!(
+        "suite faults: {} faults injected at {} commands ({} before the effect, {} after it, {} timing out after it), {} recovered, {} lost, {} tolerated silently (issue 8 finding 12)",
+        cases.len(),
+        commands.len(),
+        commands.len(),
+        mutating,
+        mutating,
+        cases.len() - failures.len() - tolerated,
+        failures.len(),
+        tolerated
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Converges the lab on a fresh node: every command of the apply, and the node.
+fn clean_converge(config: &str) -> (Vec<Command>, Value) {
+    let scratch = Scratch::in_memory();
+    scratch.seed_lab_state();
+    let ran = on(&scratch, "apply", config, APPLY);
+    assert_eq!(ran.code, 0, "clean apply: {}", ran.stderr);
+    let state = scratch.state();
+    let commands = commands_of(&state, state.run);
+    assert!(commands.len() > 50, "a full converge: {commands:?}");
+    let ran = on(&scratch, "plan", config, &["--detailed-exitcode"]);
+    assert_eq!(ran.code, 0, "clean converge: {}", ran.stdout);
+    (commands, node_of(&scratch.state()))
+}
+
+/// Every resource's transitive dependents.
+fn dependents_of(config: &str) -> BTreeMap<ResourceId, BTreeSet<ResourceId>> {
+    let set = ConfigSet::load(std::path::Path::new(config)).expect("the lab loads");
+    let engine = Engine::new(phoenix_cli::registry().decode(&set)).expect("the lab has no cycle");
+    let graph = engine.graph();
+    let mut all = BTreeMap::new();
+    for start in 0..graph.len() {
+        let mut seen = BTreeSet::new();
+        let mut todo = graph.dependents(start);
+        while let Some(index) = todo.pop() {
+            if seen.insert(graph.id(index).clone()) {
+                todo.extend(graph.dependents(index));
+            }
+        }
+        all.insert(graph.id(start).clone(), seen);
+    }
+    all
+}
+
+/// Why a fault case did not pass.
+#[derive(Debug)]
+enum Failure {
+    /// A known gap (see [`TOLERATED_SILENTLY`]).
+    Tolerated,
+    /// What went wrong.
+    Broken(String),
+}
+
+impl From<String> for Failure {
+    fn from(why: String) -> Failure {
+        Failure::Broken(why)
+    }
+}
+
+/// One fault, then the recovery.
+fn fault_case(
+    config: &str,
+    mode: Mode,
+    k: usize,
+    clean: &Value,
+    dependents: &BTreeMap<ResourceId, BTreeSet<ResourceId>>,
+) -> Result<(), Failure> {
+    let scratch = Scratch::in_memory();
+    scratch.seed_lab_state();
+    scratch.edit_state(|state| state["faults"] = json!([mode.fault(k)]));
+    let ran = on(&scratch, "apply", config, APPLY);
+    let state = scratch.state();
+    if state
+        .faults
+        .first()
+        .is_none_or(|fault| fault.matched < k as u64)
+    {
+        return Err("the fault never fired".to_owned().into());
+    }
+    if ran.code != 1 {
+        let program = commands_of(&state, state.run)
+            .get(k - 1)
+            .and_then(|c| c.argv.split(' ').next().map(str::to_owned));
+        if ran.code == 0 && program.is_some_and(|p| TOLERATED_SILENTLY.contains(&p.as_str())) {
+            return Err(Failure::Tolerated);
+        }
+        return Err(format!("the faulted apply exited {}: {}", ran.code, ran.stderr).into());
+    }
+    // A refused apply (the fault struck the plan's inspection) prints no report.
+    if let Ok(report) = serde_json::from_str::<ApplyReport>(&ran.stdout) {
+        check_skipped(&report, dependents)?;
+    }
+    let ran = on(&scratch, "apply", config, APPLY);
+    if ran.code != 0 {
+        return Err(format!("the next apply exited {}: {}", ran.code, ran.stderr).into());
+    }
+    let ran = on(&scratch, "plan", config, &["--detailed-exitcode"]);
+    if ran.code != 0 {
+        return Err(format!("the plan after recovery is not empty: {}", ran.stdout).into());
+    }
+    let node = node_of(&scratch.state());
+    if node != *clean {
+        return Err(format!(
+            "the recovered node differs from a clean converge: {}",
+            first_difference(clean, &node, String::new())
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// No dependent of a resource whose apply failed was applied. (A resource that applied but did
+/// not converge is found so by the verification after every apply, so its dependents ran.)
+fn check_skipped(
+    report: &ApplyReport,
+    dependents: &BTreeMap<ResourceId, BTreeSet<ResourceId>>,
+) -> Result<(), String> {
+    let failed: Vec<&ResourceId> = report
+        .outcomes
+        .iter()
+        .filter(|o| matches!(o.status, Status::Failed { .. }))
+        .map(|o| &o.id)
+        .collect();
+    if report.succeeded() {
+        return Err("the report shows no failure".to_owned());
+    }
+    for id in failed {
+        for outcome in &report.outcomes {
+            let depends = dependents.get(id).is_some_and(|d| d.contains(&outcome.id));
+            if depends && !matches!(outcome.status, Status::Skipped { .. }) {
+                return Err(format!(
+                    "{} failed but its dependent {} was not skipped: {:?}",
+                    id, outcome.id, outcome.status
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every command run `run` executed.
+fn commands_of(state: &SimState, run: u64) -> Vec<Command> {
+    state
+        .audit
+        .iter()
+        .filter(|e| e.run == run && e.op == AuditOp::Run)
+        .map(|e| Command {
+            argv: e.argv.join(" "),
+            mutated: e.mutated,
+        })
+        .collect()
+}
+
+/// The node itself (files and tool state, running states included), without what only a clock
+/// or a counter decides (the emulated clock, start times, snapshot times, dataset creation times,
+/// and the transaction groups and guids derived from them) and with the
+/// sections of `/etc/pve/storage.cfg` sorted: `pvesm add` appends, so a storage added by the
+/// recovering apply comes last, and Proxmox gives their order no meaning.
+pub(crate) fn node_of(state: &SimState) -> Value {
+    let mut node = json!({"files": state.files, "tools": state.tools});
+    if let Some(pct) = node["tools"].get_mut("pct").and_then(Value::as_object_mut) {
+        pct.remove("clock");
+        if let Some(containers) = pct.get_mut("containers").and_then(Value::as_object_mut) {
+            for container in containers.values_mut() {
+                if let Some(container) = container.as_object_mut() {
+                    container.remove("started");
+                }
+            }
+        }
+    }
+    if let Some(datasets) = node["tools"]["zfs"]
+        .get_mut("datasets")
+        .and_then(Value::as_object_mut)
+    {
+        for dataset in datasets.values_mut() {
+            if let Some(dataset) = dataset.as_object_mut() {
+                dataset.remove("createtxg");
+                dataset.remove("creation");
+                // The emulator derives it from the name and the creation time.
+                dataset.remove("guid");
+            }
+        }
+    }
+    if let Some(cfg) = node["files"]["/etc/pve/storage.cfg"]["content"].as_str() {
+        let mut sections: Vec<&str> = cfg.trim_end().split("\n\n").collect();
+        sections.sort_unstable();
+        node["files"]["/etc/pve/storage.cfg"]["content"] = Value::String(sections.join("\n\n"));
+    }
+    if let Some(files) = node["files"].as_object_mut() {
+        for file in files.values_mut() {
+            if let Some(content) = file["content"].as_str() {
+                let kept: String = content
+                    .split_inclusive('\n')
+                    .filter(|line| !line.starts_with("snaptime: "))
+                    .collect();
+                file["content"] = Value::String(kept);
+            }
+        }
+    }
+    node
+}
+
+/// Where two JSON values first differ, as a JSON path with both values.
+pub(crate) fn first_difference(want: &Value, got: &Value, at: String) -> String {
+    match (want, got) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for key in keys {
+                let (x, y) = (a.get(key), b.get(key));
+                if x != y {
+                    return first_difference(
+                        x.unwrap_or(&Value::Null),
+                        y.unwrap_or(&Value::Null),
+                        format!("{at}.{key}"),
+                    );
+                }
+            }
+            at
+        }
+        _ => {
+            let short = |v: &Value| v.to_string().chars().take(300).collect::<String>();
+            format!("{at}: clean {} vs recovered {}", short(want), short(got))
+        }
+    }
+}
