@@ -47,9 +47,10 @@ impl LocalHost {
             argv: cmd.to_string(),
             source,
         };
+        let input = cmd.stdin_text()?;
         let mut child = command.spawn().map_err(spawn_error)?;
         let mut stdin = child.stdin.take();
-        if let (Some(input), Some(pipe)) = (&cmd.stdin, stdin.as_mut()) {
+        if let (Some(input), Some(pipe)) = (input, stdin.as_mut()) {
             pipe.write_all(input.as_bytes())
                 .await
                 .map_err(spawn_error)?;
