@@ -162,10 +162,10 @@ impl Engine {
                 diagnostics: planned.plan.diagnostics,
             });
         }
-        if let Some(saved) = &options.saved {
-            if let Some(reason) = stale_reason(saved, &planned.plan) {
-                return Err(Error::StalePlan { reason });
-            }
+        if let Some(saved) = &options.saved
+            && let Some(reason) = stale_reason(saved, &planned.plan)
+        {
+            return Err(Error::StalePlan { reason });
         }
         observer.planned(&planned.plan);
         let started = Instant::now();

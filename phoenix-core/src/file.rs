@@ -195,14 +195,14 @@ impl Resource for File {
                 Some(format!("{:04o}", self.mode).into()),
             ));
         }
-        if let Some(owner) = &self.owner {
-            if observed.map(|s| s.owner.as_str()) != Some(owner.as_str()) {
-                delta = delta.field(FieldChange::new(
-                    "owner",
-                    observed.map(|s| s.owner.clone().into()),
-                    Some(owner.clone().into()),
-                ));
-            }
+        if let Some(owner) = &self.owner
+            && observed.map(|s| s.owner.as_str()) != Some(owner.as_str())
+        {
+            delta = delta.field(FieldChange::new(
+                "owner",
+                observed.map(|s| s.owner.clone().into()),
+                Some(owner.clone().into()),
+            ));
         }
         if !delta.fields.is_empty() {
             delta = delta.step(Step::WriteFile {

@@ -71,10 +71,10 @@ impl Graph {
                     Some(path) => ancestors(path).find_map(|p| providers.get(&format!("path:{p}"))),
                     None => providers.get(capability.as_str()),
                 };
-                if let Some(&from) = provider {
-                    if from != node {
-                        graph.update_edge(from, node, EdgeReason::Requires(capability.to_string()));
-                    }
+                if let Some(&from) = provider
+                    && from != node
+                {
+                    graph.update_edge(from, node, EdgeReason::Requires(capability.to_string()));
                 }
             }
         }

@@ -636,16 +636,16 @@ fn check_unique(out: &Decoded, section: &Section<'_>, cx: &mut DecodeCx<'_>) {
                 );
             }
         }
-        if let Some(mac) = &spec.net.hwaddr {
-            if let Some(other) = macs.insert(mac.clone(), spec.id) {
-                cx.report(
-                    Diagnostic::error(format!(
-                        "containers {other} and {} both use MAC address {mac}",
-                        spec.id
-                    ))
-                    .at(at("mac_address")),
-                );
-            }
+        if let Some(mac) = &spec.net.hwaddr
+            && let Some(other) = macs.insert(mac.clone(), spec.id)
+        {
+            cx.report(
+                Diagnostic::error(format!(
+                    "containers {other} and {} both use MAC address {mac}",
+                    spec.id
+                ))
+                .at(at("mac_address")),
+            );
         }
         let mut seen = BTreeSet::new();
         for mount in &spec.mounts {

@@ -138,10 +138,10 @@ impl Resource for Container {
                 }
             }
         }
-        if let Origin::Template(template) = &self.spec.origin {
-            if template.starts_with('/') {
-                caps.insert(Capability::path(template));
-            }
+        if let Origin::Template(template) = &self.spec.origin
+            && template.starts_with('/')
+        {
+            caps.insert(Capability::path(template));
         }
         caps.into_iter().collect()
     }

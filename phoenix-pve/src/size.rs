@@ -33,19 +33,19 @@ pub fn parse_size(text: &str) -> Option<u64> {
 /// Writes a size with the largest unit that divides it exactly (`format_size`): bytes, `K`,
 /// `M`, `G` or `T`. Zero is `0T`, as in Proxmox.
 pub fn format_size(bytes: u64) -> String {
-    if bytes % 1024 != 0 {
+    if !bytes.is_multiple_of(1024) {
         return bytes.to_string();
     }
     let kib = bytes / 1024;
-    if kib % 1024 != 0 {
+    if !kib.is_multiple_of(1024) {
         return format!("{kib}K");
     }
     let mib = kib / 1024;
-    if mib % 1024 != 0 {
+    if !mib.is_multiple_of(1024) {
         return format!("{mib}M");
     }
     let gib = mib / 1024;
-    if gib % 1024 != 0 {
+    if !gib.is_multiple_of(1024) {
         return format!("{gib}G");
     }
     format!("{}T", gib / 1024)

@@ -64,10 +64,10 @@ impl Resource for Dataset {
     fn depends_on(&self) -> Vec<ResourceId> {
         let mut deps = vec![Pool::id_for(&self.spec.pool)];
         // A nested dataset comes after its parent when the config declares the parent.
-        if let Some((parent, _)) = self.spec.full_name.rsplit_once('/') {
-            if parent != self.spec.pool {
-                deps.push(Dataset::id_for(parent));
-            }
+        if let Some((parent, _)) = self.spec.full_name.rsplit_once('/')
+            && parent != self.spec.pool
+        {
+            deps.push(Dataset::id_for(parent));
         }
         deps
     }

@@ -185,16 +185,16 @@ fn utf8_error(file: &Path, err: &std::string::FromUtf8Error) -> Diagnostic {
 /// A path that cannot be followed: a dangling symbolic link names its target; anything else
 /// is a [`read_error`].
 fn missing_error(file: &Path, err: &io::Error) -> Diagnostic {
-    if err.kind() == io::ErrorKind::NotFound {
-        if let Ok(target) = std::fs::read_link(file) {
-            return at_file(
-                file,
-                format!(
-                    "cannot read: it is a dangling symbolic link to {}, which does not exist",
-                    target.display()
-                ),
-            );
-        }
+    if err.kind() == io::ErrorKind::NotFound
+        && let Ok(target) = std::fs::read_link(file)
+    {
+        return at_file(
+            file,
+            format!(
+                "cannot read: it is a dangling symbolic link to {}, which does not exist",
+                target.display()
+            ),
+        );
     }
     read_error(file, err)
 }

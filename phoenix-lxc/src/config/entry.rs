@@ -253,19 +253,19 @@ pub(crate) fn decode_net(raw: &Raw, path: &JsonPath) -> Checked<Net> {
     let name = shaped("name", Shape::Interface, &raw.network_config.name);
     let bridge = shaped("bridge", Shape::Interface, &raw.network_config.bridge);
     let ip = raw.network_config.ip.trim().to_owned();
-    if ip != "dhcp" {
-        if let Err(m) = check_cidr(&ip) {
-            problems.push(Problem::error(at.key("ip"), m));
-        }
+    if ip != "dhcp"
+        && let Err(m) = check_cidr(&ip)
+    {
+        problems.push(Problem::error(at.key("ip"), m));
     }
     let gw = raw.network_config.gw.clone().filter(|g| !g.is_empty());
-    if let Some(gw) = &gw {
-        if gw.parse::<std::net::Ipv4Addr>().is_err() {
-            problems.push(Problem::error(
-                at.key("gw"),
-                format!("expected an IPv4 address, found {}", excerpt(gw)),
-            ));
-        }
+    if let Some(gw) = &gw
+        && gw.parse::<std::net::Ipv4Addr>().is_err()
+    {
+        problems.push(Problem::error(
+            at.key("gw"),
+            format!("expected an IPv4 address, found {}", excerpt(gw)),
+        ));
     }
     let hwaddr = match raw.mac_address.as_deref().map(check_mac) {
         None => None,

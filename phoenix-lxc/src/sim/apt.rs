@@ -100,23 +100,23 @@ fn dpkg_format(format: &str, name: &str, version: &str) -> String {
     let mut out = String::new();
     let mut rest = format;
     while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix("${") {
-            if let Some(end) = after.find('}') {
-                let field = after[..end].split(';').next().unwrap_or_default();
-                out.push_str(match field {
-                    "Package" | "binary:Package" => name,
-                    "Version" => version,
-                    "Architecture" => "amd64",
-                    "Status" => "install ok installed",
-                    "db:Status-Status" => "installed",
-                    "db:Status-Abbrev" => "ii ",
-                    "db:Status-Want" => "install",
-                    "db:Status-Eflag" => "ok",
-                    _ => "",
-                });
-                rest = &after[end + 1..];
-                continue;
-            }
+        if let Some(after) = rest.strip_prefix("${")
+            && let Some(end) = after.find('}')
+        {
+            let field = after[..end].split(';').next().unwrap_or_default();
+            out.push_str(match field {
+                "Package" | "binary:Package" => name,
+                "Version" => version,
+                "Architecture" => "amd64",
+                "Status" => "install ok installed",
+                "db:Status-Status" => "installed",
+                "db:Status-Abbrev" => "ii ",
+                "db:Status-Want" => "install",
+                "db:Status-Eflag" => "ok",
+                _ => "",
+            });
+            rest = &after[end + 1..];
+            continue;
         }
         if let Some(after) = rest.strip_prefix('\\') {
             match after.chars().next() {

@@ -270,10 +270,10 @@ impl Ctx<'_, '_> {
         let Some((backend, inner)) = mounts.resolve(path) else {
             return;
         };
-        if let Backend::Volume { volid, .. } = backend.clone() {
-            if inner != "/" {
-                self.content_mut(&volid).dirs.insert(inner);
-            }
+        if let Backend::Volume { volid, .. } = backend.clone()
+            && inner != "/"
+        {
+            self.content_mut(&volid).dirs.insert(inner);
         }
     }
 

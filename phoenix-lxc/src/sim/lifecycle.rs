@@ -315,7 +315,7 @@ pub(crate) fn group_digits(number: u64) -> String {
     let digits = number.to_string();
     let mut out = String::new();
     for (at, digit) in digits.chars().enumerate() {
-        if at > 0 && (digits.len() - at) % 3 == 0 {
+        if at > 0 && (digits.len() - at).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);
@@ -524,10 +524,10 @@ pub(crate) fn clone(ctx: &mut Ctx<'_, '_>, argv: &[String]) -> Step<Printed> {
             .to_owned();
         let target = ctx.storage(&storage.clone().unwrap_or(source_storage))?;
         let volid = ctx.alloc_volume(&target, new_id, volume.size, content, argv)?;
-        if key == "rootfs" {
-            if let Some(machine_id) = ctx.content_mut(&volid).files.get_mut("/etc/machine-id") {
-                machine_id.content.clear();
-            }
+        if key == "rootfs"
+            && let Some(machine_id) = ctx.content_mut(&volid).files.get_mut("/etc/machine-id")
+        {
+            machine_id.content.clear();
         }
         mount.volume = volid;
         mount.size = Some(volume.size);

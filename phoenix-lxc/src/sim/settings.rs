@@ -87,15 +87,15 @@ pub(crate) fn check_config_options(options: &[(String, String)]) -> Vec<(String,
                 "invalid format - value does not look like a valid DNS name".to_owned(),
             ));
         }
-        if indexed(name, "net", 32) {
-            if let Err(err) = parse_net(value) {
-                errors.push((name.clone(), format!("invalid format - {}", err.reason)));
-            }
+        if indexed(name, "net", 32)
+            && let Err(err) = parse_net(value)
+        {
+            errors.push((name.clone(), format!("invalid format - {}", err.reason)));
         }
-        if name == "startup" {
-            if let Err(err) = parse_startup(value) {
-                errors.push((name.clone(), format!("invalid format - {}", err.reason)));
-            }
+        if name == "startup"
+            && let Err(err) = parse_startup(value)
+        {
+            errors.push((name.clone(), format!("invalid format - {}", err.reason)));
         }
         if (name == "rootfs" || indexed(name, "mp", 256)) && parse_mount_point(value).is_err() {
             errors.push((name.clone(), "invalid format - format error".to_owned()));
@@ -134,14 +134,14 @@ pub(crate) fn stored_value(ctx: &Ctx<'_, '_>, id: u32, name: &str, value: &str) 
             .collect::<Vec<_>>()
             .join(" ");
     }
-    if indexed(name, "net", 32) {
-        if let Ok(mut net) = parse_net(value) {
-            if net.props.get("hwaddr").is_none() {
-                net.props.set("hwaddr", ctx.mac(&[&id.to_string(), name]));
-            }
-            net.props.set("type", "veth");
-            return format_net(&net);
+    if indexed(name, "net", 32)
+        && let Ok(mut net) = parse_net(value)
+    {
+        if net.props.get("hwaddr").is_none() {
+            net.props.set("hwaddr", ctx.mac(&[&id.to_string(), name]));
         }
+        net.props.set("type", "veth");
+        return format_net(&net);
     }
     value.to_owned()
 }
@@ -317,10 +317,10 @@ pub(crate) fn apply_pending(
             if let Some(volid) = conf.main.get(&key).and_then(storage_volume) {
                 add_unused(&mut conf.main, &volid);
             }
-        } else if key.starts_with("unused") {
-            if let Some(volid) = conf.main.get(&key).map(str::to_owned) {
-                ctx.state.volumes.remove(&volid);
-            }
+        } else if key.starts_with("unused")
+            && let Some(volid) = conf.main.get(&key).map(str::to_owned)
+        {
+            ctx.state.volumes.remove(&volid);
         }
         conf.main.remove(&key);
     }

@@ -63,7 +63,7 @@ pub fn format_size(bytes: u64) -> String {
         (10, "K"),
     ] {
         let unit = 1u64 << shift;
-        if bytes >= unit && bytes % unit == 0 {
+        if bytes >= unit && bytes.is_multiple_of(unit) {
             return format!("{}{suffix}", bytes >> shift);
         }
     }

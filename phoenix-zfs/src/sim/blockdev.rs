@@ -32,10 +32,9 @@ pub(crate) fn find<'a>(disks: &'a Disks, path: &str) -> Option<Device<'a>> {
             if let Some(number) = path
                 .strip_prefix(base.as_str())
                 .and_then(|rest| partition_number(&base, rest))
+                && disk.partitions.iter().any(|part| part.number == number)
             {
-                if disk.partitions.iter().any(|part| part.number == number) {
-                    return Some(Device::Partition(key, number));
-                }
+                return Some(Device::Partition(key, number));
             }
         }
     }

@@ -153,22 +153,22 @@ fn blkid(argv: &[String], disks: &Disks) -> SimOutput {
                 _ => Vec::new(),
             },
         };
-        if let Device::Partition(key, number) = device {
-            if let Some(part) = partition(&disks[key], number) {
-                tags.push(tag("PART_ENTRY_SCHEME", "gpt"));
-                if !part.name.is_empty() {
-                    tags.push(tag("PART_ENTRY_NAME", &part.name));
-                }
-                tags.push(tag("PART_ENTRY_UUID", &part.uuid));
-                tags.push(tag("PART_ENTRY_TYPE", &part.type_guid));
-                tags.push(tag("PART_ENTRY_NUMBER", &part.number.to_string()));
-                tags.push(tag("PART_ENTRY_OFFSET", &part.start.to_string()));
-                tags.push(tag("PART_ENTRY_SIZE", &part.sectors.to_string()));
-                tags.push(tag(
-                    "PART_ENTRY_DISK",
-                    &blockdev::devnum(disks, key, &disks[key]),
-                ));
+        if let Device::Partition(key, number) = device
+            && let Some(part) = partition(&disks[key], number)
+        {
+            tags.push(tag("PART_ENTRY_SCHEME", "gpt"));
+            if !part.name.is_empty() {
+                tags.push(tag("PART_ENTRY_NAME", &part.name));
             }
+            tags.push(tag("PART_ENTRY_UUID", &part.uuid));
+            tags.push(tag("PART_ENTRY_TYPE", &part.type_guid));
+            tags.push(tag("PART_ENTRY_NUMBER", &part.number.to_string()));
+            tags.push(tag("PART_ENTRY_OFFSET", &part.start.to_string()));
+            tags.push(tag("PART_ENTRY_SIZE", &part.sectors.to_string()));
+            tags.push(tag(
+                "PART_ENTRY_DISK",
+                &blockdev::devnum(disks, key, &disks[key]),
+            ));
         }
         if tags.is_empty() {
             return SimOutput::new(2, stdout, "", false);

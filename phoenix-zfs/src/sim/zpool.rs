@@ -203,30 +203,29 @@ fn leaf_name(
     resolve: bool,
 ) -> String {
     let mut path = path.to_owned();
-    if resolve {
-        if let Some(device) = blockdev::find(model.disks, &path) {
-            let (key, number) = match device {
-                Device::Disk(key) => (key, None),
-                Device::Partition(key, number) => (key, Some(number)),
-            };
-            let base = format!(
-                "/dev/{}",
-                blockdev::kernel_name(model.disks, key, &model.disks[key])
-            );
-            path = number.map_or_else(
-                || base.clone(),
-                |number| blockdev::partition_path(&base, number),
-            );
-        }
+    if resolve && let Some(device) = blockdev::find(model.disks, &path) {
+        let (key, number) = match device {
+            Device::Disk(key) => (key, None),
+            Device::Partition(key, number) => (key, Some(number)),
+        };
+        let base = format!(
+            "/dev/{}",
+            blockdev::kernel_name(model.disks, key, &model.disks[key])
+        );
+        path = number.map_or_else(
+            || base.clone(),
+            |number| blockdev::partition_path(&base, number),
+        );
     }
     if full_paths {
         return path;
     }
     let name = path.rsplit('/').next().unwrap_or(&path).to_owned();
-    if whole_disk && !resolve {
-        if let Some(stripped) = name.strip_suffix("-part1") {
-            return stripped.to_owned();
-        }
+    if whole_disk
+        && !resolve
+        && let Some(stripped) = name.strip_suffix("-part1")
+    {
+        return stripped.to_owned();
     }
     name
 }

@@ -134,14 +134,14 @@ fn is_our_qemu(pid: u32) -> bool {
 
 /// Boots a fresh testbed from `image` and waits until SSH answers.
 pub(crate) fn up(sh: &Shell, image: &Path) -> Result<State> {
-    if let Some(state) = State::load()? {
-        if is_our_qemu(state.pid) {
-            eprintln!(
-                "xtask testbed: already up at {} (pid {}); `cargo xtask testbed down` first for a fresh one",
-                state.target, state.pid
-            );
-            return Ok(state);
-        }
+    if let Some(state) = State::load()?
+        && is_our_qemu(state.pid)
+    {
+        eprintln!(
+            "xtask testbed: already up at {} (pid {}); `cargo xtask testbed down` first for a fresh one",
+            state.target, state.pid
+        );
+        return Ok(state);
     }
     let started = Instant::now();
     let dir = run_dir();
@@ -330,11 +330,11 @@ pub(crate) fn down(sh: &Shell) -> Result<()> {
 fn stop_qemu(sh: &Shell, pid: u32) -> Result<()> {
     let pid_text = pid.to_string();
     for (wait, signal) in [(60, None), (10, Some("-TERM")), (10, Some("-KILL"))] {
-        if let Some(signal) = signal {
-            if is_our_qemu(pid) {
-                eprintln!("xtask testbed: QEMU pid {pid} still runs; kill {signal}");
-                let _ = cmd!(sh, "kill {signal} {pid_text}").quiet().run();
-            }
+        if let Some(signal) = signal
+            && is_our_qemu(pid)
+        {
+            eprintln!("xtask testbed: QEMU pid {pid} still runs; kill {signal}");
+            let _ = cmd!(sh, "kill {signal} {pid_text}").quiet().run();
         }
         for _ in 0..wait {
             if !is_our_qemu(pid) {
