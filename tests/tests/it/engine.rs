@@ -786,7 +786,7 @@ async fn issue_8_a_missing_tool_is_reported_once_with_its_count() {
     assert_eq!(
         tools,
         [
-            "warning: pct: not found on this target; 21 lxc resources are not managed here",
+            "warning: pct: not found on this target; 22 lxc resources are not managed here",
             "warning: zfs: not found on this target; 8 zfs resources are not managed here",
             "warning: zpool: not found on this target; 5 zfs resources are not managed here",
         ]

@@ -7,6 +7,7 @@
 //! apply takes the dead run's lock over and converges to the node of a clean converge, the plan
 //! is then empty, and no temporary file is left beside the state.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -123,7 +124,13 @@ fn kill_case(
         match aim {
             Aim::After(delay) => tokio::time::sleep(delay).await,
             Aim::StateWrite => {
-                while !temp.exists() && !exited(pid) {
+                // Until the temporary file appears, or the state was replaced (the write was too
+                // quick to be seen: the run is past it, and may be blocked writing its report to
+                // the pipe nobody reads yet), or the run ended.
+                let state = scratch.state_file();
+                let inode = |path: &Path| std::fs::metadata(path).map(|m| m.ino()).ok();
+                let seeded = inode(&state);
+                while !temp.exists() && inode(&state) == seeded && !exited(pid) {
                     tokio::task::yield_now().await;
                 }
             }
