@@ -300,16 +300,16 @@ impl Engine {
             .plan_key
             .as_ref()
             .and_then(|key| fingerprint(key, &change));
-        if let Disruption::DestroysData { what } = &change.disruption {
-            if !options.allow_destroy {
-                tally.diagnostics.push(
+        if let Disruption::DestroysData { what } = &change.disruption
+            && !options.allow_destroy
+        {
+            tally.diagnostics.push(
                     Diagnostic::error(format!(
                         "refusing to {} because it destroys data ({what}); pass --allow-destroy to allow it",
                         change.action
                     ))
                     .for_resource(id),
                 );
-            }
         }
         let summary = &mut tally.summary;
         match change.action {
