@@ -668,6 +668,15 @@ fn decode_properties(
         }
         out.push((property.name.to_owned(), value));
     }
+    for (name, message) in props::check_together(&out) {
+        let at = if matches!(value_kind(section, path), Some(true)) {
+            path.key(&name)
+        } else {
+            path.clone()
+        };
+        found.push(Diagnostic::error(message).at(section.location_of(&at)));
+        ok = false;
+    }
     ok.then_some(out)
 }
 

@@ -101,7 +101,13 @@ impl Resource for Dataset {
             }
             let mut delta = Delta::none();
             for (name, value) in &self.spec.properties {
-                cmd = cmd.arg("-o").arg(format!("{name}={value}"));
+                // A volume is made with `-V`: `zfs create -o volsize=...` makes a filesystem
+                // and refuses the property (the readback matrix's `fs-create volsize` row).
+                cmd = if name == "volsize" {
+                    cmd.arg("-V").arg(value.clone())
+                } else {
+                    cmd.arg("-o").arg(format!("{name}={value}"))
+                };
                 delta = delta.field(FieldChange::new(
                     name.as_str(),
                     None,

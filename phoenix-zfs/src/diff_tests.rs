@@ -70,6 +70,19 @@ fn observed(props: &[(&str, &str, &str)]) -> DatasetState {
 }
 
 #[test]
+fn issue_14_a_volume_is_created_with_dash_v() {
+    let delta = Resource::diff(
+        &dataset(&[("volsize", "64M"), ("volblocksize", "16K")]),
+        None,
+    );
+    insta::assert_snapshot!(render(&delta), @r#"
+    volsize: (absent) -> "64M"
+    volblocksize: (absent) -> "16K"
+    $ zfs create -V 64M -o volblocksize=16K quickOS/vm-disks
+    "#);
+}
+
+#[test]
 fn a_missing_dataset_is_created_with_its_properties() {
     let delta = Resource::diff(&dataset(&[("recordsize", "128K"), ("quota", "800G")]), None);
     insta::assert_snapshot!(render(&delta), @r#"
@@ -85,13 +98,16 @@ fn equal_values_in_other_spellings_are_converged() {
         ("recordsize", "128K"),
         ("quota", "1.4T"),
         ("compression", "lz4"),
-        ("sync", "STANDARD"),
+        ("xattr", "sa"),
+        ("acltype", "posixacl"),
     ]);
+    // Real OpenZFS 2.3 reads xattr=sa back as on and posixacl as posix (the readback matrix).
     let state = observed(&[
         ("recordsize", "131072", "local"),
         ("quota", "1539316278886", "local"),
         ("compression", "on", "inherited from quickOS"),
-        ("sync", "standard", "default"),
+        ("xattr", "on", "local"),
+        ("acltype", "posix", "local"),
     ]);
     assert!(
         Resource::diff(&desired, Some(&state)).is_empty(),

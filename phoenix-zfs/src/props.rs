@@ -8,15 +8,30 @@
 //! OpenZFS's own lists, which its "must be one of" errors print (the `compression` one is in
 //! `fixtures/zfs*/zfs-set.bad-compression.txt`; the others are from OpenZFS's property table and
 //! were not captured).
+//!
+//! What real ZFS reads back for each value it is given (`xattr=sa` reads `on`) is the readback
+//! matrix (`readback`), captured on the testbed; the comparison and the emulator take the real
+//! spellings from it.
+
+mod readback;
+
+#[cfg(test)]
+pub(crate) use readback::Row;
+pub(crate) use readback::spelling;
+#[cfg(any(test, feature = "sim"))]
+pub(crate) use readback::{Scope, rows};
+
+#[cfg(test)]
+mod matrix_tests;
 
 /// How a property's values look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Shape {
-    /// A size in bytes with optional suffix (K, M, G, T, P, E; powers of 1024). `zfs` takes `none`
-    /// (0) only when `none_ok`; Phoenix's config check takes it for every size.
-    Size { none_ok: bool },
-    /// A power of two between two sizes.
-    PowerOfTwo { min: u64, max: u64 },
+    /// A size in bytes with optional suffix (K, M, G, T, P, E; powers of 1024); `zero` says
+    /// whether and how it may be 0.
+    Size { zero: Zero },
+    /// A power of two between two sizes; with `zero`, also 0 (spelled `0` or `none`).
+    PowerOfTwo { min: u64, max: u64, zero: bool },
     /// One of a fixed set of words, in the order Phoenix's errors list them; `listed` is the list
     /// OpenZFS's own errors print.
     Word {
@@ -27,6 +42,18 @@ pub(crate) enum Shape {
     Mountpoint,
     /// Free text (validated by ZFS itself).
     Text,
+}
+
+/// Whether a size may be 0, as real ZFS decides (the readback matrix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Zero {
+    /// `none` and `0` are both 0 (`reservation`).
+    Allowed,
+    /// Only `none` turns it off; a 0 spelled otherwise is refused (`quota`: "use 'none' to
+    /// disable quota/refquota").
+    OnlyAsNone,
+    /// Never 0 (`volsize`: "'volsize' cannot be zero").
+    Refused,
 }
 
 /// Which dataset types a property applies to.
@@ -130,8 +157,12 @@ const fn word(words: &'static [&'static str], listed: &'static str) -> Shape {
 }
 
 const ON_OFF: Shape = word(&["on", "off"], "on | off");
-const SIZE_OR_NONE: Shape = Shape::Size { none_ok: true };
-const SIZE: Shape = Shape::Size { none_ok: false };
+const SIZE_OR_NONE: Shape = Shape::Size {
+    zero: Zero::Allowed,
+};
+const QUOTA: Shape = Shape::Size {
+    zero: Zero::OnlyAsNone,
+};
 
 /// Compression values OpenZFS 2.x accepts (see `zfs set compression=brotli` in the fixtures).
 pub(crate) const COMPRESSION: &[&str] = &[
@@ -213,17 +244,26 @@ pub(crate) const PROPERTIES: &[Property] = &[
     stat("referenced", Both),
     stat("compressratio", Both),
     stat("mounted", Fs),
-    local("quota", Fs, SIZE_OR_NONE).managed().default("0"),
+    local("quota", Fs, QUOTA).managed().default("0"),
     local("reservation", Both, SIZE_OR_NONE)
         .managed()
         .default("0"),
-    local("volsize", Vol, SIZE).managed(),
+    local(
+        "volsize",
+        Vol,
+        Shape::Size {
+            zero: Zero::Refused,
+        },
+    )
+    .managed(),
+    // The maximum is OpenZFS 2.3's; 2.1 caps volblocksize at 128K (the emulator knows).
     create(
         "volblocksize",
         Vol,
         Shape::PowerOfTwo {
             min: 512,
-            max: 128 * KIB,
+            max: 16 * MIB,
+            zero: false,
         },
     )
     .managed()
@@ -236,6 +276,7 @@ pub(crate) const PROPERTIES: &[Property] = &[
         Shape::PowerOfTwo {
             min: 512,
             max: 16 * MIB,
+            zero: false,
         },
     )
     .managed()
@@ -336,7 +377,7 @@ pub(crate) const PROPERTIES: &[Property] = &[
     inherit("vscan", Fs, ON_OFF).default("off"),
     inherit("nbmand", Fs, ON_OFF).default("off"),
     inherit("sharesmb", Fs, Shape::Text).default("off"),
-    local("refquota", Fs, SIZE_OR_NONE).managed().default("0"),
+    local("refquota", Fs, QUOTA).managed().default("0"),
     local("refreservation", Both, SIZE_OR_NONE)
         .managed()
         .default("0"),
@@ -442,7 +483,7 @@ pub(crate) const PROPERTIES: &[Property] = &[
         "acltype",
         Fs,
         word(
-            &["off", "noacl", "nfsv4", "posix", "posixacl"],
+            &["off", "noacl", "disabled", "nfsv4", "posix", "posixacl"],
             "off | nfsv4 | posix",
         ),
     )
@@ -486,9 +527,17 @@ pub(crate) const PROPERTIES: &[Property] = &[
     local("keylocation", Both, Shape::Text).default("none"),
     create("keyformat", Both, Shape::Text).default("none"),
     create("pbkdf2iters", Both, Shape::Text).default("0"),
-    inherit("special_small_blocks", Fs, SIZE)
-        .managed()
-        .default("0"),
+    inherit(
+        "special_small_blocks",
+        Fs,
+        Shape::PowerOfTwo {
+            min: 512,
+            max: 16 * MIB,
+            zero: true,
+        },
+    )
+    .managed()
+    .default("0"),
 ];
 
 /// Properties OpenZFS 2.3 appends to `zfs get all`.
@@ -515,7 +564,7 @@ pub(crate) const PROPERTIES_2_3: &[Property] = &[
 
 /// The properties Phoenix manages on datasets. (`comment` is a pool property in OpenZFS, not a
 /// dataset one, so a dataset `comment=...` is refused at validation rather than failing at apply.)
-fn managed() -> impl Iterator<Item = &'static Property> {
+pub(crate) fn managed() -> impl Iterator<Item = &'static Property> {
     PROPERTIES.iter().filter(|p| p.managed)
 }
 
@@ -541,42 +590,44 @@ pub(crate) fn parse_size(text: &str) -> Option<u64> {
 
 pub(crate) use crate::parse::format_size;
 
-/// Checks a desired value; the error says what is expected.
+/// Checks a desired value as real ZFS would (the readback matrix records what it takes); the
+/// error says what is expected.
 pub(crate) fn validate(property: &Property, value: &str) -> Result<(), String> {
+    let name = property.name;
     match property.shape {
-        Shape::Size { .. } => parse_size(value).map(|_| ()).ok_or_else(|| {
-            format!(
-                "{} must be a size such as 800G, 1.4T or 131072, or none; found {value:?}",
-                property.name
-            )
-        }),
-        Shape::PowerOfTwo { min, max } => match parse_size(value) {
+        Shape::Size { zero } => match (size_value(value), zero) {
+            (None, _) => Err(format!(
+                "{name} must be a size such as 800G, 1.4T or 131072{}; found {value:?}",
+                if zero == Zero::Refused {
+                    ""
+                } else {
+                    ", or none"
+                }
+            )),
+            (Some(0), Zero::Refused) => Err(format!(
+                "{name} cannot be zero (ZFS refuses it); found {value:?}"
+            )),
+            (Some(0), Zero::OnlyAsNone) if value != "none" => Err(format!(
+                "{name} is turned off with none, not {value:?} (ZFS refuses a zero {name})"
+            )),
+            _ => Ok(()),
+        },
+        Shape::PowerOfTwo { min, max, zero } => match size_value(value) {
+            Some(0) if zero => Ok(()),
             Some(bytes) if bytes.is_power_of_two() && (min..=max).contains(&bytes) => Ok(()),
             _ => Err(format!(
-                "{} must be a power of two from {} to {}; found {value:?}",
-                property.name,
+                "{name} must be {}a power of two from {} to {}; found {value:?}",
+                if zero { "0 (or none) or " } else { "" },
                 format_size(min),
                 format_size(max)
             )),
         },
-        Shape::Word { words, .. } => {
-            if words.iter().any(|w| w.eq_ignore_ascii_case(value)) {
-                Ok(())
-            } else {
-                let shown = if words.len() > 12 {
-                    format!(
-                        "{} ... (the values OpenZFS accepts)",
-                        words[..12].join(", ")
-                    )
-                } else {
-                    words.join(", ")
-                };
-                Err(format!(
-                    "{} must be one of {shown}; found {value:?}",
-                    property.name
-                ))
-            }
-        }
+        Shape::Word { .. } if name == "encryption" && value != "off" => Err(format!(
+            "encryption can only be off: Phoenix does not manage encryption keys (keyformat, \
+             keylocation), and ZFS refuses a new encryption root without them; create the \
+             encrypted dataset by hand (its children inherit encryption); found {value:?}"
+        )),
+        Shape::Word { words, .. } => check_word(name, words, value),
         Shape::Mountpoint => {
             if value.starts_with('/') || value == "none" || value == "legacy" {
                 Ok(())
@@ -590,20 +641,85 @@ pub(crate) fn validate(property: &Property, value: &str) -> Result<(), String> {
     }
 }
 
-/// The comparable form of a value: sizes as bytes, words lowercased, `compression=on` as `lz4`
-/// (what `on` selects on every pool with the lz4_compress feature, which OpenZFS enables by
-/// default since 0.7).
+/// A size as ZFS reads a property value: `none` (exactly so) is 0.
+fn size_value(value: &str) -> Option<u64> {
+    if value == "none" {
+        Some(0)
+    } else if value.eq_ignore_ascii_case("none") {
+        None
+    } else {
+        parse_size(value)
+    }
+}
+
+/// ZFS matches words exactly: `LZ4` is refused, so Phoenix refuses it too and says which
+/// spelling ZFS takes.
+fn check_word(name: &str, words: &[&str], value: &str) -> Result<(), String> {
+    if words.contains(&value) {
+        return Ok(());
+    }
+    let lower = value.to_ascii_lowercase();
+    if let Some(word) = words.iter().find(|w| w.eq_ignore_ascii_case(&lower)) {
+        return Err(format!(
+            "{name} values are case-sensitive in ZFS: did you mean {word:?}? found {value:?}"
+        ));
+    }
+    let shown = if words.len() > 12 {
+        format!(
+            "{} ... (the values OpenZFS accepts)",
+            words[..12].join(", ")
+        )
+    } else {
+        words.join(", ")
+    };
+    Err(format!("{name} must be one of {shown}; found {value:?}"))
+}
+
+/// Checks the properties of one dataset together, for what ZFS refuses in combination:
+/// a `volsize` must be a multiple of the volume's block size (`volblocksize`, 16K unless set;
+/// "'volsize' must be a multiple of volume block size"). Returns the property to blame and the
+/// message.
+pub(crate) fn check_together(properties: &[(String, String)]) -> Vec<(String, String)> {
+    let get = |name: &str| {
+        properties
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let mut problems = Vec::new();
+    if let Some(volsize) = get("volsize") {
+        let block = get("volblocksize").and_then(parse_size).unwrap_or(16 * KIB);
+        if let Some(bytes) = parse_size(volsize) {
+            if block != 0 && bytes % block != 0 {
+                problems.push((
+                    "volsize".to_owned(),
+                    format!(
+                        "volsize must be a multiple of the volume block size {} (volblocksize, \
+                         16K unless set), as ZFS requires; found {volsize:?}",
+                        format_size(block)
+                    ),
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// The comparable form of a value: sizes as bytes, words in the spelling real ZFS reads them
+/// back as (the readback matrix: `xattr=sa` is `on`, `compression=gzip-6` is `gzip`),
+/// `compression=on` as `lz4` (what `on` selects on every pool with the lz4_compress feature,
+/// which OpenZFS enables by default since 0.7).
 pub(crate) fn canonical(property: &Property, value: &str) -> String {
     match property.shape {
         Shape::Size { .. } | Shape::PowerOfTwo { .. } => {
             parse_size(value).map_or_else(|| value.to_owned(), |bytes| bytes.to_string())
         }
         Shape::Word { .. } => {
-            let lower = value.to_ascii_lowercase();
-            if property.name == "compression" && lower == "on" {
+            let spelled = spelling(property.name, value).unwrap_or(value);
+            if property.name == "compression" && spelled == "on" {
                 "lz4".to_owned()
             } else {
-                lower
+                spelled.to_owned()
             }
         }
         Shape::Mountpoint | Shape::Text => value.to_owned(),
@@ -674,7 +790,6 @@ mod tests {
         assert!(satisfied(prop("quota"), "1503238553", "1.4G"));
         assert!(satisfied(prop("quota"), "0", "none"));
         assert!(satisfied(prop("compression"), "on", "lz4"));
-        assert!(satisfied(prop("compression"), "lz4", "LZ4"));
         assert!(!satisfied(prop("compression"), "zstd", "lz4"));
         assert!(!satisfied(prop("recordsize"), "16384", "128K"));
         assert!(!satisfied(prop("mountpoint"), "/a", "/b"));

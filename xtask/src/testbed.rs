@@ -1,4 +1,4 @@
-//! `cargo xtask testbed build | up | down | ssh | capture`: a throwaway Debian 12 VM with real
+//! `cargo xtask testbed build | up | down | ssh | capture | readback`: a throwaway Debian 12 VM with real
 //! OpenZFS 2.3, LXC, NFS, Samba, nginx, AppArmor and sshd, booted under QEMU (TCG), for the live
 //! acceptance tests.
 //!
@@ -9,6 +9,7 @@
 
 mod build;
 mod capture;
+mod readback;
 mod vm;
 
 use std::env;
@@ -23,7 +24,7 @@ pub(crate) use vm::{State, down, up};
 
 /// The help text of `cargo xtask testbed`.
 pub(crate) const USAGE: &str = "\
-usage: cargo xtask testbed <build|up|down|ssh|capture> [args]
+usage: cargo xtask testbed <build|up|down|ssh|capture|readback> [args]
 
   build              build the VM image, or reuse the cached one with the same recipe and package versions
   up                 boot a fresh testbed and wait for SSH; prints `export` lines for the live tests
@@ -33,6 +34,11 @@ usage: cargo xtask testbed <build|up|down|ssh|capture> [args]
                      run each `name<TAB>command` line of FILE (default xtask/testbed/capture.list) on
                      the testbed and write DIR/name.txt as `$ command`, `# exit=N`, then the output
                      (default DIR: target/testbed/fixtures)
+  readback [--fixture FILE] [--from N]
+                     set every value of the ZFS readback matrix (default
+                     phoenix-zfs/readback/zfs-2.3.tsv) on a scratch pool on the testbed, read each
+                     back with the provider's `zfs get`, and rewrite the file with the results
+                     (with --from N, only rows N.. are tried; the others are kept)
 
 environment:
   PHOENIX_TESTBED_CACHE   the image cache (default /var/cache/phoenix-testbed)
@@ -63,6 +69,7 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
         }
         "ssh" => vm::ssh(sh, rest),
         "capture" => capture::run(sh, rest),
+        "readback" => readback::run(sh, rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())

@@ -4,11 +4,9 @@
 
 use super::state::{DatasetType, ZfsVersion};
 use crate::parse::parse_size;
-use crate::props::{Applies, Kind, PROPERTIES, PROPERTIES_2_3, Property, Shape, format_size};
-
-/// Values the emulator refuses although the table takes them: it keeps to the values OpenZFS's
-/// error lists, and `noparity` is not in the `checksum` one.
-const UNLISTED_VALUES: &[(&str, &str)] = &[("checksum", "noparity")];
+use crate::props::{
+    Applies, Kind, PROPERTIES, PROPERTIES_2_3, Property, Shape, Zero, format_size, spelling,
+};
 
 /// Properties whose values the emulator stores unchecked: it does not emulate encryption.
 const UNCHECKED: &[&str] = &["encryption"];
@@ -79,28 +77,30 @@ pub(crate) fn default_value(name: &str, version: ZfsVersion) -> &'static str {
         })
 }
 
-/// The value as `zfs get` displays a stored one: OpenZFS 2.3 shows `xattr=sa` as `on` (its
-/// table maps both to the same index), and `acltype` aliases show their canonical names.
+/// The value as `zfs get` displays a stored one: the spelling real OpenZFS 2.3 reads it back as
+/// (`props::spelling`, from the readback matrix: `xattr=sa` shows `on`, `gzip-6` shows `gzip`).
+/// OpenZFS 2.1, which has no capture, differs in `xattr` alone: its table maps `on` to `dir`
+/// rather than `sa`, so `sa` shows as itself and `dir` as `on` (2.1's `zfs_prop.c`).
 pub(crate) fn display_value(name: &str, value: &str, version: ZfsVersion) -> String {
-    match (name, value) {
-        ("xattr", "sa") if version == ZfsVersion::V2_3 => "on".to_owned(),
-        ("acltype", "posixacl") => "posix".to_owned(),
-        ("acltype", "noacl") => "off".to_owned(),
-        _ => value.to_owned(),
+    match (version, name, value) {
+        (ZfsVersion::V2_1, "xattr", "sa") => "sa".to_owned(),
+        (ZfsVersion::V2_1, "xattr", "dir") => "on".to_owned(),
+        _ => spelling(name, value).unwrap_or(value).to_owned(),
     }
 }
 
-/// The largest power of two `prop` takes: the table's, except that OpenZFS 2.1 caps
-/// recordsize at 1M (2.2 raised it to 16M).
+/// The largest power of two `prop` takes: the table's (OpenZFS 2.3's), except that OpenZFS 2.1
+/// caps recordsize at 1M and volblocksize at 128K (2.2 raised both to 16M).
 fn max_power_of_two(prop: &Property, max: u64, version: ZfsVersion) -> u64 {
-    if prop.name == "recordsize" && version == ZfsVersion::V2_1 {
-        1 << 20
-    } else {
-        max
+    match (prop.name, version) {
+        ("recordsize", ZfsVersion::V2_1) => 1 << 20,
+        ("volblocksize", ZfsVersion::V2_1) => 128 << 10,
+        _ => max,
     }
 }
 
-/// Checks `value` for `prop` and returns it in the form that is stored (`-p` form).
+/// Checks `value` for `prop` and returns it in the form that is stored (`-p` form), or the
+/// error `zfs` prints after "cannot set property for 'X': " (the readback matrix's texts).
 pub(crate) fn validate(
     prop: &Property,
     value: &str,
@@ -112,44 +112,57 @@ pub(crate) fn validate(
     if UNCHECKED.contains(&prop.name) {
         return Ok(value.to_owned());
     }
+    let name = prop.name;
     match prop.shape {
         Shape::Word { words, listed } => {
-            if words.contains(&value) && !UNLISTED_VALUES.contains(&(prop.name, value)) {
+            if words.contains(&value) {
                 Ok(value.to_owned())
             } else {
-                Err(format!("'{}' must be one of '{listed}'", prop.name))
+                Err(format!("'{name}' must be one of '{listed}'"))
             }
         }
-        Shape::Size { none_ok } => {
-            if none_ok && value == "none" {
-                return Ok("0".to_owned());
-            }
-            parse_size(value).map(|bytes| bytes.to_string())
-        }
-        Shape::PowerOfTwo { min, max } => {
-            let max = max_power_of_two(prop, max, version);
-            let error = || {
-                format!(
-                    "'{}' must be power of 2 from {min}B to {}",
-                    prop.name,
-                    format_size(max)
-                )
-            };
-            let bytes = parse_size(value).map_err(|_| error())?;
-            if bytes.is_power_of_two() && (min..=max).contains(&bytes) {
-                Ok(bytes.to_string())
+        Shape::Size { zero } => {
+            let bytes = if value == "none" {
+                0
             } else {
-                Err(error())
+                parse_size(value)?
+            };
+            match zero {
+                Zero::Refused if bytes == 0 => Err(format!("'{name}' cannot be zero")),
+                Zero::OnlyAsNone if bytes == 0 && value != "none" => {
+                    Err("use 'none' to disable quota/refquota".to_owned())
+                }
+                _ => Ok(bytes.to_string()),
+            }
+        }
+        Shape::PowerOfTwo { min, max, zero } => {
+            let max = max_power_of_two(prop, max, version);
+            let bytes = if zero && value == "none" {
+                0
+            } else {
+                parse_size(value)?
+            };
+            if (zero && bytes == 0) || (bytes.is_power_of_two() && (min..=max).contains(&bytes)) {
+                Ok(bytes.to_string())
+            } else if zero {
+                Err(format!(
+                    "invalid '{name}={bytes}' property: must be zero or a power of 2 from {min}B to {}",
+                    format_size(max)
+                ))
+            } else {
+                Err(format!(
+                    "'{name}' must be power of 2 from {min}B to {}",
+                    format_size(max)
+                ))
             }
         }
         Shape::Mountpoint => {
+            // ZFS keeps the path as given, a trailing `/` included (the readback matrix).
             if value.starts_with('/') || value == "none" || value == "legacy" {
-                Ok(value.trim_end_matches('/').to_owned())
-                    .map(|v| if v.is_empty() { "/".to_owned() } else { v })
+                Ok(value.to_owned())
             } else {
                 Err(format!(
-                    "'{}' must be an absolute path, 'none', or 'legacy'",
-                    prop.name
+                    "'{name}' must be an absolute path, 'none', or 'legacy'"
                 ))
             }
         }

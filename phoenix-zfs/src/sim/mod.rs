@@ -7,9 +7,12 @@ mod args;
 mod blockdev;
 mod dataset_props;
 mod disks;
+mod every_value;
 mod model;
 mod pool_props;
 mod pvesm;
+#[cfg(test)]
+mod readback_tests;
 mod registry;
 mod smartctl;
 mod state;
@@ -17,6 +20,7 @@ mod zfs;
 mod zpool;
 
 pub use disks::DiskToolsEmulator;
+pub use every_value::every_value_config;
 pub use pvesm::PvesmEmulator;
 pub use registry::emulators;
 pub use smartctl::SmartctlEmulator;

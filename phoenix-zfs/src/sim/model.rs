@@ -176,22 +176,29 @@ impl<'a> Model<'a> {
         }
         match prop.kind {
             Kind::Stat => (self.stat(name, prop.name), stat_source(prop.name)),
-            Kind::CreateOnly => {
-                let fixed_source =
-                    matches!(prop.name, "utf8only" | "normalization" | "casesensitivity");
-                match self.local(name, prop.name) {
-                    Some(value) => (
-                        value.to_owned(),
-                        if fixed_source { "-" } else { "local" }.to_owned(),
-                    ),
-                    None => (
-                        dataset_props::default_value(prop.name, self.version).to_owned(),
-                        if fixed_source { "-" } else { "default" }.to_owned(),
-                    ),
-                }
-            }
+            Kind::CreateOnly => self.create_only(name, prop.name),
             Kind::Settable { inherit } => self.settable(name, prop.name, inherit),
         }
+    }
+
+    /// A property fixed at creation, with the source `zfs get` shows: always `-` for the
+    /// normalization trio; for `volblocksize` and `encryption` `default` when the value is the
+    /// default, set or not, and `-` otherwise (the readback matrix, OpenZFS 2.3).
+    fn create_only(&self, name: &str, prop: &str) -> (String, String) {
+        let default = dataset_props::default_value(prop, self.version);
+        let local = self.local(name, prop);
+        let value = local.unwrap_or(default);
+        let source = match prop {
+            "utf8only" | "normalization" | "casesensitivity" => "-",
+            "volblocksize" | "encryption" if value == default => "default",
+            "volblocksize" | "encryption" => "-",
+            _ if local.is_some() => "local",
+            _ => "default",
+        };
+        (
+            dataset_props::display_value(prop, value, self.version),
+            source.to_owned(),
+        )
     }
 
     fn settable(&self, name: &str, prop: &str, inherit: bool) -> (String, String) {

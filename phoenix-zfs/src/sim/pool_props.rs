@@ -207,12 +207,21 @@ pub(crate) fn value(model: &Model<'_>, pool: &str, prop: &str) -> (String, Strin
         "altroot" | "version" | "bootfs" | "cachefile" | "comment" => {
             local(prop).unwrap_or_else(|| default("-"))
         }
-        "delegation" => local(prop).unwrap_or_else(|| default("on")),
+        "delegation" => local_or_default(local(prop), "on"),
         "autoreplace" | "listsnapshots" | "autoexpand" | "multihost" | "autotrim"
-        | "compatibility" => local(prop).unwrap_or_else(|| default("off")),
-        "failmode" => local(prop).unwrap_or_else(|| default("wait")),
+        | "compatibility" => local_or_default(local(prop), "off"),
+        "failmode" => local_or_default(local(prop), "wait"),
         "dedup_table_quota" => local(prop).unwrap_or_else(|| default("auto")),
         _ => local(prop).unwrap_or_else(|| ("-".to_owned(), "-".to_owned())),
+    }
+}
+
+/// A property with a default: a value set to the default shows source `default`, as
+/// `zpool set autotrim=off` does (the readback matrix).
+fn local_or_default(local: Option<(String, String)>, default: &str) -> (String, String) {
+    match local {
+        Some((value, source)) if value != default => (value, source),
+        _ => (default.to_owned(), "default".to_owned()),
     }
 }
 

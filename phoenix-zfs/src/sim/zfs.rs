@@ -13,7 +13,7 @@ use super::state::{
     DISKS, DatasetState, DatasetType, Disks, ZFS, ZfsState, ZfsVersion, stable_hash,
 };
 use super::zpool;
-use crate::props::{Kind, Property, Shape};
+use crate::props::{Kind, Property, Shape, Zero, format_size};
 
 /// Emulates `zfs` and `zpool` over the node's `zfs` and `disks` namespaces.
 #[derive(Debug, Default, Clone, Copy)]
@@ -287,17 +287,17 @@ fn list(argv: &[String], args: &[String], model: &Model<'_>) -> SimOutput {
     listing(stdout, stderr)
 }
 
-/// Checks `key=value` for dataset type `kind` and returns what to store (`None` to clear the
-/// local value, as setting a quota or reservation to `none` does).
+/// Checks `key=value` for dataset type `kind` and returns the property's name and what to
+/// store (setting a quota or reservation to `none` stores 0, shown as local: the readback matrix).
 fn check_property(
     key: &str,
     value: &str,
     kind: DatasetType,
     version: ZfsVersion,
     creating: bool,
-) -> Result<(String, Option<String>), String> {
+) -> Result<(String, String), String> {
     if key.contains(':') {
-        return Ok((key.to_owned(), Some(value.to_owned())));
+        return Ok((key.to_owned(), value.to_owned()));
     }
     let Some(prop) = dataset_props::lookup(key, version) else {
         return Err(format!("invalid property '{key}'"));
@@ -314,11 +314,59 @@ fn check_property(
         ));
     }
     let stored = dataset_props::validate(prop, value, version)?;
-    let clears = matches!(prop.kind, Kind::Settable { .. })
-        && prop.shape == (Shape::Size { none_ok: true })
-        && value == "none"
-        && !creating;
-    Ok((prop.name.to_owned(), (!clears).then_some(stored)))
+    Ok((prop.name.to_owned(), stored))
+}
+
+/// What `zfs set` checks against the dataset itself: a quota below what it uses, a volume size
+/// that is not a multiple of its block size (the readback matrix's texts).
+fn check_fit(model: &Model<'_>, name: &str, key: &str, stored: &str) -> Result<(), String> {
+    let bytes = |value: &str| value.parse::<u64>().unwrap_or(0);
+    let figure = |prop: &str| {
+        dataset_props::lookup(prop, model.version)
+            .map_or(0, |known| bytes(&model.property(name, known).0))
+    };
+    let limit = match key {
+        "quota" => figure("used"),
+        "refquota" => figure("referenced"),
+        _ => 0,
+    };
+    if bytes(stored) != 0 && bytes(stored) < limit {
+        return Err("size is less than current used or reserved space".to_owned());
+    }
+    if key == "volsize" {
+        let block = figure("volblocksize").max(512);
+        if bytes(stored) % block != 0 {
+            return Err(format!(
+                "'volsize' must be a multiple of volume block size ({})",
+                format_size(block)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The warning `zfs` prints before setting a non-zero `special_small_blocks` on a pool without
+/// a special vdev (the emulator has none).
+fn special_warning(key: &str, value: &str) -> &'static str {
+    if key == "special_small_blocks" && value != "0" && value != "none" {
+        "special_small_blocks: property requires a special device in the pool\n"
+    } else {
+        ""
+    }
+}
+
+/// `refreservation=auto` on a volume: the reservation a non-sparse volume of its size gets.
+fn auto_reservation(model: &Model<'_>, name: &str) -> Option<String> {
+    let figure = |prop: &str| {
+        dataset_props::lookup(prop, model.version)
+            .and_then(|known| model.property(name, known).0.parse::<u64>().ok())
+    };
+    if model.datasets.get(name)?.kind != DatasetType::Volume {
+        return None;
+    }
+    let reservation =
+        dataset_props::volume_reservation(figure("volsize")?, figure("volblocksize")?);
+    Some(reservation.to_string())
 }
 
 /// Splits `key=value` operands.
@@ -397,12 +445,14 @@ fn create(
     if let Some(block) = opts.value('b') {
         pairs.push(("volblocksize".to_owned(), block.to_owned()));
     }
+    if needs_key(&model, name, &pairs) {
+        return fail("Keyformat required for new encryption root.");
+    }
     for (key, value) in &pairs {
         match check_property(key, value, kind, version, true) {
-            Ok((key, Some(stored))) => {
+            Ok((key, stored)) => {
                 dataset.properties.insert(key, stored);
             }
-            Ok((_, None)) => {}
             Err(reason) => return fail(&reason),
         }
     }
@@ -474,6 +524,33 @@ fn create(
     SimOutput::ok_mutated("")
 }
 
+/// Whether `zfs create` refuses for want of a key: the dataset asks for encryption, gives no
+/// `keyformat`, and has no encrypted ancestor whose key it would inherit.
+fn needs_key(model: &Model<'_>, name: &str, pairs: &[(String, String)]) -> bool {
+    let given = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    if given("encryption").is_none_or(|value| value == "off") || given("keyformat").is_some() {
+        return false;
+    }
+    let mut at = Model::parent(name);
+    while let Some(ancestor) = at {
+        let encrypted = model
+            .datasets
+            .get(ancestor)
+            .and_then(|dataset| dataset.properties.get("encryption"))
+            .is_some_and(|value| value != "off");
+        if encrypted {
+            return false;
+        }
+        at = Model::parent(ancestor);
+    }
+    true
+}
+
 fn stat(name: &str) -> &'static Property {
     dataset_props::lookup(name, ZfsVersion::V2_1)
         .expect("invariant: statistics exist in every version")
@@ -494,19 +571,30 @@ fn set(
     }
     let version = state.version;
     let model = Model::new(&state, disks);
-    let mut changes: Vec<(String, String, Option<String>)> = Vec::new();
+    let mut changes: Vec<(String, String, String)> = Vec::new();
+    let mut warnings = String::new();
     for name in &names {
         let Some(dataset) = model.datasets.get(name.as_str()) else {
             return SimOutput::fail(1, no_dataset(name));
         };
         for pair in &pairs {
             let (key, value) = pair.split_once('=').unwrap_or_default();
-            match check_property(key, value, dataset.kind, version, false) {
+            warnings.push_str(special_warning(key, value));
+            let checked = match auto_reservation(&model, name) {
+                Some(auto) if key == "refreservation" && value == "auto" => {
+                    Ok((key.to_owned(), auto))
+                }
+                _ => check_property(key, value, dataset.kind, version, false),
+            }
+            .and_then(|(key, stored)| {
+                check_fit(&model, name, &key, &stored).map(|()| (key, stored))
+            });
+            match checked {
                 Ok((key, stored)) => changes.push(((*name).clone(), key, stored)),
                 Err(reason) => {
                     return SimOutput::fail(
                         set_failure_status(version),
-                        format!("cannot set property for '{name}': {reason}\n"),
+                        format!("{warnings}cannot set property for '{name}': {reason}\n"),
                     );
                 }
             }
@@ -515,15 +603,12 @@ fn set(
     for (name, key, stored) in changes {
         let dataset = state.datasets.entry(name).or_default();
         if key == "volsize" {
-            follow_volsize(dataset, stored.as_deref(), version);
+            follow_volsize(dataset, Some(stored.as_str()), version);
         }
-        match stored {
-            Some(value) => dataset.properties.insert(key, value),
-            None => dataset.properties.remove(&key),
-        };
+        dataset.properties.insert(key, stored);
     }
     sys.store(ZFS, &state);
-    SimOutput::ok_mutated("")
+    SimOutput::new(0, "", warnings, true)
 }
 
 /// A volume whose refreservation is the automatic one keeps it matched to its new size.
@@ -569,7 +654,12 @@ fn inherit(
     let key = match dataset_props::lookup(prop, state.version) {
         Some(known) => match (known.kind, known.shape) {
             (Kind::Settable { inherit: true }, _) => known.name.to_owned(),
-            (Kind::Settable { .. }, Shape::Size { none_ok: true }) => {
+            (
+                Kind::Settable { .. },
+                Shape::Size {
+                    zero: Zero::Allowed | Zero::OnlyAsNone,
+                },
+            ) => {
                 return SimOutput::fail(
                     1,
                     format!(

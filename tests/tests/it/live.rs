@@ -360,6 +360,38 @@ fn the_simulated_node_plans_what_the_real_host_plans() {
     );
 }
 
+/// The differential test over the whole readback matrix: a config that sets every value
+/// validation accepts (`every_value_config`, aliases such as `xattr=sa`, `gzip-6`, `posixacl`
+/// included) plans the same on the real host and the simulated node, applies, and then plans
+/// nothing on either (`plan --detailed-exitcode` = 0); then every settable value moves to the
+/// next one in its list, and the same again with `zfs set`.
+#[test]
+fn issue_14_every_accepted_value_converges_on_the_real_host_as_on_the_simulated_node() {
+    let Some(live) = live() else { return };
+    let scratch = Scratch::new();
+    std::fs::copy(example().join("sim-state.json"), scratch.state_file()).expect("seed the node");
+    let sim = scratch.target();
+    let disk = "/dev/disk/by-id/virtio-phoenix-fastdata-1";
+    for (shift, what) in [(0, "every value"), (1, "every value, shifted")] {
+        let config_dir = Scratch::new();
+        let config = phoenix_zfs::sim::every_value_config("scratch", disk, shift);
+        let config = config_dir.write_config(&config.to_string());
+        let planned = same_plan(&live, &sim, &config, &[], what);
+        assert!(planned.len() > 50, "{what}: {planned:#?}");
+        apply_both(&live, &sim, &config, what);
+        let ran = live.phoenix(&["plan", "--config", arg(&config), "--detailed-exitcode"]);
+        assert_code(
+            &ran,
+            0,
+            &format!("{what}: plan after apply on the real host"),
+        );
+        assert_eq!(
+            same_plan(&live, &sim, &config, &[], &format!("{what}, applied")),
+            Vec::new()
+        );
+    }
+}
+
 #[test]
 fn the_simulated_node_refuses_an_ext4_disk_as_the_real_host_does() {
     let Some(live) = live() else { return };

@@ -242,3 +242,73 @@ fn issue_8_a_failed_smartctl_is_a_warning_naming_the_disk_and_the_error() {
     // The other disks still report their wear.
     assert_eq!(ran.stdout.matches("wear:").count(), 2, "{}", ran.stdout);
 }
+
+/// The testbed's 4 GiB disk, which the every-value config pools.
+const TESTBED_DISK: &str = "/dev/disk/by-id/virtio-phoenix-fastdata-1";
+
+/// A scratch node seeded with the testbed's disks.
+fn testbed_node() -> Scratch {
+    let scratch = Scratch::new();
+    std::fs::copy(
+        crate::support::examples().join("testbed/sim-state.json"),
+        scratch.state_file(),
+    )
+    .expect("seed the node");
+    scratch
+}
+
+#[test]
+fn issue_14_every_accepted_value_converges_on_the_simulated_node() {
+    let scratch = testbed_node();
+    let config = phoenix_zfs::sim::every_value_config("scratch", TESTBED_DISK, 0);
+    let dir = write(&scratch, &config);
+    // Apply, then an empty plan (exit 0 with --detailed-exitcode), then a second apply that
+    // changes nothing: every value converges however ZFS reads it back.
+    converge(&dir, &scratch);
+    // Every settable value replaced by the next one in its list: one `zfs set` per dataset,
+    // then converged again.
+    let shifted = phoenix_zfs::sim::every_value_config("scratch", TESTBED_DISK, 1);
+    let shifted_dir = write(&scratch, &shifted);
+    let plan = plan_json(&shifted_dir, &scratch);
+    let changes = plan["changes"].as_array().expect("changes");
+    let datasets = config["zfs"]["datasets"]
+        .as_array()
+        .expect("datasets")
+        .len();
+    assert_eq!(changes.len(), datasets, "{}", plan["summary"]);
+    converge(&shifted_dir, &scratch);
+}
+
+#[test]
+fn issue_14_values_real_zfs_refuses_are_refused_at_validation_at_their_json_path() {
+    let scratch = testbed_node();
+    let before = scratch.state_bytes();
+    let config = scratch.write_config(&format!(
+        r#"{{"zfs": {{"pools": [{{"name": "scratch", "raid_level": "single", "disks": ["{TESTBED_DISK}"]}}],
+ "datasets": [
+  {{"name": "a", "pool": "scratch", "properties": {{"compression": "LZ4", "quota": "0", "special_small_blocks": "3K", "encryption": "on"}}}},
+  {{"name": "v", "pool": "scratch", "properties": "volsize=1000000"}}]}}}}"#
+    ));
+    let runs = [
+        ("validate", phoenix(&["validate", "--config", arg(&config)])),
+        ("plan", on(&scratch, "plan", &config, &[])),
+        ("apply", on(&scratch, "apply", &config, &["--yes"])),
+    ];
+    for (command, ran) in runs {
+        assert_eq!(ran.code, 1, "{command}: {}", ran.stderr);
+        for expected in [
+            ":3:66 at zfs.datasets[0].properties.compression: compression values are case-sensitive in ZFS: did you mean \"lz4\"?",
+            ":3:82 at zfs.datasets[0].properties.quota: quota is turned off with none, not \"0\"",
+            ":3:111 at zfs.datasets[0].properties.special_small_blocks: special_small_blocks must be 0 (or none) or a power of two from 512 to 16M",
+            ":3:131 at zfs.datasets[0].properties.encryption: encryption can only be off",
+            ":4:50 at zfs.datasets[1].properties: volsize must be a multiple of the volume block size 16K",
+        ] {
+            assert!(
+                ran.stderr.contains(expected),
+                "{command}: {expected}\n{}",
+                ran.stderr
+            );
+        }
+    }
+    assert_eq!(scratch.state_bytes(), before, "nothing reached the node");
+}
