@@ -689,17 +689,18 @@ pub(crate) fn check_together(properties: &[(String, String)]) -> Vec<(String, St
     let mut problems = Vec::new();
     if let Some(volsize) = get("volsize") {
         let block = get("volblocksize").and_then(parse_size).unwrap_or(16 * KIB);
-        if let Some(bytes) = parse_size(volsize) {
-            if block != 0 && bytes % block != 0 {
-                problems.push((
-                    "volsize".to_owned(),
-                    format!(
-                        "volsize must be a multiple of the volume block size {} (volblocksize, \
-                         16K unless set), as ZFS requires; found {volsize:?}",
-                        format_size(block)
-                    ),
-                ));
-            }
+        if let Some(bytes) = parse_size(volsize)
+            && block != 0
+            && bytes % block != 0
+        {
+            problems.push((
+                "volsize".to_owned(),
+                format!(
+                    "volsize must be a multiple of the volume block size {} (volblocksize, \
+                     16K unless set), as ZFS requires; found {volsize:?}",
+                    format_size(block)
+                ),
+            ));
         }
     }
     problems

@@ -106,12 +106,12 @@ fn deal(lists: &[(&Property, Vec<&str>)], index: usize, shift: usize) -> Map<Str
 /// A filesystem's own mountpoint (the matrix's path with or without its trailing `/`), and
 /// `utf8only=on` wherever a normalization asks for it.
 fn fit_filesystem(properties: &mut Map<String, Value>, index: usize) {
-    if let Some(Value::String(path)) = properties.get("mountpoint") {
-        if path.starts_with('/') {
-            let slash = if path.ends_with('/') { "/" } else { "" };
-            let own = format!("/srv/phoenix-every-value/{index:02}{slash}");
-            properties.insert("mountpoint".to_owned(), Value::from(own));
-        }
+    if let Some(Value::String(path)) = properties.get("mountpoint")
+        && path.starts_with('/')
+    {
+        let slash = if path.ends_with('/') { "/" } else { "" };
+        let own = format!("/srv/phoenix-every-value/{index:02}{slash}");
+        properties.insert("mountpoint".to_owned(), Value::from(own));
     }
     if properties
         .get("normalization")
