@@ -17,6 +17,7 @@ use crate::error::{BoxError, Error, ErrorChain};
 use crate::facts::Facts;
 use crate::host::{Host, ReadOnly};
 use crate::id::ResourceId;
+use crate::memory::RunMemory;
 use crate::plan::{
     Engine, Plan, PlanOptions, diff_isolated, error_chain, panic_message, stale_reason,
 };
@@ -224,6 +225,7 @@ impl Engine {
         let mut task_index: HashMap<tokio::task::Id, usize> = HashMap::new();
         let mut outcomes = Vec::new();
         let facts = Arc::new(Facts::new());
+        let memory = Arc::new(RunMemory::new());
         loop {
             // Start every ready resource whose lock domains are free, in execution order.
             while running.len() < parallelism.max(1) {
@@ -245,14 +247,20 @@ impl Engine {
                         let host = Arc::clone(&host);
                         let facts = Arc::clone(&facts);
                         let provided = Arc::clone(&self.provided);
+                        let memory = Arc::clone(&memory);
                         let span = tracing::info_span!("apply", resource = %change.id, action = %change.action);
                         let handle = running.spawn(
                             async move {
-                                let cx = Ctx::with_facts(&*host, facts).providing(provided);
+                                let cx = Ctx::with_facts(&*host, facts)
+                                    .providing(provided)
+                                    .remembering(Arc::clone(&memory));
                                 let result =
                                     resource.apply(&change, &cx).await.map_err(ErrorChain::new);
-                                if let Err(error) = &result {
-                                    tracing::warn!(error = %error.chain(), "apply failed");
+                                match &result {
+                                    Ok(()) => memory.mark_changed(change.id.clone()),
+                                    Err(error) => {
+                                        tracing::warn!(error = %error.chain(), "apply failed");
+                                    }
                                 }
                                 (index, result)
                             }

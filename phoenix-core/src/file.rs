@@ -6,14 +6,17 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::change::{Delta, Disruption, Ensure, FieldChange, Step};
+use crate::change::{Change, Delta, Disruption, Ensure, FieldChange};
 use crate::config::{Claim, JsonPath, Section};
 use crate::diag::Diagnostic;
+use crate::directory::path_capability;
 use crate::error::BoxError;
 use crate::id::{Kind, ResourceId};
 use crate::provider::{DecodeCx, Provider};
+use crate::resource::run_steps;
 use crate::resource::{Capability, Ctx, Resource};
-use crate::sensitive::{Content, describe, describe_changed};
+use crate::scope::Scope;
+use crate::sensitive::{describe, describe_changed};
 
 /// The kind of [`File`]: `file`. Any provider may produce files (for /etc/exports, smb.conf,
 /// AppArmor profiles, systemd units, nginx sites).
@@ -29,6 +32,10 @@ pub struct File {
     ensure: Ensure,
     depends_on: Vec<ResourceId>,
     sensitive: bool,
+    /// `None`: the node, read with `Host::read_file`; `Some`: observed by the scope's probe.
+    scope: Option<Scope>,
+    /// The argv that checks the staged file (`%s` is its path) before it replaces the live one.
+    validate: Option<Vec<String>>,
 }
 
 impl File {
@@ -42,7 +49,34 @@ impl File {
             ensure: Ensure::Present,
             depends_on: Vec::new(),
             sensitive: false,
+            scope: None,
+            validate: None,
         }
+    }
+
+    /// Places the file in `scope` (the node or a guest): the scope's one probe observes it and
+    /// its steps run there.
+    pub fn in_scope(mut self, scope: &Scope) -> File {
+        let path = self.path.display().to_string();
+        scope.observe(|inventory| {
+            inventory.paths.insert(path);
+        });
+        self.scope = Some(scope.clone());
+        self
+    }
+
+    /// Checks the new content with `argv` before it goes live, as Ansible's `validate:` does:
+    /// the content is staged in a temporary file in the same directory, `argv` runs with `%s`
+    /// replaced by the staged path (appended when no argument has `%s`), and only if it exits 0
+    /// is the staged file renamed over the live one; otherwise it is removed and apply fails
+    /// with the tool's own message. Example: `["testparm", "-s", "%s"]`.
+    pub fn validate<I, S>(mut self, argv: I) -> File
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.validate = Some(argv.into_iter().map(Into::into).collect());
+        self
     }
 
     /// A file the config marks for removal.
@@ -87,6 +121,14 @@ impl File {
     pub fn id_for(path: &Path) -> ResourceId {
         ResourceId::new(Kind::from_static(KIND), path.display().to_string())
     }
+
+    /// The id a file at `path` in `scope` has (the same as [`File::id_for`] on the node).
+    pub fn id_in(scope: &Scope, path: &Path) -> ResourceId {
+        ResourceId::new(
+            Kind::from_static(KIND),
+            scope.qualify(&path.display().to_string()),
+        )
+    }
 }
 
 /// A file as observed.
@@ -105,7 +147,10 @@ impl Resource for File {
     type State = FileState;
 
     fn id(&self) -> ResourceId {
-        File::id_for(&self.path)
+        match &self.scope {
+            Some(scope) => File::id_in(scope, &self.path),
+            None => File::id_for(&self.path),
+        }
     }
 
     fn depends_on(&self) -> Vec<ResourceId> {
@@ -113,14 +158,21 @@ impl Resource for File {
     }
 
     fn provides(&self) -> Vec<Capability> {
-        vec![Capability::path(self.path.display().to_string())]
+        let scope = self.scope.clone().unwrap_or_else(Scope::node);
+        let mut provides = vec![path_capability(&scope, &self.path.display().to_string())];
+        provides.extend(scope.settled());
+        provides
     }
 
     fn requires(&self) -> Vec<Capability> {
-        self.path
-            .parent()
-            .map(|parent| vec![Capability::path(parent.display().to_string())])
-            .unwrap_or_default()
+        let scope = self.scope.clone().unwrap_or_else(Scope::node);
+        let mut requires: Vec<Capability> = scope.ready().into_iter().collect();
+        requires.extend(
+            self.path
+                .parent()
+                .map(|parent| path_capability(&scope, &parent.display().to_string())),
+        );
+        requires
     }
 
     fn ensure(&self) -> Ensure {
@@ -128,6 +180,9 @@ impl Resource for File {
     }
 
     async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<FileState>, BoxError> {
+        if let Some(scope) = &self.scope {
+            return inspect_in_scope(cx, scope, &self.path).await;
+        }
         Ok(cx
             .host()
             .read_file(&self.path)
@@ -153,9 +208,7 @@ impl Resource for File {
                             Some(summary(&state.content, old_secret).into()),
                             None,
                         ))
-                        .step(Step::RemoveFile {
-                            path: self.path.clone(),
-                        })
+                        .step(self.remove_step(&self.path))
                         .disrupts(Disruption::DestroysData {
                             what: format!("the content of {}", self.path.display()),
                         });
@@ -205,16 +258,26 @@ impl Resource for File {
             ));
         }
         if !delta.fields.is_empty() {
-            delta = delta.step(Step::WriteFile {
-                path: self.path.clone(),
-                content: Content::new(self.content.clone(), self.is_sensitive()),
-                mode: self.mode,
-                owner: self.owner.clone(),
-            });
+            for step in self.write_steps() {
+                delta = delta.step(step);
+            }
         }
         delta
     }
+
+    async fn apply(&self, change: &Change, cx: &Ctx<'_>) -> Result<(), BoxError> {
+        match self.validate_step() {
+            Some(validate) if change.steps.contains(&validate) => {
+                self.apply_validated(change, &validate, cx).await
+            }
+            _ => run_steps(&change.steps, cx).await,
+        }
+    }
 }
+
+mod staged;
+pub use staged::ValidationFailed;
+use staged::inspect_in_scope;
 
 /// What the plan shows of a content: its size, and for a secret nothing more.
 fn summary(content: &str, sensitive: bool) -> String {
@@ -376,6 +439,7 @@ fn decode_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::change::Step;
 
     fn state(content: &str, mode: u32) -> FileState {
         FileState {

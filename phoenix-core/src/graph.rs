@@ -43,11 +43,20 @@ impl Graph {
             index_of.insert(id, node);
         }
         let mut providers: HashMap<String, NodeIndex> = HashMap::new();
+        // A named capability may have several providers (every resource in a guest provides
+        // `scope-settled:ct:101`); a resource requiring it comes after all of them.
+        let mut all_providers: HashMap<String, Vec<NodeIndex>> = HashMap::new();
         for (i, resource) in resources.iter().enumerate() {
             for capability in resource.provides() {
                 providers
                     .entry(capability.as_str().to_owned())
                     .or_insert(NodeIndex::new(i));
+                if capability.as_path().is_none() {
+                    all_providers
+                        .entry(capability.as_str().to_owned())
+                        .or_default()
+                        .push(NodeIndex::new(i));
+                }
             }
         }
         let mut diagnostics = Vec::new();
@@ -67,13 +76,18 @@ impl Graph {
                 }
             }
             for capability in resource.requires() {
-                let provider = match capability.as_path() {
-                    Some(path) => ancestors(path).find_map(|p| providers.get(&format!("path:{p}"))),
-                    None => providers.get(capability.as_str()),
+                let from: Vec<NodeIndex> = match capability.as_path() {
+                    Some(path) => ancestors(path)
+                        .find_map(|p| providers.get(&format!("path:{p}")))
+                        .copied()
+                        .into_iter()
+                        .collect(),
+                    None => all_providers
+                        .get(capability.as_str())
+                        .cloned()
+                        .unwrap_or_default(),
                 };
-                if let Some(&from) = provider
-                    && from != node
-                {
+                for from in from.into_iter().filter(|from| *from != node) {
                     graph.update_edge(from, node, EdgeReason::Requires(capability.to_string()));
                 }
             }

@@ -9,6 +9,7 @@ pub mod change;
 pub mod cmd;
 pub mod config;
 pub mod diag;
+pub mod directory;
 pub mod error;
 pub mod facts;
 pub mod file;
@@ -16,12 +17,17 @@ pub mod graph;
 pub mod host;
 pub mod id;
 pub mod lock;
+pub mod memory;
 mod not_managed;
+pub mod package;
 pub mod parse;
 pub mod plan;
+pub mod probe;
 pub mod provider;
 pub mod resource;
+pub mod scope;
 pub mod sensitive;
+pub mod service;
 #[cfg(feature = "sim")]
 pub mod sim;
 
@@ -35,6 +41,7 @@ pub use host::{
 pub use id::{Kind, ResourceId};
 pub use lock::{Holder, RunLock, RunLockError};
 mod stats;
+mod triggers;
 
 pub use apply::{ApplyOptions, ApplyReport, Observer, Outcome, Status};
 pub use change::{Action, Change, Delta, Disruption, Ensure, FieldChange, Step};
@@ -43,5 +50,6 @@ pub use graph::{Graph, GraphFormat};
 pub use plan::{Engine, FORMAT_VERSION, Plan, PlanOptions, Summary};
 pub use provider::{DecodeCx, Desired, Provider, Registry, RegistryBuilder};
 pub use resource::{AnyState, Capability, Ctx, DynResource, Resource};
+pub use scope::{GuestTransport, Scope, ScopeError, Scopes};
 pub use sensitive::{Content, PlanKey};
 pub use stats::Stats;

@@ -220,11 +220,12 @@ impl Engine {
             summary: Summary::default(),
             not_managed: NotManaged::default(),
         };
-        let changes: Vec<Option<Change>> = observed
+        let mut changes: Vec<Option<Change>> = observed
             .into_iter()
             .enumerate()
             .map(|(index, result)| self.decide(index, result, options, &mut tally))
             .collect();
+        self.add_triggers(&mut changes, options, &mut tally.summary);
         let Tally {
             mut diagnostics,
             summary,
@@ -364,6 +365,19 @@ pub(crate) fn diff_isolated(
             panic_message(&*panic)
         )))
     })
+}
+
+/// Runs a resource's `when_triggered`, turning a panic into no reaction (logged), as `diff`
+/// turns one into an error for that resource alone.
+pub(crate) fn diff_isolated_triggered(
+    resource: &dyn DynResource,
+    by: &[ResourceId],
+) -> Option<crate::change::Delta> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| resource.when_triggered(by)))
+        .map_err(|panic| {
+            tracing::warn!(resource = %resource.id(), panic = %panic_message(&*panic), "when_triggered panicked");
+        })
+        .ok()
 }
 
 /// Renders an error and its sources as `a: b: c`.

@@ -12,6 +12,7 @@ use crate::diag::{Diagnostic, Location};
 use crate::error::Error;
 use crate::id::{Kind, ResourceId};
 use crate::resource::DynResource;
+use crate::scope::{GuestTransport, Scope, ScopeError, Scopes};
 
 /// A family of resources: the config keys it reads and the kinds it produces.
 ///
@@ -38,6 +39,13 @@ pub trait Provider: Send + Sync {
     fn emulators(&self) -> Vec<Arc<dyn crate::sim::Emulator>> {
         Vec::new()
     }
+
+    /// The transports into the guests this provider manages (containers, say), so that any
+    /// provider can place scoped resources in them without depending on this one. None by
+    /// default.
+    fn guest_transports(&self) -> Vec<Arc<dyn GuestTransport>> {
+        Vec::new()
+    }
 }
 
 /// What a provider's `decode` writes into: resources and diagnostics.
@@ -46,6 +54,7 @@ pub struct DecodeCx<'a> {
     provider: &'a str,
     kinds: BTreeSet<Kind>,
     config: &'a ConfigSet,
+    scopes: Arc<Scopes>,
     resources: Vec<Box<dyn DynResource>>,
     origins: BTreeMap<ResourceId, Location>,
     diagnostics: Vec<Diagnostic>,
@@ -58,6 +67,7 @@ impl<'a> DecodeCx<'a> {
             provider,
             kinds: kinds.into_iter().collect(),
             config,
+            scopes: Arc::default(),
             resources: Vec::new(),
             origins: BTreeMap::new(),
             diagnostics: Vec::new(),
@@ -67,6 +77,19 @@ impl<'a> DecodeCx<'a> {
     /// The whole config, read-only, for cross-section checks.
     pub fn config(&self) -> &'a ConfigSet {
         self.config
+    }
+
+    /// The same context with the scopes of a whole decode (by default it has its own, with no
+    /// guest transport).
+    pub fn with_scopes(mut self, scopes: Arc<Scopes>) -> DecodeCx<'a> {
+        self.scopes = scopes;
+        self
+    }
+
+    /// The scope called `name` (`node`, `ct:101`): one scope per name for the whole decode, so
+    /// every provider's primitives in it share its one probe.
+    pub fn scope(&self, name: &str) -> Result<Scope, ScopeError> {
+        self.scopes.get(name)
     }
 
     /// Adds a resource. A kind the provider did not declare is reported as an error.
@@ -84,8 +107,8 @@ impl<'a> DecodeCx<'a> {
     /// Adds a boxed resource.
     pub fn add_boxed(&mut self, resource: Box<dyn DynResource>) {
         let id = resource.id();
-        // Core's own kinds (managed files) may be produced by any provider.
-        if self.kinds.contains(&id.kind) || id.kind.as_str() == crate::file::KIND {
+        // Core's own kinds (files and the other primitives) may be produced by any provider.
+        if self.kinds.contains(&id.kind) || CORE_KINDS.contains(&id.kind.as_str()) {
             self.resources.push(resource);
         } else {
             self.diagnostics.push(
@@ -128,6 +151,14 @@ impl<'a> DecodeCx<'a> {
         }
     }
 }
+
+/// The primitives' kinds, which any provider may produce.
+const CORE_KINDS: &[&str] = &[
+    crate::file::KIND,
+    crate::package::KIND,
+    crate::directory::KIND,
+    crate::service::KIND,
+];
 
 /// Checks the strings of the managed sections (see [`check_strings`]).
 fn check_managed_strings(sections: &[Section<'_>], claims: &[Claim]) -> Vec<Diagnostic> {
@@ -240,6 +271,16 @@ impl Registry {
             .collect()
     }
 
+    /// Fresh scopes over every registered provider's guest transports, for resources built in
+    /// Rust (decode makes its own, one per run).
+    pub fn scopes(&self) -> Scopes {
+        Scopes::new(
+            self.providers
+                .iter()
+                .flat_map(|provider| provider.guest_transports()),
+        )
+    }
+
     /// Decodes the config into resources: checks that every top-level key is claimed, hands each
     /// provider its sections, and checks that resource ids are unique.
     pub fn decode(&self, config: &ConfigSet) -> Desired {
@@ -253,6 +294,7 @@ impl Registry {
             diagnostics: check_claims(config, &claims),
             origins: BTreeMap::new(),
         };
+        let scopes = Arc::new(self.scopes());
         for provider in &self.providers {
             let claims = provider.claims();
             let sections: Vec<Section<'_>> = config
@@ -266,7 +308,8 @@ impl Registry {
                 desired.diagnostics.extend(unsafe_strings);
                 continue;
             }
-            let mut cx = DecodeCx::new(provider.name(), provider.kinds(), config);
+            let mut cx = DecodeCx::new(provider.name(), provider.kinds(), config)
+                .with_scopes(Arc::clone(&scopes));
             provider.decode(&sections, &mut cx);
             let decoded = cx.finish();
             desired.resources.extend(decoded.resources);

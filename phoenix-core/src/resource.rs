@@ -13,6 +13,7 @@ use crate::error::BoxError;
 use crate::facts::{CommandFact, Fact, FactError, Facts};
 use crate::host::{FileWrite, Host, HostError, run_checked};
 use crate::id::ResourceId;
+use crate::memory::RunMemory;
 
 /// Something Phoenix converges: inspect the host, diff against the desired spec, apply the steps.
 ///
@@ -60,6 +61,20 @@ pub trait Resource: fmt::Debug + Send + Sync + 'static {
     async fn apply(&self, change: &Change, cx: &Ctx<'_>) -> Result<(), BoxError> {
         run_steps(&change.steps, cx).await
     }
+
+    /// Resources whose change in this run triggers this one (a service's files). They must also
+    /// be dependencies, so the trigger runs after the last of them.
+    fn triggered_by(&self) -> Vec<ResourceId> {
+        Vec::new()
+    }
+
+    /// What a trigger adds to the plan when some of `by` (from [`Resource::triggered_by`]) have
+    /// changes: fields and steps (such as `systemctl reload nginx.service`). Pure. The resource's
+    /// `apply` runs those steps only for triggers that did change ([`Ctx::changed`]).
+    fn when_triggered(&self, by: &[ResourceId]) -> Delta {
+        let _ = by;
+        Delta::none()
+    }
 }
 
 /// An observed state with its type erased, as the engine holds it.
@@ -100,6 +115,10 @@ pub trait DynResource: fmt::Debug + Send + Sync {
     fn diff(&self, observed: Option<&dyn AnyState>) -> Result<Delta, BoxError>;
     /// See [`Resource::apply`].
     async fn apply(&self, change: &Change, cx: &Ctx<'_>) -> Result<(), BoxError>;
+    /// See [`Resource::triggered_by`].
+    fn triggered_by(&self) -> Vec<ResourceId>;
+    /// See [`Resource::when_triggered`].
+    fn when_triggered(&self, by: &[ResourceId]) -> Delta;
 }
 
 #[async_trait]
@@ -141,6 +160,12 @@ impl<R: Resource> DynResource for R {
     }
     async fn apply(&self, change: &Change, cx: &Ctx<'_>) -> Result<(), BoxError> {
         Resource::apply(self, change, cx).await
+    }
+    fn triggered_by(&self) -> Vec<ResourceId> {
+        Resource::triggered_by(self)
+    }
+    fn when_triggered(&self, by: &[ResourceId]) -> Delta {
+        Resource::when_triggered(self, by)
     }
 }
 
@@ -187,6 +212,7 @@ pub struct Ctx<'a> {
     host: &'a dyn Host,
     facts: Arc<Facts>,
     provided: Arc<std::collections::BTreeSet<Capability>>,
+    memory: Arc<RunMemory>,
 }
 
 impl fmt::Debug for Ctx<'_> {
@@ -209,7 +235,28 @@ impl<'a> Ctx<'a> {
             host,
             facts,
             provided: Arc::default(),
+            memory: Arc::default(),
         }
+    }
+
+    /// The same context, sharing the apply's memory of what changed and what ran once.
+    pub fn remembering(mut self, memory: Arc<RunMemory>) -> Ctx<'a> {
+        self.memory = memory;
+        self
+    }
+
+    /// Whether `id`'s change was applied earlier in this run (a service asks about its files).
+    pub fn changed(&self, id: &ResourceId) -> bool {
+        self.memory.changed(id)
+    }
+
+    /// Runs `action` once per run for `key`; later callers share its outcome (see
+    /// [`RunMemory::once`]).
+    pub async fn once<F>(&self, key: &str, action: F) -> Result<(), BoxError>
+    where
+        F: std::future::Future<Output = Result<(), BoxError>>,
+    {
+        self.memory.once(key, action).await
     }
 
     /// The same context, knowing which capabilities the run's resources provide.

@@ -171,6 +171,11 @@ impl Resource for Features {
         vec![Container::id_for(self.spec.id)]
     }
 
+    /// Provisioning starts the container: scoped resources in `ct:<id>` come after it.
+    fn provides(&self) -> Vec<phoenix_core::Capability> {
+        vec![crate::guest::ready(self.spec.id)]
+    }
+
     fn locks(&self) -> Vec<String> {
         vec![lock(self.spec.id)]
     }

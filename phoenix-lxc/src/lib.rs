@@ -14,6 +14,7 @@ pub mod container;
 mod error;
 mod facts;
 pub mod features;
+mod guest;
 pub mod parse;
 pub mod reconfigure;
 mod secret;
@@ -32,6 +33,7 @@ use phoenix_core::{DecodeCx, Ensure, Kind, Provider};
 use crate::config::Origin;
 
 pub use error::{Error, Result};
+pub use guest::PctExec;
 
 const NOT_YET_VMS: &str = "Phoenix manages containers; virtual machines are out of its scope";
 
@@ -77,6 +79,11 @@ impl Provider for LxcProvider {
             Claim::known("vm_defaults", NOT_YET_VMS),
             Claim::known("vms", NOT_YET_VMS),
         ]
+    }
+
+    /// `pct exec` into containers, for scoped resources in `ct:<vmid>` (any provider's).
+    fn guest_transports(&self) -> Vec<Arc<dyn phoenix_core::GuestTransport>> {
+        vec![Arc::new(PctExec)]
     }
 
     /// The emulators of `pct` and `grep`, registered with the provider.

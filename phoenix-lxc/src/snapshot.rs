@@ -167,6 +167,11 @@ impl Resource for Snapshot {
         deps
     }
 
+    /// The final-form snapshot comes after every scoped resource in `ct:<id>`.
+    fn requires(&self) -> Vec<phoenix_core::Capability> {
+        vec![crate::guest::settled(self.spec.id)]
+    }
+
     fn locks(&self) -> Vec<String> {
         vec![lock(self.spec.id)]
     }

@@ -7,7 +7,10 @@ use super::state::SimFile;
 
 /// The built-in emulators, registered before any provider's.
 pub(crate) fn builtin_emulators() -> Vec<std::sync::Arc<dyn Emulator>> {
-    vec![std::sync::Arc::new(Coreutils)]
+    vec![
+        std::sync::Arc::new(Coreutils),
+        std::sync::Arc::new(super::system::System),
+    ]
 }
 
 /// GNU coreutils' `cat`, `tee`, `true` and `false`.
@@ -146,8 +149,9 @@ fn tee(args: &[String], stdin: Option<&str>, sys: &mut SimSys<'_>) -> SimOutput 
     SimOutput::new(status, input, stderr, changed)
 }
 
-/// `mkdir -p DIR...`: directories are implicit in the simulated filesystem, so this only refuses a
-/// path that is a file (coreutils' text and status).
+/// `mkdir -p [--] DIR...`: refuses a path that is a file (coreutils' text and status), and records
+/// each directory it makes (parents included) in the node's `dirs` namespace, so an empty
+/// directory exists too.
 fn mkdir(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
     let Some((flag, dirs)) = args.split_first() else {
         return SimOutput::fail(1, "mkdir: missing operand\n");
@@ -158,7 +162,7 @@ fn mkdir(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
             format!("phoenix sim: `mkdir {}` is not emulated\n", args.join(" ")),
         );
     }
-    for dir in dirs {
+    for dir in dirs.iter().filter(|d| *d != "--") {
         if sys.read(dir).is_some() {
             return SimOutput::fail(
                 1,
@@ -166,7 +170,15 @@ fn mkdir(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
             );
         }
     }
-    SimOutput::ok("")
+    let mut made = false;
+    for dir in dirs.iter().filter(|d| *d != "--") {
+        made |= super::system::record_directories(dir, sys);
+    }
+    if made {
+        SimOutput::ok_mutated("")
+    } else {
+        SimOutput::ok("")
+    }
 }
 
 /// `test -e|-f|-d PATH`: exit 0 when true, 1 when false, 2 (with coreutils' message) otherwise.
@@ -214,8 +226,17 @@ mod tests {
         let mut sys = SimSys::new(&mut files, &mut tools, &mut cache);
         let argv: Vec<String> = words.iter().map(|word| (*word).to_owned()).collect();
         let output = Coreutils.run(&argv, stdin, &mut sys);
-        assert!(!sys.finish().changed);
+        assert_eq!(sys.finish().changed, output.mutated);
         output
+    }
+
+    #[test]
+    fn issue_9_mkdir_records_the_directories_it_makes_and_only_those() {
+        let made = run(&["mkdir", "-p", "--", "/srv/a/b"], None);
+        assert_eq!((made.status, made.mutated), (0, true));
+        // /etc exists (a file lies under it): nothing to make.
+        let existing = run(&["mkdir", "-p", "/etc"], None);
+        assert_eq!((existing.status, existing.mutated), (0, false));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod audit;
 mod builtin;
 mod cache;
 mod capture;
+mod dpkg;
 mod emulator;
 mod error;
 mod fake;
@@ -17,6 +18,8 @@ mod latency;
 mod node;
 mod path;
 mod state;
+mod system;
+mod systemd;
 
 pub use audit::{AuditEntry, AuditOp};
 pub use capture::capture_output;

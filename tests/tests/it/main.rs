@@ -5,6 +5,7 @@ mod cli;
 mod engine;
 mod live;
 mod lxc;
+mod primitives;
 mod recovery;
 mod run_lock;
 mod snapshots;

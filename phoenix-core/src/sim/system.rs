@@ -1,0 +1,263 @@
+//! The emulator of the tools core's primitives drive on the node: the scope probe (`sh -c` with
+//! [`crate::probe::PROBE_SCRIPT`], and no other script), `dpkg-query`, `apt-get`, `systemctl`,
+//! `chmod`, `chown`, `mv` and `rm`.
+//!
+//! Directories the node knows explicitly (made by `mkdir -p`, or given a mode or owner) live in
+//! its `dirs` namespace (path → mode and owner); any other path with files under it is a
+//! directory `0755 root:root`, as before.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::dpkg::{apt_get, dpkg_query};
+use super::emulator::{Emulator, SimOutput, SimSys};
+use super::path::normalize;
+use super::systemd::systemctl;
+use crate::probe::{DPKG_FORMAT, PROBE_SCRIPT, UNIT_PROPERTIES};
+
+/// The `dirs` namespace: explicit directories.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Dirs {
+    #[serde(default)]
+    pub(crate) dirs: BTreeMap<String, Dir>,
+}
+
+/// An explicit directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Dir {
+    pub(crate) mode: u32,
+    pub(crate) owner: String,
+}
+
+impl Default for Dir {
+    fn default() -> Dir {
+        Dir {
+            mode: 0o755,
+            owner: "root:root".into(),
+        }
+    }
+}
+
+/// See the module documentation.
+#[derive(Debug)]
+pub(crate) struct System;
+
+impl Emulator for System {
+    fn programs(&self) -> Vec<String> {
+        [
+            "sh",
+            "dpkg-query",
+            "apt-get",
+            "systemctl",
+            "chmod",
+            "chown",
+            "mv",
+            "rm",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    fn run(&self, argv: &[String], stdin: Option<&str>, sys: &mut SimSys<'_>) -> SimOutput {
+        let _ = stdin;
+        let Some((program, args)) = argv.split_first() else {
+            return SimOutput::fail(127, "phoenix sim: empty argv\n");
+        };
+        match program.as_str() {
+            "sh" => sh(args, sys),
+            "dpkg-query" => dpkg_query(args, sys),
+            "apt-get" => apt_get(args, sys),
+            "systemctl" => systemctl(args, sys),
+            "chmod" | "chown" => chmod_chown(program, args, sys),
+            "mv" => mv(args, sys),
+            "rm" => rm(args, sys),
+            _ => SimOutput::fail(127, format!("sh: 1: {program}: not found\n")),
+        }
+    }
+}
+
+/// `sh -c PROBE_SCRIPT sh PACKAGES UNITS PATHS`; any other script is not emulated.
+fn sh(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
+    let [dash_c, script, _zero, packages, units, paths] = args else {
+        return SimOutput::fail(
+            2,
+            "phoenix sim: only the scope probe script is emulated by `sh`\n",
+        );
+    };
+    if dash_c != "-c" || script != PROBE_SCRIPT {
+        return SimOutput::fail(
+            2,
+            "phoenix sim: only the scope probe script is emulated by `sh`\n",
+        );
+    }
+    let split = |list: &str| -> Vec<String> {
+        list.split('\n')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut stdout = String::from("@packages\n");
+    let packages = split(packages);
+    if !packages.is_empty() {
+        let mut argv = vec![
+            "-W".to_owned(),
+            format!("-f={DPKG_FORMAT}"),
+            "--".to_owned(),
+        ];
+        argv.extend(packages);
+        stdout.push_str(&dpkg_query(&argv, sys).stdout);
+    }
+    stdout.push_str("@units\n");
+    let units = split(units);
+    if !units.is_empty() {
+        let mut argv = vec![
+            "show".to_owned(),
+            "-p".to_owned(),
+            UNIT_PROPERTIES.to_owned(),
+            "--".to_owned(),
+        ];
+        argv.extend(units);
+        stdout.push_str(&systemctl(&argv, sys).stdout);
+    }
+    stdout.push_str("@paths\n");
+    for path in split(paths) {
+        stdout.push_str(&format!("@path {path}\n"));
+        stdout.push_str(&stat(&path, sys));
+    }
+    SimOutput::ok(stdout)
+}
+
+/// `stat -c '%F|%a|%U:%G|%s'` of `path` (and a regular file's content), or `missing`.
+fn stat(path: &str, sys: &mut SimSys<'_>) -> String {
+    let dirs: Dirs = sys.load("dirs");
+    if let Some(file) = sys.read(path) {
+        let kind = if file.content.is_empty() {
+            "regular empty file"
+        } else {
+            "regular file"
+        };
+        let mut out = format!(
+            "{kind}|{:o}|{}|{}\n",
+            file.mode,
+            file.owner,
+            file.content.len()
+        );
+        if !file.content.is_empty() {
+            out.push_str(&file.content);
+        }
+        return out;
+    }
+    match dirs.dirs.get(&normalize(path)) {
+        Some(dir) => format!("directory|{:o}|{}|4096\n", dir.mode, dir.owner),
+        None if sys.is_dir(path) => "directory|755|root:root|4096\n".to_owned(),
+        None => "missing\n".to_owned(),
+    }
+}
+
+/// Whether `path` is a directory, explicit or implied by files under it.
+pub(crate) fn is_directory(path: &str, sys: &mut SimSys<'_>) -> bool {
+    let dirs: Dirs = sys.load("dirs");
+    dirs.dirs.contains_key(&normalize(path)) || sys.is_dir(path)
+}
+
+/// Records directories made by `mkdir -p`, parents included; existing ones are left alone.
+/// Whether any was made.
+pub(crate) fn record_directories(path: &str, sys: &mut SimSys<'_>) -> bool {
+    let mut dirs: Dirs = sys.load("dirs");
+    let mut current = normalize(path);
+    let mut added = false;
+    while current != "/" && !current.is_empty() {
+        if !dirs.dirs.contains_key(&current) && !sys.is_dir(&current) {
+            dirs.dirs.insert(current.clone(), Dir::default());
+            added = true;
+        }
+        current = match current.rfind('/') {
+            Some(0) | None => "/".to_owned(),
+            Some(i) => current[..i].to_owned(),
+        };
+    }
+    if added {
+        sys.store("dirs", &dirs);
+    }
+    added
+}
+
+/// `chmod MODE [--] PATH` and `chown USER:GROUP [--] PATH`.
+fn chmod_chown(program: &str, args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
+    let operands: Vec<&String> = args.iter().filter(|a| *a != "--").collect();
+    let [value, path] = operands[..] else {
+        return SimOutput::fail(
+            1,
+            format!(
+                "phoenix sim: `{program} {}` is not emulated\n",
+                args.join(" ")
+            ),
+        );
+    };
+    let mode = if program == "chmod" {
+        match u32::from_str_radix(value, 8) {
+            Ok(mode) if mode <= 0o7777 => Some(mode),
+            _ => return SimOutput::fail(1, format!("chmod: invalid mode: '{value}'\n")),
+        }
+    } else {
+        None
+    };
+    if let Some(mut file) = sys.read(path).cloned() {
+        match mode {
+            Some(mode) => file.mode = mode,
+            None => file.owner = value.clone(),
+        }
+        sys.write(path, file);
+        return SimOutput::ok_mutated("");
+    }
+    if !is_directory(path, sys) {
+        return SimOutput::fail(
+            1,
+            format!("{program}: cannot access '{path}': No such file or directory\n"),
+        );
+    }
+    let mut dirs: Dirs = sys.load("dirs");
+    let dir = dirs.dirs.entry(normalize(path)).or_default();
+    match mode {
+        Some(mode) => dir.mode = mode,
+        None => dir.owner = value.clone(),
+    }
+    sys.store("dirs", &dirs);
+    SimOutput::ok_mutated("")
+}
+
+/// `mv -f [--] SOURCE DEST` of a file.
+fn mv(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
+    let operands: Vec<&String> = args.iter().filter(|a| *a != "--" && *a != "-f").collect();
+    let [source, dest] = operands[..] else {
+        return SimOutput::fail(
+            1,
+            format!("phoenix sim: `mv {}` is not emulated\n", args.join(" ")),
+        );
+    };
+    match sys.remove(source) {
+        Some(file) => {
+            sys.write(dest, file);
+            SimOutput::ok_mutated("")
+        }
+        None => SimOutput::fail(
+            1,
+            format!("mv: cannot stat '{source}': No such file or directory\n"),
+        ),
+    }
+}
+
+/// `rm -f [--] PATH...` of files.
+fn rm(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
+    if args.first().map(String::as_str) != Some("-f") {
+        return SimOutput::fail(
+            1,
+            format!("phoenix sim: `rm {}` is not emulated\n", args.join(" ")),
+        );
+    }
+    for path in args.iter().skip(1).filter(|a| *a != "--") {
+        sys.remove(path);
+    }
+    SimOutput::ok_mutated("")
+}

@@ -1,0 +1,272 @@
+//! Core's scoped primitives (package, directory, file, service) end to end on the simulated
+//! node: one probe per scope, one install per scope, reloads only for changed files, and
+//! validated files that never go live broken.
+
+use std::sync::Arc;
+
+use phoenix_core::apply::Quiet;
+use phoenix_core::directory::Directory;
+use phoenix_core::file::File;
+use phoenix_core::package::Package;
+use phoenix_core::service::{OnChange, Service};
+use phoenix_core::sim::{Emulator, SimFile, SimNode, SimOutput, SimState, SimSys};
+use phoenix_core::{
+    ApplyOptions, ApplyReport, DynResource, Engine, Observer, PlanOptions, Resource, Scope, Scopes,
+    Status,
+};
+use serde_json::json;
+
+use crate::support::{engine, host, operations_in};
+
+/// `checkconf FILE`: refuses a file that says `broken`, as a daemon's checker would.
+#[derive(Debug)]
+struct Checkconf;
+
+impl Emulator for Checkconf {
+    fn programs(&self) -> Vec<String> {
+        vec!["checkconf".to_owned()]
+    }
+    fn run(&self, argv: &[String], _stdin: Option<&str>, sys: &mut SimSys<'_>) -> SimOutput {
+        let content = argv
+            .get(1)
+            .and_then(|path| sys.read(path))
+            .map(|f| f.content.clone());
+        match content {
+            Some(text) if text.contains("broken") => {
+                SimOutput::fail(1, "checkconf: line 1: unknown directive \"broken\"\n")
+            }
+            Some(_) => SimOutput::ok("syntax is ok\n"),
+            None => SimOutput::fail(2, "checkconf: cannot open file\n"),
+        }
+    }
+}
+
+/// A node whose apt catalogue has nginx (shipping `nginx.service`), samba and curl.
+fn node() -> Arc<SimNode> {
+    let mut state = SimState::new();
+    state.tools.insert(
+        "dpkg".into(),
+        json!({"available": {
+            "nginx": {"version": "1.22.1-9+deb12u11", "units": ["nginx.service"]},
+            "samba": {"version": "2:4.17.12+dfsg-0+deb12u4"},
+            "curl": {"version": "7.88.1-10+deb12u14"}
+        }}),
+    );
+    state.files.insert(
+        "/etc/app.conf".into(),
+        SimFile::new("good\n", 0o644, "root:root"),
+    );
+    Arc::new(SimNode::from_state(state, vec![Arc::new(Checkconf)]).expect("emulators"))
+}
+
+/// The lab's web front on the node: three packages, a directory, two files and nginx.
+fn web(scope: &Scope, site: &str, extra: &str) -> Vec<Box<dyn DynResource>> {
+    let site_file = File::new("/etc/nginx/sites-enabled/lab", site).in_scope(scope);
+    let extra_file = File::new("/etc/nginx/conf.d/extra.conf", extra).in_scope(scope);
+    let nginx = Service::new(scope, "nginx")
+        .depends_on(Package::id_for(scope, "nginx"))
+        .file(Resource::id(&site_file))
+        .file(Resource::id(&extra_file))
+        .on_change(OnChange::Reload);
+    vec![
+        Box::new(Package::new(scope, "nginx")),
+        Box::new(Package::new(scope, "samba")),
+        Box::new(Package::new(scope, "curl")),
+        Box::new(
+            Directory::new(scope, "/srv/share")
+                .mode(0o2775)
+                .owner("root:users"),
+        ),
+        Box::new(site_file.depends_on(Package::id_for(scope, "nginx"))),
+        Box::new(extra_file.depends_on(Package::id_for(scope, "nginx"))),
+        Box::new(nginx),
+    ]
+}
+
+fn web_engine(site: &str, extra: &str) -> Engine {
+    let scopes = Scopes::default();
+    engine(web(&scopes.node(), site, extra))
+}
+
+async fn apply(node: &Arc<SimNode>, engine: &Engine) -> ApplyReport {
+    engine
+        .apply(
+            host(node),
+            &ApplyOptions::default(),
+            Arc::new(Quiet) as Arc<dyn Observer>,
+        )
+        .await
+        .expect("the plan has no errors")
+}
+
+fn reloads(node: &SimNode) -> u64 {
+    node.state().tools["systemd"]["units"]["nginx.service"]["reloads"]
+        .as_u64()
+        .unwrap_or_default()
+}
+
+fn all_applied(report: &ApplyReport) -> bool {
+    report.outcomes.iter().all(|o| o.status == Status::Applied)
+}
+
+#[tokio::test]
+async fn issue_9_a_no_op_converge_of_a_scope_runs_its_one_probe_and_nothing_else() {
+    let node = node();
+    let run = node.begin_run();
+    let report = apply(&node, &web_engine("server {}\n", "gzip on;\n")).await;
+    assert!(all_applied(&report), "{:#?}", report.outcomes);
+    let installs: Vec<String> = operations_in(&node.audit(), run)
+        .into_iter()
+        .filter(|op| op.contains("apt-get"))
+        .collect();
+    assert_eq!(
+        installs,
+        ["run apt-get install -y --no-install-recommends curl nginx samba"],
+        "one install for every missing package of the scope"
+    );
+    // A no-op converge: the one probe, no file read, nothing else.
+    let run = node.begin_run();
+    let report = apply(&node, &web_engine("server {}\n", "gzip on;\n")).await;
+    assert!(report.outcomes.is_empty(), "{:#?}", report.outcomes);
+    assert_eq!(report.plan.stats.commands_total, 1);
+    assert_eq!(report.plan.stats.file_reads, 0);
+    assert_eq!(
+        report
+            .plan
+            .stats
+            .commands_by_program
+            .keys()
+            .collect::<Vec<_>>(),
+        ["sh"]
+    );
+    let ops = operations_in(&node.audit(), run);
+    assert_eq!(ops.len(), 1, "{ops:#?}");
+    assert!(ops[0].starts_with("run sh -c set -f"), "{ops:?}");
+}
+
+#[tokio::test]
+async fn issue_9_no_service_restarts_unless_one_of_its_files_changed_in_this_run() {
+    let node = node();
+    assert!(all_applied(&apply(&node, &web_engine("a\n", "b\n")).await));
+    // Installed and started in this run: nothing to reload.
+    assert_eq!(reloads(&node), 0);
+    // Nothing changed: no reload, no systemctl at all.
+    let run = node.begin_run();
+    apply(&node, &web_engine("a\n", "b\n")).await;
+    assert_eq!(reloads(&node), 0);
+    assert!(
+        !operations_in(&node.audit(), run)
+            .iter()
+            .any(|op| op.starts_with("run systemctl"))
+    );
+    // One file changed: one reload, shown in the plan with its cause.
+    let report = apply(&node, &web_engine("a2\n", "b\n")).await;
+    assert!(all_applied(&report), "{:#?}", report.outcomes);
+    assert_eq!(reloads(&node), 1);
+    let service = report
+        .plan
+        .changes
+        .iter()
+        .find(|c| c.id.to_string() == "service[nginx.service]")
+        .expect("the reload is planned");
+    assert_eq!(
+        service
+            .steps
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["systemctl reload nginx.service"]
+    );
+    assert_eq!(
+        service.fields[0].note.as_deref(),
+        Some("when changed: file[/etc/nginx/sites-enabled/lab]")
+    );
+    // Both files changed: still exactly one reload, after both.
+    let run = node.begin_run();
+    apply(&node, &web_engine("a3\n", "b3\n")).await;
+    assert_eq!(reloads(&node), 2);
+    let ops = operations_in(&node.audit(), run);
+    let reload_at = ops
+        .iter()
+        .position(|op| op.starts_with("run systemctl reload"))
+        .expect("a reload");
+    assert_eq!(
+        ops.iter()
+            .filter(|op| op.starts_with("run systemctl"))
+            .count(),
+        1,
+        "{ops:#?}"
+    );
+    let last_write = ops
+        .iter()
+        .rposition(|op| !op.starts_with("run sh") && op.contains("/etc/nginx/"))
+        .expect("writes");
+    assert!(last_write < reload_at, "{ops:#?}");
+}
+
+#[tokio::test]
+async fn issue_9_a_failing_validate_leaves_the_live_file_unchanged_and_fails_with_the_tools_message()
+ {
+    let node = node();
+    let scopes = Scopes::default();
+    let checked = |content: &str| {
+        engine(vec![Box::new(
+            File::new("/etc/app.conf", content)
+                .in_scope(&scopes.node())
+                .validate(["checkconf", "%s"]),
+        )])
+    };
+    let report = apply(&node, &checked("broken\n")).await;
+    let [outcome] = &report.outcomes[..] else {
+        panic!("one outcome: {:#?}", report.outcomes);
+    };
+    let Status::Failed { error } = &outcome.status else {
+        panic!("the apply fails: {outcome:#?}");
+    };
+    assert_eq!(
+        error.chain(),
+        "validate /etc/app.conf: `checkconf /etc/.app.conf.phoenix-new` rejected the new content (exit 1): checkconf: line 1: unknown directive \"broken\""
+    );
+    let state = node.state();
+    assert_eq!(state.files["/etc/app.conf"].content, "good\n");
+    assert!(
+        !state.files.contains_key("/etc/.app.conf.phoenix-new"),
+        "the staged file is removed"
+    );
+    // An accepted file goes live through the staged file.
+    let report = apply(&node, &checked("better\n")).await;
+    assert!(all_applied(&report), "{:#?}", report.outcomes);
+    assert_eq!(node.state().files["/etc/app.conf"].content, "better\n");
+    assert_eq!(
+        report.plan.changes[0]
+            .steps
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        [
+            "write /etc/.app.conf.phoenix-new (7 bytes, mode 0644)",
+            "checkconf /etc/.app.conf.phoenix-new",
+            "mv -f -- /etc/.app.conf.phoenix-new /etc/app.conf"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn issue_9_a_directory_gets_its_mode_and_owner_and_keeps_them() {
+    let node = node();
+    let scopes = Scopes::default();
+    let dir = || {
+        engine(vec![Box::new(
+            Directory::new(&scopes.node(), "/srv/share")
+                .mode(0o2775)
+                .owner("root:users"),
+        )])
+    };
+    assert!(all_applied(&apply(&node, &dir()).await));
+    let plan = dir().plan(host(&node), &PlanOptions::default()).await;
+    assert!(!plan.has_changes(), "{:#?}", plan.changes);
+    assert_eq!(
+        node.state().tools["dirs"]["dirs"]["/srv/share"],
+        json!({"mode": 0o2775, "owner": "root:users"})
+    );
+}
