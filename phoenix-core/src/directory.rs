@@ -158,16 +158,16 @@ impl Resource for Directory {
                 ))
                 .step(self.run("chmod", &[&mode, "--", &path]));
         }
-        if let Some(owner) = &self.owner {
-            if observed.map(|s| s.owner.as_str()) != Some(owner.as_str()) {
-                delta = delta
-                    .field(FieldChange::new(
-                        "owner",
-                        observed.map(|s| s.owner.clone().into()),
-                        Some(owner.clone().into()),
-                    ))
-                    .step(self.run("chown", &[owner, "--", &path]));
-            }
+        if let Some(owner) = &self.owner
+            && observed.map(|s| s.owner.as_str()) != Some(owner.as_str())
+        {
+            delta = delta
+                .field(FieldChange::new(
+                    "owner",
+                    observed.map(|s| s.owner.clone().into()),
+                    Some(owner.clone().into()),
+                ))
+                .step(self.run("chown", &[owner, "--", &path]));
         }
         delta
     }
