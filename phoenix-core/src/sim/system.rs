@@ -261,3 +261,85 @@ fn rm(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
     }
     SimOutput::ok_mutated("")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::sim::cache::ToolCache;
+    use crate::sim::capture_output;
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/fixtures/host")
+                .join(name),
+        )
+        .expect("the fixture exists")
+    }
+
+    /// Runs `argv` on a node with the packages and the nginx unit of the real sample host.
+    fn run(argv: &[&str]) -> SimOutput {
+        let mut files = BTreeMap::new();
+        let mut tools = BTreeMap::from([
+            (
+                "dpkg".to_owned(),
+                json!({"installed": {
+                    "zfsutils-linux": "2.1.11-1+deb12u1", "lxc": "1:5.0.2-1+deb12u4",
+                    "nfs-kernel-server": "1:2.6.2-4+deb12u1", "samba": "2:4.17.12+dfsg-0+deb12u4",
+                    "nginx": "1.22.1-9+deb12u11", "apparmor": "3.0.8-3",
+                    "openssh-server": "1:9.2p1-2+deb12u10", "util-linux": "2.38.1-5+deb12u3"
+                }}),
+            ),
+            (
+                "systemd".to_owned(),
+                json!({"units": {"nginx.service": {"unit_file_state": "enabled", "active": true}}}),
+            ),
+        ]);
+        let mut cache = ToolCache::default();
+        let mut sys = SimSys::new(&mut files, &mut tools, &mut cache);
+        let argv: Vec<String> = argv.iter().map(|a| (*a).to_owned()).collect();
+        System.run(&argv, None, &mut sys)
+    }
+
+    #[test]
+    fn issue_9_dpkg_query_prints_what_the_real_one_printed() {
+        let output = run(&[
+            "dpkg-query",
+            "-W",
+            "-f=${Package} ${Version}\\n",
+            "zfsutils-linux",
+            "lxc",
+            "nfs-kernel-server",
+            "samba",
+            "nginx",
+            "apparmor",
+            "openssh-server",
+            "util-linux",
+        ]);
+        let real = fixture("dpkg-versions.txt");
+        assert_eq!(Some(output.stdout.as_str()), capture_output(&real));
+        assert_eq!(output.status, 0);
+        let missing = run(&["dpkg-query", "-W", "nginx", "nosuch"]);
+        assert_eq!(
+            (missing.status, missing.stderr.as_str()),
+            (1, "dpkg-query: no packages found matching nosuch\n")
+        );
+    }
+
+    #[test]
+    fn issue_9_systemctl_show_prints_what_the_real_one_printed() {
+        let output = run(&[
+            "systemctl",
+            "show",
+            "nginx",
+            "-p",
+            "ActiveState,SubState,UnitFileState,LoadState,FragmentPath",
+        ]);
+        let real = fixture("systemctl-show.txt");
+        assert_eq!(Some(output.stdout.as_str()), capture_output(&real));
+    }
+}

@@ -270,3 +270,73 @@ async fn issue_9_a_directory_gets_its_mode_and_owner_and_keeps_them() {
         json!({"mode": 0o2775, "owner": "root:users"})
     );
 }
+
+#[test]
+fn issue_9_a_container_scope_runs_between_provisioning_and_the_final_snapshot() {
+    let registry = phoenix_cli::registry();
+    let config = phoenix_core::config::ConfigSet::load(
+        &crate::support::lab().join("phoenix_lxc_configs.json"),
+    )
+    .expect("the lab's LXC file loads");
+    let mut desired = registry.decode(&config);
+    // Another provider (say, the nginx gateway) places primitives in container 101 through
+    // the registry's scopes alone.
+    let scopes = registry.scopes();
+    let scope = scopes.get("ct:101").expect("phoenix-lxc registers ct");
+    let site = File::new("/etc/nginx/sites-enabled/lab", "server {}\n")
+        .in_scope(&scope)
+        .validate(["nginx", "-t", "-c", "%s"]);
+    let site_id = Resource::id(&site);
+    let package = Package::new(&scope, "nginx");
+    let service = Service::new(&scope, "nginx")
+        .file(site_id.clone())
+        .on_change(OnChange::Reload);
+    let steps = |delta: phoenix_core::Delta| -> Vec<String> {
+        delta.steps.iter().map(ToString::to_string).collect()
+    };
+    assert_eq!(
+        steps(Resource::diff(&package, None)),
+        [
+            "DEBIAN_FRONTEND=<redacted> pct exec 101 --keep-env 1 -- apt-get install -y --no-install-recommends nginx"
+        ]
+    );
+    assert_eq!(
+        steps(Resource::when_triggered(
+            &service,
+            std::slice::from_ref(&site_id)
+        )),
+        ["pct exec 101 -- systemctl reload nginx.service"]
+    );
+    assert_eq!(
+        steps(Resource::diff(&site, None)),
+        [
+            "pct exec 101 -- sh -c 'umask 077 && cat > \"$1\"' sh /etc/nginx/sites-enabled/.lab.phoenix-new  # with 10 byte(s) on stdin",
+            "pct exec 101 -- chmod 0644 -- /etc/nginx/sites-enabled/.lab.phoenix-new",
+            "pct exec 101 -- nginx -t -c /etc/nginx/sites-enabled/.lab.phoenix-new",
+            "pct exec 101 -- mv -f -- /etc/nginx/sites-enabled/.lab.phoenix-new /etc/nginx/sites-enabled/lab",
+        ]
+    );
+    desired.resources.push(Box::new(package));
+    desired.resources.push(Box::new(site));
+    desired.resources.push(Box::new(service));
+    let engine = Engine::new(desired).expect("no cycle");
+    let edges: Vec<String> = engine
+        .graph()
+        .edges()
+        .into_iter()
+        .map(|(from, to, _)| format!("{from} -> {to}"))
+        .filter(|edge| edge.contains("ct:101"))
+        .collect();
+    assert_eq!(
+        edges,
+        [
+            "file[ct:101:/etc/nginx/sites-enabled/lab] -> lxc.snapshot[101]",
+            "file[ct:101:/etc/nginx/sites-enabled/lab] -> service[ct:101:nginx.service]",
+            "lxc.features[101] -> file[ct:101:/etc/nginx/sites-enabled/lab]",
+            "lxc.features[101] -> package[ct:101:nginx]",
+            "lxc.features[101] -> service[ct:101:nginx.service]",
+            "package[ct:101:nginx] -> lxc.snapshot[101]",
+            "service[ct:101:nginx.service] -> lxc.snapshot[101]",
+        ]
+    );
+}
