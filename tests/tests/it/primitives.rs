@@ -340,3 +340,50 @@ fn issue_9_a_container_scope_runs_between_provisioning_and_the_final_snapshot() 
         ]
     );
 }
+
+#[tokio::test]
+async fn issue_9_a_container_scope_is_planned_from_one_probe_through_pct_exec() {
+    let scopes = phoenix_cli::registry().scopes();
+    let scope = scopes.get("ct:101").expect("phoenix-lxc registers ct");
+    let resources = web(&scope, "server { listen 80; }\n", "gzip on;\n");
+    let probe = phoenix_core::probe::probe_command(&scope);
+    let reply = "@packages\nnginx\tii \t1.22.1-9+deb12u11\ncurl\tii \t7.88.1-10+deb12u14\n@units\nId=nginx.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n@paths\n@path /etc/nginx/conf.d/extra.conf\nregular file|644|root:root|9\ngzip on;\n@path /etc/nginx/sites-enabled/lab\nregular file|644|root:root|11\nserver {}\n\n@path /srv/share\ndirectory|755|root:root|4096\n";
+    let fake = Arc::new(
+        phoenix_core::sim::FakeHost::new()
+            .reply(probe.argv(), phoenix_core::Output::new(Some(0), reply, "")),
+    );
+    let plan = engine(resources)
+        .plan(
+            Arc::clone(&fake) as Arc<dyn phoenix_core::Host>,
+            &PlanOptions::default(),
+        )
+        .await;
+    assert!(!plan.has_errors(), "{:#?}", plan.diagnostics);
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 1, "one probe for the whole scope: {calls:#?}");
+    assert_eq!(&calls[0][..5], ["pct", "exec", "101", "--", "sh"]);
+    let shown: Vec<String> = plan
+        .changes
+        .iter()
+        .flat_map(|c| {
+            std::iter::once(format!("{} {}", c.action.symbol(), c.id))
+                .chain(c.steps.iter().map(|s| format!("    {s}")))
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "~ directory[ct:101:/srv/share]",
+            "    pct exec 101 -- chmod 2775 -- /srv/share",
+            "    pct exec 101 -- chown root:users -- /srv/share",
+            "~ package[ct:101:samba]",
+            "    DEBIAN_FRONTEND=<redacted> pct exec 101 --keep-env 1 -- apt-get install -y --no-install-recommends samba",
+            "~ file[ct:101:/etc/nginx/sites-enabled/lab]",
+            "    pct exec 101 -- sh -c 'umask 077 && cat > \"$1\"' sh /etc/nginx/sites-enabled/.lab.phoenix-new  # with 22 byte(s) on stdin",
+            "    pct exec 101 -- chmod 0644 -- /etc/nginx/sites-enabled/.lab.phoenix-new",
+            "    pct exec 101 -- mv -f -- /etc/nginx/sites-enabled/.lab.phoenix-new /etc/nginx/sites-enabled/lab",
+            "~ service[ct:101:nginx.service]",
+            "    pct exec 101 -- systemctl reload nginx.service",
+        ]
+    );
+}
