@@ -276,8 +276,8 @@ impl Resource for File {
 }
 
 mod staged;
-pub use staged::ValidationFailed;
 use staged::inspect_in_scope;
+pub use staged::{STAGE_SCRIPT, ValidationFailed};
 
 /// What the plan shows of a content: its size, and for a secret nothing more.
 fn summary(content: &str, sensitive: bool) -> String {

@@ -13,6 +13,9 @@ use crate::resource::{Ctx, run_steps};
 use crate::scope::Scope;
 use crate::sensitive::Content;
 
+/// How a file's content is staged in a guest: standard input into `$1`, private until `chmod`.
+pub const STAGE_SCRIPT: &str = "umask 077 && cat > \"$1\"";
+
 /// A validate command refused the staged file; the live file is unchanged.
 #[derive(Debug, thiserror::Error)]
 #[error("validate {path}: `{argv}` rejected the new content (exit {status}): {message}")]
@@ -103,20 +106,9 @@ impl File {
         let staged_text = staged.display().to_string();
         let mut steps = Vec::new();
         if self.in_guest().is_some() {
-            steps.push(
-                self.scoped(
-                    Cmd::write(
-                        "sh",
-                        [
-                            "-c",
-                            "umask 077 && cat > \"$1\"",
-                            "sh",
-                            staged_text.as_str(),
-                        ],
-                    )
-                    .stdin(content),
-                ),
-            );
+            steps.push(self.scoped(
+                Cmd::write("sh", ["-c", STAGE_SCRIPT, "sh", staged_text.as_str()]).stdin(content),
+            ));
             steps.push(self.scoped(Cmd::write(
                 "chmod",
                 [

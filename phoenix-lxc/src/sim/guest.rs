@@ -19,6 +19,7 @@ use super::apt;
 use super::args::NOT_EMULATED;
 use super::ctx::Ctx;
 use super::fs::{GuestView, Mounts, Node, service_state};
+use super::guest_tools;
 use crate::parse::{PROBE_SCRIPT, emulate_probe, sha256_hex};
 
 /// What a command inside the container returned.
@@ -118,12 +119,27 @@ pub(crate) fn run(
         "sha256sum" => each_file(ctx, mounts, args, stdin, pct_argv, "sha256sum", sha256sum),
         "true" => GuestOutput::ok(""),
         "false" => GuestOutput::fail(1, ""),
-        "systemctl" => systemctl(ctx, mounts, args, pct_argv),
+        "systemctl" => match args {
+            [verb, unit] if verb != "is-active" => {
+                guest_tools::systemctl_verb(ctx, mounts, verb, unit, pct_argv)
+            }
+            _ => systemctl(ctx, mounts, args, pct_argv),
+        },
+        "chmod" | "chown" => guest_tools::chmod_chown(ctx, mounts, basename(&path), args, pct_argv),
+        "mv" => guest_tools::mv(ctx, mounts, args, pct_argv),
         "locale-gen" => locale_gen(ctx, mounts, args, pct_argv),
         "update-locale" => update_locale(ctx, mounts, args, pct_argv),
         "dpkg-query" => apt::dpkg_query(ctx, mounts, args, pct_argv),
         "apt-get" => apt::apt_get(ctx, mounts, args, pct_argv),
-        "sh" | "dash" | "bash" => shell(ctx, mounts, args, pct_argv),
+        "sh" => match args {
+            [flag, script, _name, path]
+                if flag == "-c" && script == phoenix_core::file::STAGE_SCRIPT =>
+            {
+                guest_tools::stage(ctx, mounts, path, stdin)
+            }
+            _ => shell(ctx, mounts, args, pct_argv),
+        },
+        "dash" | "bash" => shell(ctx, mounts, args, pct_argv),
         _ => GuestOutput::not_emulated(pct_argv),
     }
 }
@@ -534,6 +550,11 @@ fn shell(ctx: &Ctx<'_, '_>, mounts: &Mounts, args: &[String], pct_argv: &[String
         [flag, script, _name, requests @ ..] if flag == "-c" && script == PROBE_SCRIPT => {
             let view = GuestView { ctx, mounts };
             GuestOutput::ok(emulate_probe(requests, &view))
+        }
+        [flag, script, _name, packages, units, paths]
+            if flag == "-c" && script == phoenix_core::probe::PROBE_SCRIPT =>
+        {
+            super::scope_probe::emulate(ctx, mounts, [packages, units, paths], pct_argv)
         }
         _ => GuestOutput::not_emulated(pct_argv),
     }

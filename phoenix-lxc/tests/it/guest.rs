@@ -464,3 +464,134 @@ async fn upstream_base_setup_converges_and_probes_clean() {
         Some(sha256_hex("LANG=en_US.UTF-8\nLC_ALL=en_US.UTF-8\n").as_str())
     );
 }
+
+#[tokio::test]
+async fn issue_9_the_core_scope_probe_runs_inside_a_container() {
+    use std::sync::Arc;
+
+    let node = running().await;
+    ok(
+        &node,
+        &["pct", "exec", "951", "--", "mkdir", "-p", "/opt/models"],
+    )
+    .await;
+    let installed = exec(&node, &["dpkg-query", "-W", "-f=${Package}\\n"])
+        .await
+        .stdout;
+    let package = installed
+        .lines()
+        .next()
+        .expect("the template has packages")
+        .to_owned();
+    let scopes = phoenix_core::Scopes::new([
+        Arc::new(phoenix_lxc::PctExec) as Arc<dyn phoenix_core::GuestTransport>
+    ]);
+    let scope = scopes.get("ct:951").expect("a container scope");
+    scope.observe(|inventory| {
+        inventory
+            .packages
+            .extend([package.clone(), "nosuch".to_owned()]);
+        inventory.units.insert("nosuch.service".to_owned());
+        inventory
+            .paths
+            .extend(["/etc/hostname", "/opt/models", "/nope"].map(str::to_owned));
+    });
+    let ran = run_cmd(&node, phoenix_core::probe::probe_command(&scope)).await;
+    assert_eq!(ran.status, 0, "{}", ran.stderr);
+    let facts = phoenix_core::probe::parse_probe(&ran.stdout).expect("the probe parses");
+    assert!(facts.packages[&package].is_installed());
+    assert!(!facts.packages.contains_key("nosuch"));
+    assert_eq!(facts.units["nosuch.service"].load_state, "not-found");
+    assert_eq!(
+        facts.paths["/etc/hostname"].content.as_deref(),
+        Some("vllm-embed\n")
+    );
+    assert!(facts.paths["/opt/models"].is_dir());
+    assert!(!facts.paths.contains_key("/nope"));
+}
+
+/// A directory, a file and the service it reloads in container 951, as any provider would place
+/// them.
+fn resolved_in_951(scopes: &phoenix_core::Scopes, dns: &str) -> phoenix_core::Engine {
+    use phoenix_core::directory::Directory;
+    use phoenix_core::file::File;
+    use phoenix_core::service::{OnChange, Service};
+
+    let scope = scopes.get("ct:951").expect("a container scope");
+    let file = File::new(
+        "/etc/systemd/resolved.conf.d/phoenix.conf",
+        format!("[Resolve]\nDNS={dns}\n"),
+    )
+    .in_scope(&scope);
+    let file_id = phoenix_core::Resource::id(&file);
+    let mut desired = phoenix_core::Desired::default();
+    desired.resources = vec![
+        Box::new(Directory::new(&scope, "/etc/systemd/resolved.conf.d")),
+        Box::new(file),
+        Box::new(
+            Service::new(&scope, "systemd-resolved")
+                .file(file_id)
+                .on_change(OnChange::Reload),
+        ),
+    ];
+    phoenix_core::Engine::new(desired).expect("no cycle")
+}
+
+#[tokio::test]
+async fn issue_9_primitives_converge_inside_a_container_on_the_simulated_node() {
+    use std::sync::Arc;
+
+    use phoenix_core::{ApplyOptions, Host, Observer, PlanOptions, Status};
+
+    let node = Arc::new(running().await);
+    let host = || Arc::clone(&node) as Arc<dyn Host>;
+    let quiet = || Arc::new(phoenix_core::apply::Quiet) as Arc<dyn Observer>;
+    let scopes = phoenix_core::Scopes::new([
+        Arc::new(phoenix_lxc::PctExec) as Arc<dyn phoenix_core::GuestTransport>
+    ]);
+    let report = resolved_in_951(&scopes, "10.0.0.53")
+        .apply(host(), &ApplyOptions::default(), quiet())
+        .await
+        .expect("no plan errors");
+    assert!(
+        report.outcomes.iter().all(|o| o.status == Status::Applied),
+        "{:#?}",
+        report.outcomes
+    );
+    let conf = exec(&node, &["cat", "/etc/systemd/resolved.conf.d/phoenix.conf"]).await;
+    assert_eq!(conf.stdout, "[Resolve]\nDNS=10.0.0.53\n");
+    // A no-op plan is the container's one probe.
+    let plan = resolved_in_951(&scopes, "10.0.0.53")
+        .plan(host(), &PlanOptions::default())
+        .await;
+    assert!(!plan.has_changes(), "{:#?}", plan.changes);
+    assert_eq!(plan.stats.commands_total, 1);
+    // A changed file: staged, moved into place, one reload.
+    let run = node.begin_run();
+    let report = resolved_in_951(&scopes, "10.0.0.54")
+        .apply(host(), &ApplyOptions::default(), quiet())
+        .await
+        .expect("no plan errors");
+    assert!(
+        report.outcomes.iter().all(|o| o.status == Status::Applied),
+        "{:#?}",
+        report.outcomes
+    );
+    let ops: Vec<String> = node
+        .audit()
+        .iter()
+        .filter(|e| e.run == run && e.mutated)
+        .map(|e| e.argv.join(" "))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "pct exec 951 -- sh -c umask 077 && cat > \"$1\" sh /etc/systemd/resolved.conf.d/.phoenix.conf.phoenix-new",
+            "pct exec 951 -- chmod 0644 -- /etc/systemd/resolved.conf.d/.phoenix.conf.phoenix-new",
+            "pct exec 951 -- mv -f -- /etc/systemd/resolved.conf.d/.phoenix.conf.phoenix-new /etc/systemd/resolved.conf.d/phoenix.conf",
+        ],
+        "the reload changes no state of the model, so it is not a mutation"
+    );
+    assert!(node.audit().iter().any(|e| e.run == run
+        && e.argv.join(" ") == "pct exec 951 -- systemctl reload systemd-resolved.service"));
+}
