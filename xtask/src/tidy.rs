@@ -87,6 +87,23 @@ fn phoenix_core_names_no_provider() {
 }
 
 #[test]
+fn diff_is_pure_and_synchronous() {
+    assert_clean("diff purity", &source_rules::diff_purity(workspace_files()));
+}
+
+/// ARCHITECTURE.md's invariants are each checked by a test that exists.
+#[test]
+fn every_invariant_names_a_test_that_exists() {
+    let path = crate::project_root().join("ARCHITECTURE.md");
+    let text = std::fs::read_to_string(&path).expect("ARCHITECTURE.md is readable");
+    let architecture = SourceFile::new("ARCHITECTURE.md", &text);
+    assert_clean(
+        "invariants and their tests",
+        &source_rules::invariant_tests(&architecture, workspace_files()),
+    );
+}
+
+#[test]
 fn dependencies_point_cli_to_providers_to_core() {
     assert_clean(
         "dependency direction",

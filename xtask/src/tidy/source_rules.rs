@@ -170,6 +170,95 @@ pub(crate) fn provider_names(files: &[SourceFile]) -> Vec<Violation> {
     violations
 }
 
+/// The trait declaration that keeps `diff` pure: no `Ctx`, no `Host`, no `async`.
+const PURE_DIFF_DECLARATION: &str = "fn diff(&self, observed: Option<&Self::State>) -> Delta;";
+
+/// The file that declares the `Resource` trait.
+const RESOURCE_TRAIT: &str = "phoenix-core/src/resource.rs";
+
+/// `diff` is pure and synchronous (item 6): the `Resource` trait declares it without a context,
+/// and no library source defines a `diff` that awaits or takes a `Ctx` or a `Host`.
+pub(crate) fn diff_purity(files: &[SourceFile]) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    for file in files {
+        if file.path == RESOURCE_TRAIT && !file.text.contains(PURE_DIFF_DECLARATION) {
+            violations.push(Violation::new(
+                file,
+                1,
+                format!("the Resource trait must declare `{PURE_DIFF_DECLARATION}`"),
+            ));
+        }
+        if !is_library_source(file) {
+            continue;
+        }
+        for (number, line) in file.numbered_lines() {
+            let Some(at) = line.find("fn diff(") else {
+                continue;
+            };
+            let impure = line[..at].contains("async")
+                || ["Ctx", "Host"]
+                    .iter()
+                    .any(|word| contains_word(&line[at..], word));
+            if impure {
+                violations.push(Violation::new(
+                    file,
+                    number,
+                    "`diff` awaits or takes a context or host: diff is pure and synchronous",
+                ));
+            }
+        }
+    }
+    violations
+}
+
+/// The marker that opens an invariant line of ARCHITECTURE.md.
+const INVARIANT_MARKER: &str = "**Architecture invariant:**";
+
+/// Every `**Architecture invariant:**` line of `architecture` names at least one test, and every
+/// test-like name it quotes (a backticked lowercase identifier with two or more underscores or a
+/// `suite_` one, maybe after a `module::` path) is a function defined somewhere in `files`.
+pub(crate) fn invariant_tests(architecture: &SourceFile, files: &[SourceFile]) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    for (number, line) in architecture.numbered_lines() {
+        if !line.starts_with(INVARIANT_MARKER) {
+            continue;
+        }
+        let names = quoted_test_names(line);
+        if names.is_empty() {
+            violations.push(Violation::new(architecture, number, "names no test"));
+        }
+        for name in names {
+            let definition = format!("fn {name}(");
+            if !files
+                .iter()
+                .any(|file| file.is_rust() && file.text.contains(&definition))
+            {
+                violations.push(Violation::new(
+                    architecture,
+                    number,
+                    format!("names `{name}`, which no Rust file defines"),
+                ));
+            }
+        }
+    }
+    violations
+}
+
+/// The test-like names quoted in backticks on `line`.
+fn quoted_test_names(line: &str) -> Vec<&str> {
+    line.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|quoted| quoted.rsplit("::").next().unwrap_or(quoted))
+        .filter(|name| {
+            (name.matches('_').count() >= 2 || name.starts_with("suite_"))
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+        .collect()
+}
+
 /// Whether the file is in the `src/` of a crate other than the command-line ones.
 fn is_library_source(file: &SourceFile) -> bool {
     let mut components = file.path.split('/');
@@ -195,6 +284,44 @@ fn is_identifier_char(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_impure_diff_is_caught_and_the_pure_declaration_is_required() {
+        let trait_file = SourceFile::new(RESOURCE_TRAIT, "pub trait Resource {}\n");
+        let provider = SourceFile::new(
+            "phoenix-zfs/src/pool.rs",
+            "fn diff(&self, observed: Option<&State>) -> Delta {}\n\
+             async fn diff(&self, observed: Option<&State>) -> Delta {}\n\
+             fn diff(&self, cx: &Ctx<'_>) -> Delta {}\n",
+        );
+        let found = diff_purity(&[trait_file, provider]);
+        assert_eq!(
+            places(&found),
+            vec![
+                (RESOURCE_TRAIT, 1),
+                ("phoenix-zfs/src/pool.rs", 2),
+                ("phoenix-zfs/src/pool.rs", 3)
+            ]
+        );
+        let pure = SourceFile::new(RESOURCE_TRAIT, PURE_DIFF_DECLARATION);
+        assert!(diff_purity(&[pure]).is_empty());
+    }
+
+    #[test]
+    fn an_invariant_without_a_test_or_with_an_unknown_one_is_caught() {
+        let architecture = SourceFile::new(
+            "ARCHITECTURE.md",
+            "# Architecture\n\
+             **Architecture invariant:** all is well (test: `a_defined_test_name`).\n\
+             **Architecture invariant:** nothing checks this.\n\
+             **Architecture invariant:** checked by `support::an_undefined_test_name`.\n",
+        );
+        let code = SourceFile::new("tests/it/x.rs", "fn a_defined_test_name() {}\n");
+        assert_eq!(
+            places(&invariant_tests(&architecture, &[code])),
+            vec![("ARCHITECTURE.md", 3), ("ARCHITECTURE.md", 4)]
+        );
+    }
 
     /// The (path, line) of each violation, for compact assertions.
     fn places(violations: &[Violation]) -> Vec<(&str, usize)> {
