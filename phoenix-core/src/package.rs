@@ -1,8 +1,8 @@
 //! The `package` primitive: a Debian package installed in a scope (the node or a guest).
 //!
 //! Every package of a scope is observed by the scope's one probe (`dpkg-query` inside it), and
-//! every missing one is installed by one `apt-get install` per scope and run: each package's
-//! change shows that command, and the first to apply runs it for all.
+//! every missing one is installed by one `apt-get update` and one `apt-get install` per scope and
+//! run: each package's change shows those commands, and the first to apply runs them for all.
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -84,6 +84,12 @@ impl Package {
     }
 }
 
+/// The package lists are refreshed before installing: a fresh container has none, and a node's
+/// may be stale. A converged scope runs neither command.
+pub fn update_command(scope: &Scope) -> Cmd {
+    scope.command(Cmd::write("apt-get", ["update"]).env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
 /// The one command that installs `names` in `scope`.
 pub fn install_command(scope: &Scope, names: &[String]) -> Cmd {
     let mut cmd = Cmd::write("apt-get", ["install", "-y", "--no-install-recommends"])
@@ -141,6 +147,7 @@ impl Resource for Package {
                 Some(false.into()),
                 Some(true.into()),
             ))
+            .step(Step::run(update_command(&self.scope)))
             .step(Step::run(install_command(&self.scope, &missing)))
     }
 
@@ -186,11 +193,13 @@ mod tests {
         insta::assert_snapshot!(check(&nginx, Some(&state(true, &[]))), @"");
         insta::assert_snapshot!(check(&nginx, Some(&state(false, &["nginx", "samba"]))), @r"
         installed: Some(Bool(false)) -> Some(Bool(true))
+        DEBIAN_FRONTEND=<redacted> apt-get update
         DEBIAN_FRONTEND=<redacted> apt-get install -y --no-install-recommends nginx samba
         ");
         let guest = Package::new(&scopes.get("ct:101").expect("guest"), "nginx");
         insta::assert_snapshot!(check(&guest, Some(&state(false, &["nginx"]))), @r"
         installed: Some(Bool(false)) -> Some(Bool(true))
+        DEBIAN_FRONTEND=<redacted> guest-exec 101 -- apt-get update
         DEBIAN_FRONTEND=<redacted> guest-exec 101 -- apt-get install -y --no-install-recommends nginx
         ");
         assert_eq!(Resource::id(&guest).to_string(), "package[ct:101:nginx]");

@@ -8,6 +8,8 @@
 //! `${db:Status-Abbrev}` (`ii `) and `${db:Status-Status}` are known, others print empty; `\n`,
 //! `\t` and `\\` are escapes.
 //!
+//! `apt-get update` prints the three `Hit:` lines of Debian 12's default sources (**assumption:**
+//! no capture; the lines follow apt 2.6's format, and the node's lists are current).
 //! `apt-get install -y [--no-install-recommends] NAME...` installs from the node's catalogue
 //! (`dpkg.available` in the state file: name → version and the systemd units the package ships,
 //! which it enables and starts as Debian's maintainer scripts do). A name outside the catalogue
@@ -137,8 +139,14 @@ fn expand(format: &str, name: &str, version: &str) -> String {
 const READING: &str =
     "Reading package lists...\nBuilding dependency tree...\nReading state information...\n";
 
-/// `apt-get install -y [--no-install-recommends] NAME...`.
+/// What `apt-get update` prints on a Debian 12 node whose lists are current.
+const UPDATE: &str = "Hit:1 http://deb.debian.org/debian bookworm InRelease\nHit:2 http://deb.debian.org/debian bookworm-updates InRelease\nHit:3 http://security.debian.org/debian-security bookworm-security InRelease\nReading package lists...\n";
+
+/// `apt-get update`, or `apt-get install -y [--no-install-recommends] NAME...`.
 pub(crate) fn apt_get(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
+    if args == ["update"] {
+        return SimOutput::ok(UPDATE);
+    }
     let (options, names): (Vec<&String>, Vec<&String>) =
         args.iter().skip(1).partition(|a| a.starts_with('-'));
     let known_options = options

@@ -510,7 +510,7 @@ async fn issue_9_the_core_scope_probe_runs_inside_a_container() {
     assert!(!facts.paths.contains_key("/nope"));
 }
 
-/// A directory, a file and the service it reloads in container 951, as any provider would place
+/// A package, a directory, a file and the service it reloads in container 951, as any provider would place
 /// them.
 fn resolved_in_951(scopes: &phoenix_core::Scopes, dns: &str) -> phoenix_core::Engine {
     use phoenix_core::directory::Directory;
@@ -526,6 +526,7 @@ fn resolved_in_951(scopes: &phoenix_core::Scopes, dns: &str) -> phoenix_core::En
     let file_id = phoenix_core::Resource::id(&file);
     let mut desired = phoenix_core::Desired::default();
     desired.resources = vec![
+        Box::new(phoenix_core::package::Package::new(&scope, "curl")),
         Box::new(Directory::new(&scope, "/etc/systemd/resolved.conf.d")),
         Box::new(file),
         Box::new(
@@ -558,6 +559,8 @@ async fn issue_9_primitives_converge_inside_a_container_on_the_simulated_node() 
         "{:#?}",
         report.outcomes
     );
+    let installed = exec(&node, &["dpkg-query", "-W", "curl"]).await;
+    assert_eq!(installed.status, 0, "{}", installed.stderr);
     let conf = exec(&node, &["cat", "/etc/systemd/resolved.conf.d/phoenix.conf"]).await;
     assert_eq!(conf.stdout, "[Resolve]\nDNS=10.0.0.53\n");
     // A no-op plan is the container's one probe.

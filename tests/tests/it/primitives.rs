@@ -121,7 +121,10 @@ async fn issue_9_a_no_op_converge_of_a_scope_runs_its_one_probe_and_nothing_else
         .collect();
     assert_eq!(
         installs,
-        ["run apt-get install -y --no-install-recommends curl nginx samba"],
+        [
+            "run apt-get update",
+            "run apt-get install -y --no-install-recommends curl nginx samba"
+        ],
         "one install for every missing package of the scope"
     );
     // A no-op converge: the one probe, no file read, nothing else.
@@ -297,6 +300,7 @@ fn issue_9_a_container_scope_runs_between_provisioning_and_the_final_snapshot() 
     assert_eq!(
         steps(Resource::diff(&package, None)),
         [
+            "DEBIAN_FRONTEND=<redacted> pct exec 101 --keep-env 1 -- apt-get update",
             "DEBIAN_FRONTEND=<redacted> pct exec 101 --keep-env 1 -- apt-get install -y --no-install-recommends nginx"
         ]
     );
@@ -377,6 +381,7 @@ async fn issue_9_a_container_scope_is_planned_from_one_probe_through_pct_exec() 
             "    pct exec 101 -- chmod 2775 -- /srv/share",
             "    pct exec 101 -- chown root:users -- /srv/share",
             "~ package[ct:101:samba]",
+            "    DEBIAN_FRONTEND=<redacted> pct exec 101 --keep-env 1 -- apt-get update",
             "    DEBIAN_FRONTEND=<redacted> pct exec 101 --keep-env 1 -- apt-get install -y --no-install-recommends samba",
             "~ file[ct:101:/etc/nginx/sites-enabled/lab]",
             "    pct exec 101 -- sh -c 'umask 077 && cat > \"$1\"' sh /etc/nginx/sites-enabled/.lab.phoenix-new  # with 22 byte(s) on stdin",
