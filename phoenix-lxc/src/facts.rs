@@ -1,5 +1,6 @@
 //! Batched reads shared by every container resource: one `pct list` and one `grep -H` over all
-//! `/etc/pve/lxc/*.conf` files, and per running container one batched probe through `pct exec`.
+//! `/etc/pve/lxc/*.conf` files, and one host command that probes every running container with
+//! features (`lxc-attach` in parallel, see `parse::PROBE_ALL_SCRIPT`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -93,30 +94,105 @@ impl Fact for Containers {
     }
 }
 
-/// The answers of one batched probe inside a running container.
+/// The probe requests of every container with features, built once at decode and shared by
+/// all of them, so that the first to ask can probe every running container in one command.
+pub(crate) type ProbeBook = BTreeMap<u32, Arc<Vec<ProbeRequest>>>;
+
+/// What the probe of one container answered, or why it could not be read.
+pub(crate) type ProbeResult = Result<BTreeMap<ProbeRequest, ProbeAnswer>, String>;
+
+/// The answers of every running container with features, from one host command
+/// (`parse::PROBE_ALL_SCRIPT`); a container whose probe failed or hung has its own error.
 #[derive(Debug, Clone)]
-pub(crate) struct Probe {
-    pub(crate) id: u32,
-    pub(crate) requests: Arc<Vec<ProbeRequest>>,
+pub(crate) struct ProbeAll {
+    pub(crate) book: Arc<ProbeBook>,
+    /// The running containers of the book, from the run's `Containers` fact (so every
+    /// resource asks with the same list).
+    pub(crate) running: Arc<Vec<u32>>,
+}
+
+impl ProbeAll {
+    /// The probe of the containers of `book` that `containers` lists as running.
+    pub(crate) fn new(book: &Arc<ProbeBook>, containers: &BTreeMap<u32, Observed>) -> ProbeAll {
+        let running = book
+            .keys()
+            .copied()
+            .filter(|id| containers.get(id).is_some_and(|c| c.status == "running"))
+            .collect();
+        ProbeAll {
+            book: Arc::clone(book),
+            running: Arc::new(running),
+        }
+    }
 }
 
 #[async_trait]
-impl Fact for Probe {
-    type Value = BTreeMap<ProbeRequest, ProbeAnswer>;
+impl Fact for ProbeAll {
+    type Value = BTreeMap<u32, ProbeResult>;
 
     fn key(&self) -> String {
-        format!("lxc.probe:{}", self.id)
+        "lxc.probe-all".to_owned()
     }
 
     async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
-        let cmd = probe_cmd(self.id, &self.requests);
+        if self.running.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let containers = self
+            .running
+            .iter()
+            .filter_map(|id| Some((*id, self.book.get(id)?.as_slice())));
+        let cmd = probe_all_cmd(self.running.len(), parse::probe_all_stdin(containers));
         let output = phoenix_core::host::run_checked(host, &cmd).await?;
-        Ok(parse::parse_probe_output(&output.stdout)
-            .map_err(|e| format!("read the probe of container {}: {e}", self.id))?)
+        let blocks = parse::parse_probe_all_output(&output.stdout)
+            .map_err(|e| format!("read the probe of the running containers: {e}"))?;
+        Ok(self
+            .running
+            .iter()
+            .map(|id| (*id, read_block(*id, blocks.get(id))))
+            .collect())
     }
 }
 
-/// The one command that probes container `id` for `requests` (read-only).
+/// One container's answers from its block of the host probe.
+fn read_block(id: u32, block: Option<&parse::ProbeBlock>) -> ProbeResult {
+    let Some(block) = block else {
+        return Err(format!("the probe printed nothing for container {id}"));
+    };
+    if block.timed_out() {
+        return Err(format!(
+            "the probe of container {id} did not finish within {} s",
+            parse::PROBE_LIMIT_SECS
+        ));
+    }
+    if block.status != Some(0) {
+        let status = block
+            .status
+            .map_or_else(|| "no status".to_owned(), |s| format!("status {s}"));
+        // The last line says why (lxc-attach prints its own errors last); a container controls
+        // what it prints, so it is cut and escaped.
+        let last = block.stderr.lines().rev().find(|l| !l.trim().is_empty());
+        let said: String = last.unwrap_or("").chars().take(200).collect();
+        return Err(format!(
+            "the probe of container {id} failed ({status}): {}",
+            said.escape_debug()
+        ));
+    }
+    parse::parse_probe_output(&block.stdout)
+        .map_err(|e| format!("read the probe of container {id}: {e}"))
+}
+
+/// The one host command that probes `n_containers` containers whose requests are `stdin`.
+pub(crate) fn probe_all_cmd(n_containers: usize, stdin: String) -> Cmd {
+    let argv = parse::probe_all_argv(n_containers);
+    let (program, args) = argv
+        .split_first()
+        .expect("invariant: the probe's argv names its program");
+    Cmd::read(program, args.iter().cloned()).stdin(stdin)
+}
+
+/// The one command that probes container `id` for `requests` (read-only), used by apply, which
+/// works on one container whose state earlier resources of the run changed.
 pub(crate) fn probe_cmd(id: u32, requests: &[ProbeRequest]) -> Cmd {
     let mut cmd = Cmd::read(
         "pct",

@@ -1,7 +1,7 @@
 //! `lxc.features`: the container's feature list, run in order inside the container. A running
-//! container is probed once (one `pct exec` batching every probe of every feature); a stopped one
-//! whose provisioning snapshot records the current spec digest needs no probe at all; anything
-//! else is provisioned (started if needed, stopped again if it does not start at boot).
+//! container is probed once, in the one host command that probes every running container with
+//! features (`facts::ProbeAll`); a stopped one whose provisioning snapshot records the current
+//! spec digest needs no probe at all; anything else is provisioned (started if needed, stopped again if it does not start at boot).
 //!
 //! Features implemented here: `base_setup` (what the upstream tool installed: curl, wget, vim,
 //! htop, jq, git, rsync, s-tui, gnupg and locales, and an en_US.UTF-8 locale).
@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::ContainerSpec;
 use crate::container::{Container, lock};
-use crate::facts::{Containers, Probe};
+use crate::facts::{Containers, ProbeAll, ProbeBook};
 use crate::parse::{ProbeAnswer, ProbeRequest};
 use crate::snapshot::DIGEST_PREFIX;
 
@@ -41,6 +41,8 @@ pub struct Features {
     pub(crate) spec: ContainerSpec,
     pub(crate) digest: String,
     pub(crate) requests: Arc<Vec<ProbeRequest>>,
+    /// Every container's requests, shared, so one command probes every running container.
+    pub(crate) book: Arc<ProbeBook>,
 }
 
 /// What is known of the container's provisioning.
@@ -186,13 +188,13 @@ impl Resource for Features {
             return Ok(None);
         };
         if found.status == "running" {
-            let answers = cx
-                .fact(&Probe {
-                    id: self.spec.id,
-                    requests: Arc::clone(&self.requests),
-                })
-                .await?;
-            return Ok(Some(self.answers_to_state(&answers)));
+            let probed = cx.fact(&ProbeAll::new(&self.book, &all)).await?;
+            let answers = match probed.get(&self.spec.id) {
+                Some(Ok(answers)) => answers,
+                Some(Err(reason)) => return Err(reason.clone().into()),
+                None => return Err(format!("container {} was not probed", self.spec.id).into()),
+            };
+            return Ok(Some(self.answers_to_state(answers)));
         }
         let provisioned = found
             .conf

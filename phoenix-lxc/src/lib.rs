@@ -108,6 +108,14 @@ impl Provider for LxcProvider {
         for (path, users) in templates {
             cx.add(template::Template { path, users });
         }
+        let book: Arc<facts::ProbeBook> = Arc::new(
+            decoded
+                .containers
+                .iter()
+                .filter(|spec| spec.ensure != Ensure::Absent && !spec.features.is_empty())
+                .map(|spec| (spec.id, Arc::new(features::requests(&spec.features))))
+                .collect(),
+        );
         for spec in &decoded.containers {
             // Every resource of a container points at the container's entry in messages.
             let origin = decoded
@@ -135,7 +143,11 @@ impl Provider for LxcProvider {
                     features::Features {
                         spec: spec.clone(),
                         digest: digest.clone(),
-                        requests: Arc::new(features::requests(&spec.features)),
+                        requests: book
+                            .get(&spec.id)
+                            .cloned()
+                            .expect("invariant: the book has every container with features"),
+                        book: Arc::clone(&book),
                     },
                     origin.clone(),
                 );

@@ -34,6 +34,17 @@ pub trait Emulator: Send + Sync + std::fmt::Debug {
     fn typical_latency(&self, _program: &str) -> Option<std::time::Duration> {
         None
     }
+
+    /// How long this whole command line typically takes, for a command whose cost depends on
+    /// its arguments or standard input (one command that does work for every container, say).
+    /// The node asks this; the default is [`Emulator::typical_latency`] of the program.
+    fn typical_latency_of(
+        &self,
+        argv: &[String],
+        _stdin: Option<&str>,
+    ) -> Option<std::time::Duration> {
+        self.typical_latency(argv.first().map_or("", String::as_str))
+    }
 }
 
 /// What an emulated command returned, and whether it changed the node.

@@ -300,7 +300,7 @@ impl Host for SimNode {
         let typical = self
             .emulators
             .get(&cmd.program)
-            .and_then(|e| e.typical_latency(&cmd.program));
+            .and_then(|e| e.typical_latency_of(&cmd.argv(), cmd.stdin_text().ok().flatten()));
         let delay = self.lock().latency.for_program(&cmd.program, typical);
         sleep(delay).await;
         self.execute(cmd)

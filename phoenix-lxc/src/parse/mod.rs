@@ -1,7 +1,7 @@
 //! Pure readers and writers of the output of the `pct` tool: `pct list`, `pct status`,
 //! `pct listsnapshot`, the one-command read of every config (`grep -H`), and Phoenix's
-//! in-container probe. Each reader is `&str -> Result<T, ParseError>` and is tested on the real
-//! samples in `shared/fixtures/proxmox`; each writer prints what the real tool prints, so the
+//! in-container probe with the one host command that runs it in every running container. Each
+//! reader is `&str -> Result<T, ParseError>` and is tested on the real samples in `shared/fixtures/proxmox`; each writer prints what the real tool prints, so the
 //! emulators in `sim` and the readers share one description of every format.
 //!
 //! The Proxmox file formats (the container conf, property strings, sizes, storage.cfg) are not
@@ -11,6 +11,7 @@ mod grep;
 mod list;
 mod listsnapshot;
 mod probe;
+mod probe_all;
 mod status;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -25,5 +26,9 @@ pub use phoenix_core::parse::ParseError;
 pub use probe::{
     PROBE_NAME, PROBE_SCRIPT, ProbeAnswer, ProbeRequest, ProbeTarget, ProbedFile, emulate_probe,
     parse_probe_output, probe_args, sha256_hex,
+};
+pub use probe_all::{
+    PROBE_ALL_NAME, PROBE_ALL_SCRIPT, PROBE_LIMIT_SECS, ProbeBlock, format_probe_all_output,
+    parse_probe_all_output, probe_all_argv, probe_all_stdin, read_probe_all_stdin,
 };
 pub use status::{PctStatus, format_pct_status, parse_pct_status};

@@ -4,7 +4,9 @@
 use phoenix_core::host::Host;
 use phoenix_core::sim::{SimFile, SimNode};
 use phoenix_core::{Cmd, LocalHost};
-use phoenix_lxc::parse::{PROBE_SCRIPT, ProbeRequest, parse_probe_output};
+use phoenix_lxc::parse::{
+    PROBE_SCRIPT, ProbeRequest, parse_probe_all_output, parse_probe_output, probe_all_argv,
+};
 use serde_json::json;
 
 use crate::support::{node_with, ok, run_cmd};
@@ -119,4 +121,94 @@ async fn the_real_script_and_the_emulator_agree() {
     let emulated = run_cmd(&node, cmd).await;
     assert_eq!(emulated.status, 0, "{emulated:?}");
     assert_eq!(emulated.stdout, real);
+
+    // The one host command that probes every running container answers the same for 100, and
+    // for 101 (which does not run) prints lxc-attach's refusal in its own block.
+    let mut stdin: String = args.iter().map(|arg| format!("100 {arg}\n")).collect();
+    stdin.push_str("101 cmd:sh\n");
+    let all = run_cmd(&node, probe_all_cmd(2, stdin)).await;
+    assert_eq!(all.status, 0, "{all:?}");
+    let blocks = parse_probe_all_output(&all.stdout).expect("the emulated output parses");
+    assert_eq!(blocks[&100].stdout, real);
+    assert_eq!(blocks[&100].status, Some(0));
+    assert_eq!(blocks[&101].status, Some(1));
+    assert!(
+        blocks[&101].stderr.contains("Failed to get init pid"),
+        "{:?}",
+        blocks[&101]
+    );
+}
+
+/// The host command `phoenix_lxc::parse::probe_all_argv` with `stdin`.
+fn probe_all_cmd(n_containers: usize, stdin: String) -> Cmd {
+    let argv = probe_all_argv(n_containers);
+    Cmd::read(&argv[0], argv[1..].iter().cloned()).stdin(stdin)
+}
+
+/// A stand-in for `lxc-attach -n ID -- CMD...` on a machine without LXC: container 1 runs the
+/// probe right here, 2 hangs, 3 has stopped (LXC 5's message), 4 is hostile: it prints fake
+/// frame markers, bytes that are not UTF-8 and a flood of output.
+const FAKE_LXC_ATTACH: &str = r#"#!/bin/sh
+id=$2
+shift 3
+case $id in
+1) exec "$@" ;;
+2) exec sleep 60 ;;
+3) echo "lxc-attach: 3: ../src/lxc/attach.c: get_attach_context: 405 Failed to get init pid" >&2; exit 1 ;;
+4) printf 'phoenix-probe 1 0\n 41\nphoenix-probe-end\n\377\n'; yes phoenix-probe-end | head -c 3000000; exit 0 ;;
+esac
+exit 9
+"#;
+
+/// Issue 10: the real host script, under dash and bash, frames each container's probe in its
+/// own block: a hang is cut by the per-container limit, a stopped container and a hostile one
+/// are reported on their own, and the others read as usual.
+#[tokio::test]
+async fn issue_10_the_real_host_script_reports_each_container_on_its_own() {
+    let host = LocalHost::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("bin dir");
+    let attach = bin.join("lxc-attach");
+    std::fs::write(&attach, FAKE_LXC_ATTACH).expect("write the stand-in");
+    let chmod = Cmd::read("chmod", ["755", attach.to_str().expect("utf-8 path")]);
+    assert_eq!(host.run(&chmod).await.expect("chmod runs").status, Some(0));
+    let path = format!("{}:{PATH}", bin.to_str().expect("utf-8 path"));
+    let mut stdin = String::new();
+    for id in 1..=4 {
+        stdin.push_str(&format!("{id} cmd:sh\n{id} file:/nonexistent dir/x y\n"));
+    }
+    for shell in ["sh", "bash"] {
+        let mut argv = probe_all_argv(4);
+        argv[4] = shell.to_owned();
+        // One second per container, so the hung one is cut quickly.
+        argv[8] = "1".to_owned();
+        let cmd = Cmd::read(&argv[0], argv[1..].iter().cloned())
+            .stdin(stdin.clone())
+            .env("PATH", path.clone());
+        let output = host.run(&cmd).await.expect("the host script runs");
+        assert_eq!(output.status, Some(0), "{shell}: {output:?}");
+        let blocks = parse_probe_all_output(&output.stdout).expect("the framing holds");
+        assert_eq!(blocks.keys().copied().collect::<Vec<_>>(), [1, 2, 3, 4]);
+        assert_eq!(
+            blocks[&1].stdout, "cmd:sh yes /usr/bin/sh\nfile:/nonexistent dir/x y no\n",
+            "{shell}"
+        );
+        let answers = parse_probe_output(&blocks[&1].stdout).expect("answers parse");
+        assert!(answers[&ProbeRequest::Command("sh".to_owned())].is_yes());
+        assert!(blocks[&2].timed_out(), "{shell}: {:?}", blocks[&2]);
+        assert_eq!(blocks[&3].status, Some(1), "{shell}");
+        assert!(blocks[&3].stderr.contains("Failed to get init pid"));
+        assert_eq!(blocks[&4].status, Some(0), "{shell}");
+        // Cut at 1 MiB; its one byte that is not UTF-8 reads as U+FFFD (3 bytes).
+        assert_eq!(blocks[&4].stdout.len(), 1_048_576 + 2, "{shell}");
+        assert!(blocks[&4].stdout.contains('\u{fffd}'));
+        assert!(blocks[&4].stdout.starts_with("phoenix-probe 1 0\n 41\n"));
+        assert!(parse_probe_output(&blocks[&4].stdout).is_err());
+        // The temporary directory is gone.
+        assert!(
+            !output.stderr.contains("phoenix-probe"),
+            "{shell}: {output:?}"
+        );
+    }
 }

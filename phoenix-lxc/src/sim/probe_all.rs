@@ -1,0 +1,116 @@
+//! The host command that probes every running container at once:
+//! `timeout -k 5 TOTAL sh -c PROBE_ALL_SCRIPT phoenix-probe-all LIMIT PROBE_SCRIPT` with
+//! `VMID REQ` lines on standard input (`crate::parse::PROBE_ALL_SCRIPT` documents it).
+//!
+//! The emulator recognises the script by its exact text and runs, for each container, what
+//! `lxc-attach -n VMID -- sh -c PROBE_SCRIPT phoenix-probe REQ...` does: the guest emulation
+//! that `pct exec` also uses (`pct exec` is a Perl wrapper around `lxc-attach`), or LXC 5's
+//! refusal when the container does not run (`Failed to get init pid`, exit 1). Any other
+//! `timeout` command line is not emulated.
+
+use std::time::Duration;
+
+use phoenix_core::sim::{Emulator, SimOutput, SimSys};
+
+use super::args::NOT_EMULATED;
+use super::ctx::Ctx;
+use super::fs::Mounts;
+use super::guest;
+use crate::parse::{
+    PROBE_ALL_NAME, PROBE_ALL_SCRIPT, PROBE_NAME, PROBE_SCRIPT, ProbeBlock,
+    format_probe_all_output, read_probe_all_stdin,
+};
+
+/// How many probes the emulated host runs at once (`nproc` of a typical 16-thread node).
+pub const SIM_NPROC: usize = 16;
+
+/// The cost of the script itself (`sh`, `mktemp`, `xargs`, `cat`), in milliseconds.
+const SCRIPT_MS: u64 = 20;
+
+/// The cost of one container's probe, in milliseconds: `lxc-attach` (about 10 ms: it joins the
+/// container's namespaces and cgroup and execs, no Perl), the in-container probe (a `sh`, one
+/// `dpkg-query` or `command -v` per request: about 30 ms for `base_setup`), and the framing
+/// (`timeout`, two `head`, two `od`: about 10 ms).
+const PER_CONTAINER_MS: u64 = 50;
+
+/// Emulates the one-command probe of every running container (the `timeout` program, for this
+/// command line only).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ProbeAllEmulator;
+
+impl Emulator for ProbeAllEmulator {
+    fn programs(&self) -> Vec<String> {
+        vec!["timeout".to_owned()]
+    }
+
+    fn run(&self, argv: &[String], stdin: Option<&str>, sys: &mut SimSys<'_>) -> SimOutput {
+        if !is_probe_all(argv) {
+            return SimOutput::fail(
+                NOT_EMULATED,
+                format!("phoenix sim: `{}` is not emulated\n", argv.join(" ")),
+            );
+        }
+        let mut ctx = Ctx::new(sys);
+        let mut blocks = Vec::new();
+        for (id, requests) in read_probe_all_stdin(stdin.unwrap_or_default()) {
+            blocks.push((id, attach(&mut ctx, id, &requests)));
+        }
+        let mutated = ctx.commit();
+        SimOutput::new(0, format_probe_all_output(&blocks), "", mutated)
+    }
+
+    fn typical_latency(&self, _program: &str) -> Option<Duration> {
+        Some(Duration::from_millis(SCRIPT_MS + PER_CONTAINER_MS))
+    }
+
+    fn typical_latency_of(&self, argv: &[String], stdin: Option<&str>) -> Option<Duration> {
+        if !is_probe_all(argv) {
+            return self.typical_latency("timeout");
+        }
+        let n_containers = read_probe_all_stdin(stdin.unwrap_or_default()).len();
+        let rounds = u64::try_from(n_containers.div_ceil(SIM_NPROC)).unwrap_or(u64::MAX);
+        Some(Duration::from_millis(
+            SCRIPT_MS.saturating_add(PER_CONTAINER_MS.saturating_mul(rounds)),
+        ))
+    }
+}
+
+/// Whether `argv` is `timeout -k 5 TOTAL sh -c PROBE_ALL_SCRIPT phoenix-probe-all LIMIT PROBE`.
+fn is_probe_all(argv: &[String]) -> bool {
+    matches!(
+        argv,
+        [_, k, _, total, sh, c, script, name, limit, probe]
+            if k == "-k" && total.parse::<u32>().is_ok() && sh == "sh" && c == "-c"
+                && script == PROBE_ALL_SCRIPT && name == PROBE_ALL_NAME
+                && limit.parse::<u32>().is_ok() && probe == PROBE_SCRIPT
+    )
+}
+
+/// What `timeout LIMIT lxc-attach -n ID -- sh -c PROBE_SCRIPT phoenix-probe REQ...` leaves.
+fn attach(ctx: &mut Ctx<'_, '_>, id: u32, requests: &[String]) -> ProbeBlock {
+    let mut argv: Vec<String> = ["lxc-attach", "-n", &id.to_string(), "--", "sh", "-c"]
+        .iter()
+        .map(|word| (*word).to_owned())
+        .collect();
+    argv.push(PROBE_SCRIPT.to_owned());
+    argv.push(PROBE_NAME.to_owned());
+    argv.extend(requests.iter().cloned());
+    let conf = match ctx.conf(id) {
+        Ok(conf) if ctx.state.is_running(id) => conf,
+        // LXC 5 `get_attach_context`: no init pid for a container that does not run.
+        _ => {
+            return ProbeBlock::new(
+                Some(1),
+                "",
+                format!(
+                    "lxc-attach: {id}: ../src/lxc/attach.c: get_attach_context: 405 Failed to get init pid\n\
+                     lxc-attach: {id}: ../src/lxc/attach.c: lxc_attach: 1470 Failed to get attach context\n"
+                ),
+            );
+        }
+    };
+    let mounts = Mounts::of(&conf.main);
+    ctx.open_mounts(&mounts);
+    let output = guest::run(ctx, id, &mounts, &argv[4..], None, &argv);
+    ProbeBlock::new(Some(output.status), output.stdout, output.stderr)
+}
