@@ -11,6 +11,7 @@ pub mod config;
 pub mod diag;
 pub mod directory;
 pub mod error;
+pub mod exec;
 pub mod facts;
 pub mod file;
 pub mod graph;

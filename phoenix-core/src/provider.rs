@@ -158,6 +158,7 @@ const CORE_KINDS: &[&str] = &[
     crate::package::KIND,
     crate::directory::KIND,
     crate::service::KIND,
+    crate::exec::KIND,
 ];
 
 /// Checks the strings of the managed sections (see [`check_strings`]).

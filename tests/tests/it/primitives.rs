@@ -59,7 +59,7 @@ fn node() -> Arc<SimNode> {
     Arc::new(SimNode::from_state(state, vec![Arc::new(Checkconf)]).expect("emulators"))
 }
 
-/// The lab's web front on the node: three packages, a directory, two files and nginx.
+/// The lab's web front: three packages, a directory, a guarded installer, two files and nginx.
 fn web(scope: &Scope, site: &str, extra: &str) -> Vec<Box<dyn DynResource>> {
     let site_file = File::new("/etc/nginx/sites-enabled/lab", site).in_scope(scope);
     let extra_file = File::new("/etc/nginx/conf.d/extra.conf", extra).in_scope(scope);
@@ -77,6 +77,12 @@ fn web(scope: &Scope, site: &str, extra: &str) -> Vec<Box<dyn DynResource>> {
                 .mode(0o2775)
                 .owner("root:users"),
         ),
+        Box::new(phoenix_core::exec::Exec::new(
+            scope,
+            "tool-install",
+            "/opt/tool",
+            phoenix_core::Cmd::write("mkdir", ["-p", "--", "/opt/tool"]),
+        )),
         Box::new(site_file.depends_on(Package::id_for(scope, "nginx"))),
         Box::new(extra_file.depends_on(Package::id_for(scope, "nginx"))),
         Box::new(nginx),
@@ -380,6 +386,8 @@ async fn issue_9_a_container_scope_is_planned_from_one_probe_through_pct_exec() 
             "~ directory[ct:101:/srv/share]",
             "    pct exec 101 -- chmod 2775 -- /srv/share",
             "    pct exec 101 -- chown root:users -- /srv/share",
+            "~ exec[ct:101:tool-install]",
+            "    pct exec 101 -- mkdir -p -- /opt/tool",
             "~ package[ct:101:samba]",
             "    DEBIAN_FRONTEND=<redacted> pct exec 101 --keep-env 1 -- apt-get update",
             "    DEBIAN_FRONTEND=<redacted> pct exec 101 --keep-env 1 -- apt-get install -y --no-install-recommends samba",
