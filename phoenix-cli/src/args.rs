@@ -111,13 +111,19 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// How many resources are changed at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// At most how many resources are changed at once. Changes in one lock domain (one
+    /// container, one pool) never overlap, so independent containers apply together up to this
+    /// bound, which protects the host from too many heavy operations at once; over SSH the
+    /// connection's 8 sessions bound it further.
+    #[arg(long, default_value_t = PARALLELISM, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
     /// Apply only if the host still gives this saved plan (from `plan --out`).
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
 }
+
+/// The default `--parallelism` (phoenix-core's `DEFAULT_PARALLELISM`).
+const PARALLELISM: u16 = 16;
 
 /// `phoenix reconfigure`.
 #[derive(Debug, Args)]
@@ -131,8 +137,11 @@ pub struct ReconfigureArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// How many resources are changed at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// At most how many resources are changed at once. Changes in one lock domain (one
+    /// container, one pool) never overlap, so independent containers apply together up to this
+    /// bound, which protects the host from too many heavy operations at once; over SSH the
+    /// connection's 8 sessions bound it further.
+    #[arg(long, default_value_t = PARALLELISM, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
 }
 
@@ -181,4 +190,15 @@ pub struct SimAuditArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_parallelism_is_the_engine_s() {
+        assert_eq!(
+            usize::from(super::PARALLELISM),
+            phoenix_core::DEFAULT_PARALLELISM
+        );
+    }
 }

@@ -24,13 +24,22 @@ use crate::plan::{
 use crate::resource::{Ctx, DynResource};
 use crate::stats::{Counting, Stats};
 
+/// The default bound on changes applied at once: independent containers and datasets apply
+/// together (each is its own lock domain), and a Proxmox host still gets at most 16 heavy
+/// operations (`pct clone`, `zfs create`, ...) at once. Over SSH the connection's session limit
+/// bounds it further.
+pub const DEFAULT_PARALLELISM: usize = 16;
+
 /// Options for `apply`.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ApplyOptions {
     /// Options for the planning pass that apply runs first.
     pub plan: PlanOptions,
-    /// How many resources are changed at once (`--parallelism`, default 4).
+    /// At most how many resources are changed at once (`--parallelism`, default
+    /// [`DEFAULT_PARALLELISM`]). The scheduler never runs two changes of one lock domain
+    /// together, so what runs at once is also bounded by the lock domains with changes: the
+    /// bound only protects the host from too many heavy operations at once.
     pub parallelism: usize,
     /// A plan made earlier (and shown to the operator); apply refuses if the host no longer
     /// gives the same plan.
@@ -41,7 +50,7 @@ impl Default for ApplyOptions {
     fn default() -> ApplyOptions {
         ApplyOptions {
             plan: PlanOptions::default(),
-            parallelism: 4,
+            parallelism: DEFAULT_PARALLELISM,
             saved: None,
         }
     }

@@ -44,7 +44,7 @@ pub use lock::{Holder, RunLock, RunLockError};
 mod stats;
 mod triggers;
 
-pub use apply::{ApplyOptions, ApplyReport, Observer, Outcome, Status};
+pub use apply::{ApplyOptions, ApplyReport, DEFAULT_PARALLELISM, Observer, Outcome, Status};
 pub use change::{Action, Change, Delta, Disruption, Ensure, FieldChange, Step};
 pub use facts::{Fact, FactError};
 pub use graph::{Graph, GraphFormat};

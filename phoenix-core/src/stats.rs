@@ -26,6 +26,10 @@ pub struct Stats {
     pub file_writes: u64,
     /// Wall time in milliseconds.
     pub wall_ms: u64,
+    /// The longest any single command took, in milliseconds: the floor of a run whose commands
+    /// all ran in one parallel round.
+    #[serde(default)]
+    pub slowest_command_ms: u64,
 }
 
 impl Stats {
@@ -39,6 +43,7 @@ impl Stats {
         self.file_reads += other.file_reads;
         self.file_writes += other.file_writes;
         self.wall_ms += other.wall_ms;
+        self.slowest_command_ms = self.slowest_command_ms.max(other.slowest_command_ms);
     }
 }
 
@@ -86,7 +91,11 @@ impl<H: Host> Host for Counting<H> {
                 s.commands_writing += 1;
             }
         });
-        self.inner.run(cmd).await
+        let started = std::time::Instant::now();
+        let result = self.inner.run(cmd).await;
+        let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.count(|s| s.slowest_command_ms = s.slowest_command_ms.max(took));
+        result
     }
 
     async fn read_file(&self, path: &Path) -> Result<Option<FileData>, HostError> {

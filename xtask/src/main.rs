@@ -38,7 +38,8 @@ subcommands:
   snap --review      run the snapshot tests, then review the pending snapshots interactively
   snap --accept      run the snapshot tests, then accept every pending snapshot
   demo               converge examples/lab on a simulated node and show that a second plan is empty
-  bench              run the engine benchmark (cargo bench -p tests --bench engine)
+  bench              the inspection table (no-op plans of 13 to 1,000 running containers at
+                     proxmox-typical; a few minutes), then the engine benchmark
   fuzz [--seconds N] fuzz the config loader and every parser (cargo fuzz, seeded from the real
                      fixtures in fuzz/corpus) for N seconds in all (default 150); fails on a crash
   testbed ...        build, boot, stop or reach the throwaway VM the live tests run on

@@ -238,7 +238,7 @@ async fn a_failed_resource_skips_its_dependents_and_independent_branches_finish(
 }
 
 /// Eight independent tracked items, each costing two 50 ms commands inside its bracket.
-async fn apply_eight(lock: Option<&str>, parallelism: usize) -> Kv {
+async fn apply_eight(lock: Option<&str>, parallelism: Option<usize>) -> Kv {
     let kv = Kv::new().latency(Duration::from_millis(50));
     let node = node(&kv, &[]);
     node.set_latency("proxmox-typical").expect("known profile");
@@ -256,7 +256,9 @@ async fn apply_eight(lock: Option<&str>, parallelism: usize) -> Kv {
     let report = engine
         .apply(
             host(&node),
-            &ApplyOptions::default().parallelism(parallelism),
+            &parallelism.map_or_else(ApplyOptions::default, |n| {
+                ApplyOptions::default().parallelism(n)
+            }),
             quiet(),
         )
         .await
@@ -268,7 +270,7 @@ async fn apply_eight(lock: Option<&str>, parallelism: usize) -> Kv {
 
 #[tokio::test]
 async fn parallelism_bounds_how_many_resources_apply_at_once() {
-    let kv = apply_eight(None, 4).await;
+    let kv = apply_eight(None, Some(4)).await;
     let tracker = kv.tracker();
     assert!(
         (2..=4).contains(&tracker.max_total()),
@@ -279,9 +281,23 @@ async fn parallelism_bounds_how_many_resources_apply_at_once() {
     assert!(tracker.max_by_domain().values().all(|max| *max == 1));
 }
 
+/// Issue 10: by default, eight independent lock domains apply together (the old fixed default
+/// of 4 made a first apply take twice its critical path).
+#[tokio::test]
+async fn issue_10_independent_lock_domains_apply_together_by_default() {
+    let kv = apply_eight(None, None).await;
+    let tracker = kv.tracker();
+    assert!(
+        tracker.max_total() > 4,
+        "{} applies ran at once by default",
+        tracker.max_total()
+    );
+    assert!(tracker.max_by_domain().values().all(|max| *max == 1));
+}
+
 #[tokio::test]
 async fn a_shared_lock_domain_serialises_applies() {
-    let kv = apply_eight(Some("storage"), 4).await;
+    let kv = apply_eight(Some("storage"), Some(4)).await;
     let tracker = kv.tracker();
     assert_eq!(
         tracker.max_by_domain(),

@@ -76,6 +76,7 @@ fn every_example_plans_as_json() {
         // A fingerprint is keyed with the scratch node's random plan key.
         insta::assert_json_snapshot!(format!("plan_json_{name}"), plan, {
             ".stats.wall_ms" => "[ms]",
+            ".stats.slowest_command_ms" => "[ms]",
             ".changes[].fingerprint" => "[hmac]",
         });
     }
