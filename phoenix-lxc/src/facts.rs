@@ -101,27 +101,23 @@ pub(crate) type ProbeBook = BTreeMap<u32, Arc<Vec<ProbeRequest>>>;
 /// What the probe of one container answered, or why it could not be read.
 pub(crate) type ProbeResult = Result<BTreeMap<ProbeRequest, ProbeAnswer>, String>;
 
-/// The answers of every running container with features, from one host command
-/// (`parse::PROBE_ALL_SCRIPT`); a container whose probe failed or hung has its own error.
+/// The answers of every container with features, from one host command
+/// (`parse::PROBE_ALL_SCRIPT`); a container whose probe failed, hung or that does not run has
+/// its own error.
+///
+/// It does not wait for `pct list`: it probes every container of the book, and `lxc-attach`
+/// refuses a stopped one in a few milliseconds, so the two reads run at once and a no-op plan
+/// takes the slower of them rather than their sum.
 #[derive(Debug, Clone)]
 pub(crate) struct ProbeAll {
     pub(crate) book: Arc<ProbeBook>,
-    /// The running containers of the book, from the run's `Containers` fact (so every
-    /// resource asks with the same list).
-    pub(crate) running: Arc<Vec<u32>>,
 }
 
 impl ProbeAll {
-    /// The probe of the containers of `book` that `containers` lists as running.
-    pub(crate) fn new(book: &Arc<ProbeBook>, containers: &BTreeMap<u32, Observed>) -> ProbeAll {
-        let running = book
-            .keys()
-            .copied()
-            .filter(|id| containers.get(id).is_some_and(|c| c.status == "running"))
-            .collect();
+    /// The probe of every container of `book`.
+    pub(crate) fn new(book: &Arc<ProbeBook>) -> ProbeAll {
         ProbeAll {
             book: Arc::clone(book),
-            running: Arc::new(running),
         }
     }
 }
@@ -135,20 +131,20 @@ impl Fact for ProbeAll {
     }
 
     async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
-        if self.running.is_empty() {
+        if self.book.is_empty() {
             return Ok(BTreeMap::new());
         }
         let containers = self
-            .running
+            .book
             .iter()
-            .filter_map(|id| Some((*id, self.book.get(id)?.as_slice())));
-        let cmd = probe_all_cmd(self.running.len(), parse::probe_all_stdin(containers));
+            .map(|(id, requests)| (*id, requests.as_slice()));
+        let cmd = probe_all_cmd(self.book.len(), parse::probe_all_stdin(containers));
         let output = phoenix_core::host::run_checked(host, &cmd).await?;
         let blocks = parse::parse_probe_all_output(&output.stdout)
-            .map_err(|e| format!("read the probe of the running containers: {e}"))?;
+            .map_err(|e| format!("read the probe of the containers: {e}"))?;
         Ok(self
-            .running
-            .iter()
+            .book
+            .keys()
             .map(|id| (*id, read_block(*id, blocks.get(id))))
             .collect())
     }

@@ -183,12 +183,17 @@ impl Resource for Features {
     }
 
     async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<FeaturesState>, BoxError> {
-        let all = cx.fact(&Containers).await?;
+        // Both reads at once: the probe does not wait for `pct list`.
+        let probe = ProbeAll::new(&self.book);
+        let (all, probed) = futures::join!(cx.fact(&Containers), cx.fact(&probe));
+        let all = all?;
+        // A failed probe command is an error even for a stopped container: it would otherwise
+        // go unreported when no container runs.
+        let probed = probed?;
         let Some(found) = all.get(&self.spec.id) else {
             return Ok(None);
         };
         if found.status == "running" {
-            let probed = cx.fact(&ProbeAll::new(&self.book, &all)).await?;
             let answers = match probed.get(&self.spec.id) {
                 Some(Ok(answers)) => answers,
                 Some(Err(reason)) => return Err(reason.clone().into()),
