@@ -111,3 +111,85 @@ async fn issue_8_provider_and_emulator_read_pending_deletions_alike() {
         assert_eq!(inspected(&node).await, shown, "{pending}");
     }
 }
+
+/// A host that holds `pct list` until the probe command has started: if the probe waited for
+/// `pct list`, inspection would never finish.
+struct ProbeFirst {
+    node: SimNode,
+    probe_started: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl Host for ProbeFirst {
+    async fn run(&self, cmd: &Cmd) -> Result<phoenix_core::Output, phoenix_core::HostError> {
+        if cmd.program == "pct" && cmd.args.first().is_some_and(|a| a == "list") {
+            self.probe_started.notified().await;
+        }
+        if cmd.program == "timeout" {
+            self.probe_started.notify_one();
+        }
+        self.node.run(cmd).await
+    }
+    async fn read_file(
+        &self,
+        path: &Path,
+    ) -> Result<Option<phoenix_core::host::FileData>, phoenix_core::HostError> {
+        self.node.read_file(path).await
+    }
+    async fn write_file(
+        &self,
+        path: &Path,
+        file: &FileWrite,
+    ) -> Result<(), phoenix_core::HostError> {
+        self.node.write_file(path, file).await
+    }
+    async fn remove_file(&self, path: &Path) -> Result<(), phoenix_core::HostError> {
+        self.node.remove_file(path).await
+    }
+    fn describe(&self) -> String {
+        self.node.describe()
+    }
+}
+
+/// Issue 10: the one probe of every container runs at the same time as `pct list`, so a no-op
+/// plan takes the slower of the two reads rather than their sum.
+#[tokio::test]
+async fn issue_10_the_probe_does_not_wait_for_pct_list() {
+    let node = node_with_container().await;
+    let output = node
+        .run(&Cmd::write("pct", ["start", "101"]))
+        .await
+        .expect("runs");
+    assert_eq!(output.status, Some(0), "{output:?}");
+    let mut spec = spec();
+    spec.features = vec!["base_setup".to_owned()];
+    let requests = std::sync::Arc::new(crate::features::requests(&spec.features));
+    let book = std::sync::Arc::new(std::collections::BTreeMap::from([(
+        101,
+        std::sync::Arc::clone(&requests),
+    )]));
+    let features = crate::features::Features {
+        spec,
+        digest: String::new(),
+        requests,
+        book,
+    };
+    let host = ProbeFirst {
+        node,
+        probe_started: tokio::sync::Notify::new(),
+    };
+    let inspected = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        features.inspect(&Ctx::new(&host)),
+    )
+    .await
+    .expect("the probe started while pct list waited for it")
+    .expect("inspects");
+    assert!(
+        matches!(
+            inspected,
+            Some(crate::features::FeaturesState::Probed { .. })
+        ),
+        "{inspected:?}"
+    );
+}
