@@ -176,17 +176,10 @@ impl Resource for Directory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scope::testing::scopes;
+    use crate::scope::testing::{render_delta, scopes};
 
     fn check(dir: &Directory, observed: Option<&DirectoryState>) -> String {
-        let delta = Resource::diff(dir, observed);
-        let mut out: Vec<String> = delta
-            .fields
-            .iter()
-            .map(|f| format!("{}: {:?} -> {:?}", f.field, f.before, f.after))
-            .collect();
-        out.extend(delta.steps.iter().map(ToString::to_string));
-        out.join("\n")
+        render_delta(&Resource::diff(dir, observed))
     }
 
     fn state(mode: u32, owner: &str) -> DirectoryState {

@@ -160,17 +160,10 @@ impl Resource for Package {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scope::testing::scopes;
+    use crate::scope::testing::{render_delta, scopes};
 
     fn check(package: &Package, observed: Option<&PackageState>) -> String {
-        let delta = Resource::diff(package, observed);
-        let mut out: Vec<String> = delta
-            .fields
-            .iter()
-            .map(|f| format!("{}: {:?} -> {:?}", f.field, f.before, f.after))
-            .collect();
-        out.extend(delta.steps.iter().map(ToString::to_string));
-        out.join("\n")
+        render_delta(&Resource::diff(package, observed))
     }
 
     fn state(installed: bool, missing: &[&str]) -> PackageState {

@@ -258,6 +258,18 @@ pub(crate) mod testing {
     pub(crate) fn scopes() -> Scopes {
         Scopes::new([Arc::new(TestTransport) as Arc<dyn GuestTransport>])
     }
+
+    /// A primitive's delta as the table tests compare it: each field as `field: before -> after`,
+    /// then each step.
+    pub(crate) fn render_delta(delta: &crate::change::Delta) -> String {
+        let mut out: Vec<String> = delta
+            .fields
+            .iter()
+            .map(|f| format!("{}: {:?} -> {:?}", f.field, f.before, f.after))
+            .collect();
+        out.extend(delta.steps.iter().map(ToString::to_string));
+        out.join("\n")
+    }
 }
 
 #[cfg(test)]

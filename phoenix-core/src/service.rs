@@ -220,17 +220,10 @@ impl Resource for Service {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scope::testing::scopes;
+    use crate::scope::testing::{render_delta, scopes};
 
     fn check(service: &Service, observed: Option<&UnitFact>) -> String {
-        let delta = Resource::diff(service, observed);
-        let mut out: Vec<String> = delta
-            .fields
-            .iter()
-            .map(|f| format!("{}: {:?} -> {:?}", f.field, f.before, f.after))
-            .collect();
-        out.extend(delta.steps.iter().map(ToString::to_string));
-        out.join("\n")
+        render_delta(&Resource::diff(service, observed))
     }
 
     fn unit(file: &str, active: &str) -> UnitFact {

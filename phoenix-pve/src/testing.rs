@@ -2,14 +2,12 @@
 
 use std::path::Path;
 
-use phoenix_core::sim::capture_output;
+use phoenix_core::sim::read_fixture;
 
 /// The text of a fixture file. The Proxmox samples have no header, so the file is returned whole;
 /// the host captures (`$ command`, `# exit=N`, then the output) lose their two header lines.
 pub(crate) fn fixture_body(path: &Path) -> String {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|err| panic!("read fixture {}: {err}", path.display()));
-    capture_output(&text).map_or_else(|| text.clone(), str::to_owned)
+    read_fixture(path).unwrap_or_else(|err| panic!("read fixture {}: {err}", path.display()))
 }
 
 /// The text of a sample in `shared/fixtures/proxmox`.

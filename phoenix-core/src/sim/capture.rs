@@ -14,3 +14,10 @@ pub fn capture_output(text: &str) -> Option<&str> {
     let (_exit, output) = rest.strip_prefix("# exit=")?.split_once('\n')?;
     Some(output)
 }
+
+/// The text of a fixture file: a recorded run (`$ command`, `# exit=N`, then the output) loses its
+/// two header lines; any other sample (a Proxmox file, say) is returned whole.
+pub fn read_fixture(path: &std::path::Path) -> std::io::Result<String> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(capture_output(&text).map_or_else(|| text.clone(), str::to_owned))
+}

@@ -22,7 +22,7 @@ mod system;
 mod systemd;
 
 pub use audit::{AuditEntry, AuditOp};
-pub use capture::capture_output;
+pub use capture::{capture_output, read_fixture};
 pub use emulator::{Emulator, SimOutput, SimSys};
 pub use error::SimError;
 pub use fake::FakeHost;
