@@ -31,18 +31,7 @@ impl LocalHost {
     /// This is how a process is held for the length of a run, such as the remote `flock` of an
     /// SSH target's run lock.
     pub async fn start(&self, cmd: &Cmd) -> Result<Running, HostError> {
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "LocalHost is the one place in the workspace that spawns a process"
-        )]
-        let mut command = tokio::process::Command::new(&cmd.program);
-        command
-            .args(&cmd.args)
-            .envs(&cmd.env)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        let mut command = command(cmd, Stdio::piped());
         let spawn_error = |source| HostError::Spawn {
             argv: cmd.to_string(),
             source,
@@ -154,22 +143,12 @@ impl Running {
 impl Host for LocalHost {
     async fn run(&self, cmd: &Cmd) -> Result<Output, HostError> {
         let started = Instant::now();
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "LocalHost is the one place in the workspace that spawns a process"
-        )]
-        let mut command = tokio::process::Command::new(&cmd.program);
-        command
-            .args(&cmd.args)
-            .envs(&cmd.env)
-            .stdin(if cmd.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        let stdin = if cmd.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        };
+        let mut command = command(cmd, stdin);
         let spawn_error = |source| HostError::Spawn {
             argv: cmd.to_string(),
             source,
@@ -317,6 +296,24 @@ async fn id_of(db: &Path, name: &str) -> std::io::Result<u32> {
                 format!("no such user or group {name:?}"),
             )
         })
+}
+
+/// The process builder for `cmd`: its argv and environment, the given stdin, piped output, and
+/// killed when dropped.
+fn command(cmd: &Cmd, stdin: Stdio) -> tokio::process::Command {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "LocalHost is the one place in the workspace that spawns a process"
+    )]
+    let mut command = tokio::process::Command::new(&cmd.program);
+    command
+        .args(&cmd.args)
+        .envs(&cmd.env)
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
 }
 
 #[cfg(test)]

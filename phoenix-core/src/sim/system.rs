@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 use super::dpkg::{apt_get, dpkg_query};
 use super::emulator::{Emulator, SimOutput, SimSys};
 use super::path::normalize;
+use super::probe_output::{ProbeSource, ProbedPath, probe_output, stat_line};
 use super::systemd::systemctl;
-use crate::probe::{DPKG_FORMAT, PROBE_SCRIPT, UNIT_PROPERTIES};
+use crate::probe::PROBE_SCRIPT;
 
 /// The `dirs` namespace: explicit directories.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,68 +92,46 @@ fn sh(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
             "phoenix sim: only the scope probe script is emulated by `sh`\n",
         );
     }
-    let split = |list: &str| -> Vec<String> {
-        list.split('\n')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
-    let mut stdout = String::from("@packages\n");
-    let packages = split(packages);
-    if !packages.is_empty() {
-        let mut argv = vec![
-            "-W".to_owned(),
-            format!("-f={DPKG_FORMAT}"),
-            "--".to_owned(),
-        ];
-        argv.extend(packages);
-        stdout.push_str(&dpkg_query(&argv, sys).stdout);
+    SimOutput::ok(probe_output([packages, units, paths], &mut NodeProbe(sys)))
+}
+
+/// The node's answers to the scope probe.
+struct NodeProbe<'s, 'a>(&'s mut SimSys<'a>);
+
+impl ProbeSource for NodeProbe<'_, '_> {
+    fn dpkg_query(&mut self, argv: &[String]) -> String {
+        dpkg_query(argv, self.0).stdout
     }
-    stdout.push_str("@units\n");
-    let units = split(units);
-    if !units.is_empty() {
-        let mut argv = vec![
-            "show".to_owned(),
-            "-p".to_owned(),
-            UNIT_PROPERTIES.to_owned(),
-            "--".to_owned(),
-        ];
-        argv.extend(units);
-        stdout.push_str(&systemctl(&argv, sys).stdout);
+    fn systemctl(&mut self, argv: &[String]) -> String {
+        systemctl(argv, self.0).stdout
     }
-    stdout.push_str("@paths\n");
-    for path in split(paths) {
-        stdout.push_str(&format!("@path {path}\n"));
-        stdout.push_str(&stat(&path, sys));
+    fn stat(&mut self, path: &str) -> String {
+        stat(path, self.0)
     }
-    SimOutput::ok(stdout)
 }
 
 /// `stat -c '%F|%a|%U:%G|%s'` of `path` (and a regular file's content), or `missing`.
 fn stat(path: &str, sys: &mut SimSys<'_>) -> String {
     let dirs: Dirs = sys.load("dirs");
     if let Some(file) = sys.read(path) {
-        let kind = if file.content.is_empty() {
-            "regular empty file"
-        } else {
-            "regular file"
-        };
-        let mut out = format!(
-            "{kind}|{:o}|{}|{}\n",
-            file.mode,
-            file.owner,
-            file.content.len()
-        );
-        if !file.content.is_empty() {
-            out.push_str(&file.content);
-        }
-        return out;
+        return stat_line(ProbedPath::File {
+            mode: file.mode,
+            owner: &file.owner,
+            content: &file.content,
+        });
     }
-    match dirs.dirs.get(&normalize(path)) {
-        Some(dir) => format!("directory|{:o}|{}|4096\n", dir.mode, dir.owner),
-        None if sys.is_dir(path) => "directory|755|root:root|4096\n".to_owned(),
-        None => "missing\n".to_owned(),
-    }
+    let probed = match dirs.dirs.get(&normalize(path)) {
+        Some(dir) => ProbedPath::Directory {
+            mode: dir.mode,
+            owner: &dir.owner,
+        },
+        None if sys.is_dir(path) => ProbedPath::Directory {
+            mode: 0o755,
+            owner: "root:root",
+        },
+        None => ProbedPath::Missing,
+    };
+    stat_line(probed)
 }
 
 /// Whether `path` is a directory, explicit or implied by files under it.

@@ -7,69 +7,74 @@
 //! unit the template or a package ships is reported `UnitFileState=enabled`, as Debian's
 //! maintainer scripts leave a service. Directories are `0755 root:root`.
 
-use phoenix_core::probe::{DPKG_FORMAT, UNIT_PROPERTIES};
+use phoenix_core::probe::UNIT_PROPERTIES;
+use phoenix_core::sim::{ProbeSource, ProbedPath, probe_output, stat_line};
 
 use super::apt;
 use super::ctx::Ctx;
 use super::fs::{Mounts, Node};
 use super::guest::GuestOutput;
+use super::state::Content;
 
 /// The probe's output for the newline-separated `packages`, `units` and `paths`.
 pub(crate) fn emulate(
     ctx: &Ctx<'_, '_>,
     mounts: &Mounts,
-    [packages, units, paths]: [&str; 3],
+    lists: [&str; 3],
     pct_argv: &[String],
 ) -> GuestOutput {
-    let split = |list: &str| -> Vec<String> {
-        list.split('\n')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
     let Some(content) = ctx.root_content(mounts) else {
         return GuestOutput::not_emulated(pct_argv);
     };
-    let mut stdout = String::from("@packages\n");
-    let packages = split(packages);
-    if !packages.is_empty() {
-        let mut argv = vec![
-            "-W".to_owned(),
-            format!("-f={DPKG_FORMAT}"),
-            "--".to_owned(),
-        ];
-        argv.extend(packages);
-        stdout.push_str(&apt::dpkg_query(ctx, mounts, &argv, pct_argv).stdout);
+    let mut guest = GuestProbe {
+        ctx,
+        mounts,
+        content,
+        pct_argv,
+    };
+    GuestOutput::ok(probe_output(lists, &mut guest))
+}
+
+/// A container's answers to the scope probe.
+struct GuestProbe<'g, 'c, 'a> {
+    ctx: &'g Ctx<'c, 'a>,
+    mounts: &'g Mounts,
+    content: &'g Content,
+    pct_argv: &'g [String],
+}
+
+impl ProbeSource for GuestProbe<'_, '_, '_> {
+    fn dpkg_query(&mut self, argv: &[String]) -> String {
+        apt::dpkg_query(self.ctx, self.mounts, argv, self.pct_argv).stdout
     }
-    stdout.push_str("@units\n");
-    let blocks: Vec<String> = split(units)
-        .iter()
-        .map(|unit| unit_block(unit, content.services.get(unit).map(String::as_str)))
-        .collect();
-    stdout.push_str(&blocks.join("\n"));
-    stdout.push_str("@paths\n");
-    for path in split(paths) {
-        stdout.push_str(&format!("@path {path}\n"));
-        match ctx.guest_node(mounts, &path) {
-            Some(Node::Dir) => stdout.push_str("directory|755|root:root|4096\n"),
-            Some(Node::File) => match ctx.guest_read(mounts, &path) {
-                Some(file) if file.content.is_empty() => stdout.push_str(&format!(
-                    "regular empty file|{:o}|{}|0\n",
-                    file.mode, file.owner
-                )),
-                Some(file) => stdout.push_str(&format!(
-                    "regular file|{:o}|{}|{}\n{}",
-                    file.mode,
-                    file.owner,
-                    file.content.len(),
-                    file.content
-                )),
-                None => stdout.push_str("missing\n"),
+
+    fn systemctl(&mut self, argv: &[String]) -> String {
+        // argv is `show -p PROPERTIES -- UNIT...`.
+        let units = argv.iter().skip_while(|arg| *arg != "--").skip(1);
+        let blocks: Vec<String> = units
+            .map(|unit| unit_block(unit, self.content.services.get(unit).map(String::as_str)))
+            .collect();
+        blocks.join("\n")
+    }
+
+    fn stat(&mut self, path: &str) -> String {
+        let root = "root:root";
+        match self.ctx.guest_node(self.mounts, path) {
+            Some(Node::Dir) => stat_line(ProbedPath::Directory {
+                mode: 0o755,
+                owner: root,
+            }),
+            Some(Node::File) => match self.ctx.guest_read(self.mounts, path) {
+                Some(file) => stat_line(ProbedPath::File {
+                    mode: file.mode,
+                    owner: &file.owner,
+                    content: &file.content,
+                }),
+                None => stat_line(ProbedPath::Missing),
             },
-            None => stdout.push_str("missing\n"),
+            None => stat_line(ProbedPath::Missing),
         }
     }
-    GuestOutput::ok(stdout)
 }
 
 /// One unit's `systemctl show -p UNIT_PROPERTIES` block.
