@@ -165,20 +165,19 @@ impl RunLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let _ = file.read_to_string(&mut text);
                 return Err(RunLockError::Held {
                     lock: path.display().to_string(),
-                    holder: Holder::parse(&text),
+                    holder: read_holder(&mut file),
                 });
             }
             Err(std::fs::TryLockError::Error(source)) => return Err(io(source)),
         }
-        // The lock is ours: replace whatever holder line a dead run left behind.
-        file.set_len(0).map_err(io)?;
+        // The lock is ours: replace whatever holder line a dead run left behind. Written before
+        // the file is cut to its length, so a reader never finds it empty once it has a line.
+        let line = format!("{}\n", holder.to_line());
         file.rewind().map_err(io)?;
-        file.write_all(format!("{}\n", holder.to_line()).as_bytes())
-            .map_err(io)?;
+        file.write_all(line.as_bytes()).map_err(io)?;
+        file.set_len(line.len() as u64).map_err(io)?;
         tracing::debug!(lock = %path.display(), "run lock taken");
         Ok(RunLock {
             held: Held::File(file),
@@ -241,6 +240,27 @@ impl RunLock {
     }
 }
 
+/// How long a refused run waits for a holder that has just taken the lock to write its line.
+const HOLDER_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Reads the holder line of a lock file held by another run. A run that has just taken the lock
+/// writes its line right after, so an empty or partial line is read again for up to
+/// [`HOLDER_WAIT`] before the holder is called unknown.
+fn read_holder(file: &mut std::fs::File) -> Option<Holder> {
+    let deadline = std::time::Instant::now() + HOLDER_WAIT;
+    loop {
+        let mut text = String::new();
+        let read = file.rewind().and_then(|()| file.read_to_string(&mut text));
+        if let Some(holder) = read.ok().and_then(|_| Holder::parse(&text)) {
+            return Some(holder);
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// The lock file of a simulated node whose state is in `state_file`: `.NAME.lock` beside it.
 pub fn lock_beside(state_file: &Path) -> PathBuf {
     let name = state_file
@@ -257,6 +277,7 @@ mkdir -p -- "$(dirname -- "$1")" || exit 1
 exec 9>>"$1" || exit 1
 if ! flock -n 9; then
   printf 'busy\n'
+  for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$1" ] && break; sleep 0.05; done
   cat -- "$1"
   exit 0
 fi
@@ -382,6 +403,35 @@ mod tests {
         assert_eq!(mode(path.parent().expect("dir")), 0o700);
         drop(first);
         RunLock::file(&path, &holder("phoenix plan")).expect("free again once released");
+    }
+
+    #[test]
+    fn issue_8_a_run_refused_while_the_holder_writes_its_line_still_names_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("run.lock");
+        // The holder has the lock but has not written its line yet (CI saw "holder unknown").
+        let held = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .expect("open");
+        held.lock().expect("lock");
+        let writer = std::thread::spawn({
+            let path = path.clone();
+            move || {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                std::fs::write(&path, format!("{}\n", holder("phoenix apply").to_line()))
+                    .expect("write");
+            }
+        });
+        let err = RunLock::file(&path, &holder("phoenix plan")).expect_err("held");
+        writer.join().expect("writer");
+        assert!(
+            matches!(&err, RunLockError::Held { holder: Some(h), .. } if h.command == "phoenix apply"),
+            "{err}"
+        );
+        drop(held);
     }
 
     #[test]
