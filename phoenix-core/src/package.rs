@@ -204,9 +204,10 @@ mod tests {
         let nginx = Package::new(&scope, "nginx");
         let _samba = Package::new(&scope, "samba");
         let _curl = Package::new(&scope, "curl");
-        let facts =
-            crate::probe::parse_probe("@packages\ncurl\tii \t7.88\nsamba\trc \t\n@units\n@paths\n")
-                .expect("parses");
+        let facts = crate::probe::parse_probe(
+            "@packages\ncurl\tii \t7.88\nsamba\trc \t\n@units\n@paths\n@queries\n",
+        )
+        .expect("parses");
         assert_eq!(nginx.state_in(&facts), state(false, &["nginx", "samba"]));
     }
 }

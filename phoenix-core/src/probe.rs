@@ -1,11 +1,14 @@
 //! The one probe per scope: a constant `sh` script that reports every package, unit and path the
-//! scope's primitives observe, in one command (through the guest transport in a guest).
+//! scope's primitives observe, and runs every read-only query a provider registered, in one
+//! command (through the guest transport in a guest).
 //!
-//! Its output is three sections: `@packages` (one `dpkg-query -W` for all packages), `@units`
-//! (one `systemctl show` for all units) and `@paths` (per path `@path P`, then `missing` or
-//! `stat -c '%F|%a|%U:%G|%s'`, then for a regular file exactly `%s` bytes of content, so no
-//! content can break the framing). The simulated node emulates the script from the same
-//! constants (`sim::system`).
+//! Its output is four sections: `@packages` (one `dpkg-query -W` for all packages), `@units`
+//! (one `systemctl show` for all units), `@paths` (per path `@path P`, then `missing` or
+//! `stat -c '%F|%a|%U:%G|%s'`, then for a regular file exactly `%s` bytes of content) and
+//! `@queries` (per query `@query NAME STATUS BYTES`, then exactly `BYTES` bytes of the command's
+//! standard output and error, then a newline), so no content or output can break the framing.
+//! The simulated node emulates the script from the same constants (`sim::system`), running each
+//! query through the emulator of its program.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,7 +24,8 @@ use crate::parse::ParseError;
 use crate::resource::Ctx;
 use crate::scope::Scope;
 
-/// The probe script; its arguments are three newline-separated lists: packages, units, paths.
+/// The probe script; its arguments are four newline-separated lists: packages, units, paths and
+/// queries (one per line: the query's name, then its argv, separated by tabs).
 pub const PROBE_SCRIPT: &str = r#"set -f
 IFS='
 '
@@ -38,6 +42,19 @@ for p in $3; do
   else
     echo missing
   fi
+done
+echo @queries
+for q in $4; do
+  IFS='	'
+  set -- $q
+  IFS='
+'
+  n=$1
+  shift
+  o=$(LC_ALL=C "$@" 2>&1; printf '@%s' "$?")
+  r=${o##*@}
+  o=${o%@*}
+  printf '@query %s %s %s\n%s\n' "$n" "$r" "$(($(printf %s "$o" | wc -c)))" "$o"
 done
 "#;
 
@@ -56,6 +73,30 @@ pub struct ScopeFacts {
     pub units: BTreeMap<String, UnitFact>,
     /// Existing paths (missing ones are absent).
     pub paths: BTreeMap<String, PathFact>,
+    /// What each registered query printed, by name.
+    pub queries: BTreeMap<String, QueryFact>,
+}
+
+/// What one query printed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryFact {
+    /// Its exit status (127 when the program is missing).
+    pub status: i32,
+    /// Its standard output and standard error, together, as the command wrote them (run with
+    /// `LC_ALL=C`).
+    pub output: String,
+}
+
+impl QueryFact {
+    /// Whether the command exited 0.
+    pub fn success(&self) -> bool {
+        self.status == 0
+    }
+
+    /// Whether the program was not found (status 127).
+    pub fn is_missing_program(&self) -> bool {
+        self.status == 127
+    }
 }
 
 /// A package as dpkg knows it.
@@ -128,6 +169,12 @@ pub fn probe_command(scope: &Scope) -> Cmd {
             join(&inventory.packages),
             join(&inventory.units),
             join(&inventory.paths),
+            inventory
+                .queries
+                .iter()
+                .map(|(name, argv)| format!("{name}\t{}", argv.join("\t")))
+                .collect::<Vec<_>>()
+                .join("\n"),
         ],
     ))
 }
@@ -193,7 +240,9 @@ pub fn parse_probe(text: &str) -> Result<ScopeFacts, ParseError> {
         .split_once("@paths\n")
         .ok_or_else(|| ParseError::new(1, "expected @paths"))?;
     facts.units = parse_units(units);
-    facts.paths = parse_paths(paths)?;
+    let (paths, queries) = parse_paths(paths)?;
+    facts.paths = paths;
+    facts.queries = parse_queries(queries)?;
     Ok(facts)
 }
 
@@ -224,11 +273,18 @@ fn parse_units(text: &str) -> BTreeMap<String, UnitFact> {
     units
 }
 
-/// The `@path` records; a regular file's content is read by its byte count.
-fn parse_paths(mut text: &str) -> Result<BTreeMap<String, PathFact>, ParseError> {
+/// The `@path` records up to the `@queries` line (a regular file's content is read by its byte
+/// count), and the text after that line.
+fn parse_paths(mut text: &str) -> Result<(BTreeMap<String, PathFact>, &str), ParseError> {
     let mut paths = BTreeMap::new();
     let mut record = 0;
-    while !text.is_empty() {
+    loop {
+        if let Some(queries) = text.strip_prefix("@queries\n") {
+            return Ok((paths, queries));
+        }
+        if text.is_empty() {
+            return Err(ParseError::new(record + 1, "expected @queries"));
+        }
         record += 1;
         let bad = |what: &str| ParseError::new(record, format!("path record {record}: {what}"));
         let (header, rest) = text.split_once('\n').ok_or_else(|| bad("no newline"))?;
@@ -267,7 +323,42 @@ fn parse_paths(mut text: &str) -> Result<BTreeMap<String, PathFact>, ParseError>
             },
         );
     }
-    Ok(paths)
+}
+
+/// The `@query NAME STATUS BYTES` records, each followed by exactly `BYTES` bytes of output and a
+/// newline.
+fn parse_queries(mut text: &str) -> Result<BTreeMap<String, QueryFact>, ParseError> {
+    let mut queries = BTreeMap::new();
+    let mut record = 0;
+    while !text.is_empty() {
+        record += 1;
+        let bad = |what: &str| ParseError::new(record, format!("query record {record}: {what}"));
+        let (header, rest) = text.split_once('\n').ok_or_else(|| bad("no newline"))?;
+        let fields: Vec<&str> = header
+            .strip_prefix("@query ")
+            .ok_or_else(|| bad("expected @query"))?
+            .split(' ')
+            .collect();
+        let [name, status, size] = fields[..] else {
+            return Err(bad("expected @query NAME STATUS BYTES"));
+        };
+        let status = status.parse().map_err(|_| bad("bad status"))?;
+        let size: usize = size.parse().map_err(|_| bad("bad size"))?;
+        let output = rest
+            .get(..size)
+            .ok_or_else(|| bad("output shorter than its size"))?;
+        text = rest[size..]
+            .strip_prefix('\n')
+            .ok_or_else(|| bad("no newline after the output"))?;
+        queries.insert(
+            name.to_owned(),
+            QueryFact {
+                status,
+                output: output.to_owned(),
+            },
+        );
+    }
+    Ok(queries)
 }
 
 #[cfg(test)]
@@ -276,8 +367,18 @@ mod tests {
 
     #[test]
     fn a_probe_output_with_every_kind_of_record_parses() {
-        let text = "@packages\nnginx\tii \t1.22.1-9+deb12u11\nsamba\trc \t\n@units\nId=nginx.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n\nId=nosuch.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\n@paths\n@path /srv\ndirectory|755|root:root|4096\n@path /etc/x\nregular file|644|root:root|14\n@path /etc/y\n\n@path /etc/z\nmissing\n@path /etc/e\nregular empty file|600|root:root|0\n";
+        let text = "@packages\nnginx\tii \t1.22.1-9+deb12u11\nsamba\trc \t\n@units\nId=nginx.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n\nId=nosuch.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\n@paths\n@path /srv\ndirectory|755|root:root|4096\n@path /etc/x\nregular file|644|root:root|14\n@path /etc/y\n\n@path /etc/z\nmissing\n@path /etc/e\nregular empty file|600|root:root|0\n@queries\n@query exportfs 0 21\n/srv\t10.0.0.0/24(rw)\n\n@query nosuch 127 25\nsh: 1: nosuch: not found\n\n@query empty 3 0\n\n";
         let facts = parse_probe(text).expect("parses");
+        assert_eq!(
+            facts.queries["exportfs"],
+            QueryFact {
+                status: 0,
+                output: "/srv\t10.0.0.0/24(rw)\n".to_owned()
+            }
+        );
+        assert!(facts.queries["nosuch"].is_missing_program());
+        assert_eq!(facts.queries["empty"].output, "");
+        assert_eq!(facts.queries.len(), 3);
         assert!(facts.packages["nginx"].is_installed());
         assert!(!facts.packages["samba"].is_installed());
         assert_eq!(facts.units["nginx.service"].unit_file_state, "enabled");
@@ -291,6 +392,23 @@ mod tests {
         assert!(!facts.paths.contains_key("/etc/z"));
         assert_eq!(facts.paths["/etc/e"].content.as_deref(), Some(""));
         assert_eq!(facts.paths.len(), 3);
+    }
+
+    #[test]
+    fn issue_9_a_query_output_that_looks_like_a_record_is_still_output() {
+        let text =
+            "@packages\n@units\n@paths\n@queries\n@query a 0 26\n@query b 0 3\nxyz\n@queries\n\n";
+        let facts = parse_probe(text).expect("parses");
+        assert_eq!(facts.queries["a"].output, "@query b 0 3\nxyz\n@queries\n");
+        assert_eq!(facts.queries.len(), 1);
+        for bad in [
+            "@packages\n@units\n@paths\n",
+            "@packages\n@units\n@paths\n@queries\n@query a 0 9\nshort\n",
+            "@packages\n@units\n@paths\n@queries\n@query a x 0\n\n",
+            "@packages\n@units\n@paths\n@queries\n@query a 0 1\nxy",
+        ] {
+            assert!(parse_probe(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -48,6 +48,78 @@ pub struct Inventory {
     pub units: BTreeSet<String>,
     /// Absolute paths of directories and files.
     pub paths: BTreeSet<String>,
+    /// Read-only commands whose output and status the probe reports, by query name; see
+    /// [`Inventory::query`].
+    pub queries: BTreeMap<String, Vec<String>>,
+}
+
+/// Why a query cannot be added to a scope's probe.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// The name is not `[A-Za-z0-9._-]+`.
+    #[error("query name {0:?}: expected letters, digits, `.`, `_` or `-`")]
+    BadName(String),
+    /// The argv is empty, or an element is empty or holds a tab or newline.
+    #[error("query {name:?}: every argument must be non-empty, without tab or newline: {argv:?}")]
+    BadArgv {
+        /// The query's name.
+        name: String,
+        /// The argv as given.
+        argv: Vec<String>,
+    },
+    /// The name is taken by another command.
+    #[error("query {name:?} is registered twice, as {first:?} and as {second:?}")]
+    Conflict {
+        /// The query's name.
+        name: String,
+        /// The command registered first.
+        first: Vec<String>,
+        /// The other command.
+        second: Vec<String>,
+    },
+}
+
+impl Inventory {
+    /// Adds a read-only command to the probe: its standard output and error and its exit status
+    /// come back as [`crate::probe::ScopeFacts::queries`]`[name]`. A provider registers its
+    /// queries at decode, so a no-op plan runs no command of its own. Registering the same name
+    /// with the same argv again is fine (several resources may share a query).
+    pub fn query<S: Into<String>>(
+        &mut self,
+        name: &str,
+        argv: impl IntoIterator<Item = S>,
+    ) -> Result<(), QueryError> {
+        let argv: Vec<String> = argv.into_iter().map(Into::into).collect();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err(QueryError::BadName(name.to_owned()));
+        }
+        if argv.is_empty()
+            || argv
+                .iter()
+                .any(|arg| arg.is_empty() || arg.contains(['\t', '\n']))
+        {
+            return Err(QueryError::BadArgv {
+                name: name.to_owned(),
+                argv,
+            });
+        }
+        match self.queries.get(name) {
+            Some(first) if *first != argv => Err(QueryError::Conflict {
+                name: name.to_owned(),
+                first: first.clone(),
+                second: argv,
+            }),
+            Some(_) => Ok(()),
+            None => {
+                self.queries.insert(name.to_owned(), argv);
+                Ok(())
+            }
+        }
+    }
 }
 
 impl Scope {

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -121,6 +122,9 @@ pub struct SimSys<'a> {
     poisoned: BTreeSet<String>,
     files_changed: bool,
     error: Option<String>,
+    /// The node's program table, for a command that runs other programs (the scope probe's
+    /// queries); `None` in unit tests of one emulator.
+    programs: Option<&'a BTreeMap<String, Arc<dyn Emulator>>>,
 }
 
 /// A cached namespace before a command stored it.
@@ -156,6 +160,31 @@ impl<'a> SimSys<'a> {
             poisoned: BTreeSet::new(),
             files_changed: false,
             error: None,
+            programs: None,
+        }
+    }
+
+    /// Lets commands run through this view reach the node's other emulators
+    /// ([`SimSys::run_program`]).
+    pub(crate) fn with_programs(
+        mut self,
+        programs: &'a BTreeMap<String, Arc<dyn Emulator>>,
+    ) -> SimSys<'a> {
+        self.programs = Some(programs);
+        self
+    }
+
+    /// Runs `argv` through the emulator that claims its program, as a shell script on the node
+    /// would (without standard input); a program no emulator claims is not found (127).
+    pub fn run_program(&mut self, argv: &[String]) -> SimOutput {
+        let program = argv.first().map_or("", String::as_str);
+        let emulator = self
+            .programs
+            .and_then(|programs| programs.get(program))
+            .cloned();
+        match emulator {
+            Some(emulator) => emulator.run(argv, None, self),
+            None => SimOutput::fail(127, format!("sh: 1: {program}: not found\n")),
         }
     }
 

@@ -193,7 +193,8 @@ impl SimNode {
         let outcome = if let Some(fault) = fault.as_ref().filter(|fault| !fault.after_effect) {
             Ok(SimOutput::fail(fault.status, fault.stderr.clone()))
         } else if let Some(emulator) = self.emulators.get(&cmd.program) {
-            let mut sys = SimSys::new(&mut state.files, &mut state.tools, cache);
+            let mut sys = SimSys::new(&mut state.files, &mut state.tools, cache)
+                .with_programs(&self.emulators);
             let output = emulator.run(&argv, stdin, &mut sys);
             let report = sys.finish();
             if let Some(error) = report.error {

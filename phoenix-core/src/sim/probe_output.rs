@@ -1,6 +1,6 @@
 //! The one writer of the scope probe's output format ([`crate::probe::PROBE_SCRIPT`]) for
 //! emulators: the node's builtins and a guest emulator frame their answers the same way, each
-//! supplying only where packages, units and paths come from.
+//! supplying only where packages, units, paths and query answers come from.
 
 use crate::probe::{DPKG_FORMAT, UNIT_PROPERTIES};
 
@@ -35,11 +35,20 @@ pub trait ProbeSource {
     fn systemctl(&mut self, argv: &[String]) -> String;
     /// The probe's `stat` line for `path` (see [`stat_line`]).
     fn stat(&mut self, path: &str) -> String;
+    /// The exit status and the standard output and error (together) of the query command
+    /// `argv`. By default every program is missing, as a shell reports it.
+    fn query(&mut self, argv: &[String]) -> (i32, String) {
+        let program = argv.first().map_or("", String::as_str);
+        (127, format!("sh: 1: {program}: not found\n"))
+    }
 }
 
-/// The probe's output for its three newline-separated arguments, asking `source` about each
-/// package, unit and path. A list that is empty runs no tool, as the script does.
-pub fn probe_output([packages, units, paths]: [&str; 3], source: &mut dyn ProbeSource) -> String {
+/// The probe's output for its four newline-separated arguments, asking `source` about each
+/// package, unit, path and query. A list that is empty runs no tool, as the script does.
+pub fn probe_output(
+    [packages, units, paths, queries]: [&str; 4],
+    source: &mut dyn ProbeSource,
+) -> String {
     let mut stdout = String::from("@packages\n");
     let packages = split(packages);
     if !packages.is_empty() {
@@ -67,6 +76,17 @@ pub fn probe_output([packages, units, paths]: [&str; 3], source: &mut dyn ProbeS
     for name in split(paths) {
         stdout.push_str(&format!("@path {name}\n"));
         stdout.push_str(&source.stat(&name));
+    }
+    stdout.push_str("@queries\n");
+    for line in split(queries) {
+        let mut fields = line.split('\t').filter(|field| !field.is_empty());
+        let name = fields.next().unwrap_or_default().to_owned();
+        let argv: Vec<String> = fields.map(str::to_owned).collect();
+        let (status, output) = source.query(&argv);
+        stdout.push_str(&format!(
+            "@query {name} {status} {}\n{output}\n",
+            output.len()
+        ));
     }
     stdout
 }
@@ -125,10 +145,21 @@ mod tests {
 
     #[test]
     fn empty_lists_run_no_tool_and_paths_are_framed() {
-        let out = probe_output(["", "", "/a\n/b\n"], &mut Paths);
+        let out = probe_output(["", "", "/a\n/b\n", ""], &mut Paths);
         assert_eq!(
             out,
-            "@packages\n@units\n@paths\n@path /a\nregular file|600|root:root|2\nx\n@path /b\nmissing\n"
+            "@packages\n@units\n@paths\n@path /a\nregular file|600|root:root|2\nx\n@path /b\nmissing\n@queries\n"
         );
+    }
+
+    #[test]
+    fn issue_9_queries_are_framed_by_their_byte_count() {
+        let out = probe_output(["", "", "", "ex\texportfs\t-v\ngone\tnosuch"], &mut Paths);
+        assert_eq!(
+            out,
+            "@packages\n@units\n@paths\n@queries\n@query ex 127 27\nsh: 1: exportfs: not found\n\n@query gone 127 25\nsh: 1: nosuch: not found\n\n"
+        );
+        let facts = crate::probe::parse_probe(&out).expect("parses");
+        assert_eq!(facts.queries["ex"].output, "sh: 1: exportfs: not found\n");
     }
 }

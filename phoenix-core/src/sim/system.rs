@@ -78,9 +78,9 @@ impl Emulator for System {
     }
 }
 
-/// `sh -c PROBE_SCRIPT sh PACKAGES UNITS PATHS`; any other script is not emulated.
+/// `sh -c PROBE_SCRIPT sh PACKAGES UNITS PATHS QUERIES`; any other script is not emulated.
 fn sh(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
-    let [dash_c, script, _zero, packages, units, paths] = args else {
+    let [dash_c, script, _zero, packages, units, paths, queries] = args else {
         return SimOutput::fail(
             2,
             "phoenix sim: only the scope probe script is emulated by `sh`\n",
@@ -92,7 +92,10 @@ fn sh(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
             "phoenix sim: only the scope probe script is emulated by `sh`\n",
         );
     }
-    SimOutput::ok(probe_output([packages, units, paths], &mut NodeProbe(sys)))
+    SimOutput::ok(probe_output(
+        [packages, units, paths, queries],
+        &mut NodeProbe(sys),
+    ))
 }
 
 /// The node's answers to the scope probe.
@@ -107,6 +110,11 @@ impl ProbeSource for NodeProbe<'_, '_> {
     }
     fn stat(&mut self, path: &str) -> String {
         stat(path, self.0)
+    }
+    fn query(&mut self, argv: &[String]) -> (i32, String) {
+        // A query is a read: what it changed is reported by the node as a write declared a read.
+        let output = self.0.run_program(argv);
+        (output.status, format!("{}{}", output.stdout, output.stderr))
     }
 }
 

@@ -16,11 +16,12 @@ use super::fs::{Mounts, Node};
 use super::guest::GuestOutput;
 use super::state::Content;
 
-/// The probe's output for the newline-separated `packages`, `units` and `paths`.
+/// The probe's output for the newline-separated `packages`, `units`, `paths` and `queries` (a
+/// query runs no program in the container model: each is reported missing).
 pub(crate) fn emulate(
     ctx: &Ctx<'_, '_>,
     mounts: &Mounts,
-    lists: [&str; 3],
+    lists: [&str; 4],
     pct_argv: &[String],
 ) -> GuestOutput {
     let Some(content) = ctx.root_content(mounts) else {

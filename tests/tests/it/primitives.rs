@@ -357,7 +357,7 @@ async fn issue_9_a_container_scope_is_planned_from_one_probe_through_pct_exec() 
     let scope = scopes.get("ct:101").expect("phoenix-lxc registers ct");
     let resources = web(&scope, "server { listen 80; }\n", "gzip on;\n");
     let probe = phoenix_core::probe::probe_command(&scope);
-    let reply = "@packages\nnginx\tii \t1.22.1-9+deb12u11\ncurl\tii \t7.88.1-10+deb12u14\n@units\nId=nginx.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n@paths\n@path /etc/nginx/conf.d/extra.conf\nregular file|644|root:root|9\ngzip on;\n@path /etc/nginx/sites-enabled/lab\nregular file|644|root:root|11\nserver {}\n\n@path /srv/share\ndirectory|755|root:root|4096\n";
+    let reply = "@packages\nnginx\tii \t1.22.1-9+deb12u11\ncurl\tii \t7.88.1-10+deb12u14\n@units\nId=nginx.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n@paths\n@path /etc/nginx/conf.d/extra.conf\nregular file|644|root:root|9\ngzip on;\n@path /etc/nginx/sites-enabled/lab\nregular file|644|root:root|11\nserver {}\n\n@path /srv/share\ndirectory|755|root:root|4096\n@queries\n";
     let fake = Arc::new(
         phoenix_core::sim::FakeHost::new()
             .reply(probe.argv(), phoenix_core::Output::new(Some(0), reply, "")),
@@ -399,4 +399,90 @@ async fn issue_9_a_container_scope_is_planned_from_one_probe_through_pct_exec() 
             "    pct exec 101 -- systemctl reload nginx.service",
         ]
     );
+}
+
+/// The real probe script under this machine's `sh` (dash on Debian) reports each query's exit
+/// status and exact output bytes, however the output looks, and the simulated node frames the
+/// same queries the same way.
+#[tokio::test]
+async fn issue_9_the_real_probe_script_runs_every_query_in_the_one_command() {
+    let scope = Scope::node();
+    scope.observe(|inventory| {
+        inventory
+            .query("framed", ["printf", r"a\n@query x 0 1\n@\n\n"])
+            .expect("valid");
+        inventory
+            .query("utf8", ["printf", "caf\u{e9} \u{2713}"])
+            .expect("valid");
+        inventory
+            .query("fails", ["ls", "/phoenix-no-such-dir"])
+            .expect("valid");
+        inventory
+            .query("missing", ["phoenix-no-such-tool", "-v"])
+            .expect("valid");
+        inventory.paths.insert("/phoenix-no-such-dir".to_owned());
+    });
+    let host = phoenix_core::LocalHost::new();
+    let output = phoenix_core::Host::run(&host, &phoenix_core::probe::probe_command(&scope))
+        .await
+        .expect("sh runs");
+    assert!(output.success(), "{}", output.stderr);
+    let facts = phoenix_core::probe::parse_probe(&output.stdout).expect("parses");
+    let queries = &facts.queries;
+    assert_eq!(queries["framed"].status, 0);
+    assert_eq!(queries["framed"].output, "a\n@query x 0 1\n@\n\n");
+    assert_eq!(queries["utf8"].output, "caf\u{e9} \u{2713}");
+    assert_eq!(queries["fails"].status, 2);
+    assert!(
+        queries["fails"]
+            .output
+            .contains("No such file or directory"),
+        "{:?}",
+        queries["fails"]
+    );
+    assert!(
+        queries["missing"].is_missing_program(),
+        "{:?}",
+        queries["missing"]
+    );
+    assert_eq!(queries.len(), 4);
+    assert!(facts.paths.is_empty());
+
+    // The simulated node: a query reaches the emulator that claims its program.
+    let node = node();
+    let scope = Scope::node();
+    scope.observe(|inventory| {
+        inventory
+            .query("dpkg", ["dpkg-query", "-W", "--", "nginx"])
+            .expect("valid");
+        inventory
+            .query("missing", ["phoenix-no-such-tool"])
+            .expect("valid");
+    });
+    let output = phoenix_core::Host::run(&*node, &phoenix_core::probe::probe_command(&scope))
+        .await
+        .expect("runs");
+    let facts = phoenix_core::probe::parse_probe(&output.stdout).expect("parses");
+    assert!(facts.queries["missing"].is_missing_program());
+    assert_eq!(
+        facts.queries["dpkg"].output, "dpkg-query: no packages found matching nginx\n",
+        "{facts:?}"
+    );
+    assert_eq!(facts.queries["dpkg"].status, 1);
+}
+
+#[test]
+fn issue_9_a_query_is_named_once_and_carries_plain_arguments() {
+    let scope = Scope::node();
+    scope.observe(|inventory| {
+        inventory.query("a", ["exportfs", "-v"]).expect("first");
+        inventory
+            .query("a", ["exportfs", "-v"])
+            .expect("the same again");
+        assert!(inventory.query("a", ["exportfs", "-s"]).is_err());
+        assert!(inventory.query("b c", ["true"]).is_err());
+        assert!(inventory.query("b", ["x\ty"]).is_err());
+        assert!(inventory.query("b", [""]).is_err());
+        assert!(inventory.query::<&str>("b", []).is_err());
+    });
 }
