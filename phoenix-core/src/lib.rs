@@ -51,6 +51,6 @@ pub use graph::{Graph, GraphFormat};
 pub use plan::{Engine, FORMAT_VERSION, Plan, PlanOptions, Summary};
 pub use provider::{DecodeCx, Desired, Provider, Registry, RegistryBuilder};
 pub use resource::{AnyState, Capability, Ctx, DynResource, Resource};
-pub use scope::{GuestTransport, QueryError, Scope, ScopeError, Scopes};
+pub use scope::{BatchOutput, GuestTransport, QueryError, Scope, ScopeError, Scopes};
 pub use sensitive::{Content, PlanKey};
 pub use stats::Stats;

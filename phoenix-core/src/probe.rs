@@ -22,19 +22,31 @@ use crate::facts::Fact;
 use crate::host::{Host, run_checked};
 use crate::parse::ParseError;
 use crate::resource::Ctx;
-use crate::scope::Scope;
+use crate::scope::{Inventory, Scope};
 
-/// The probe script; its arguments are four newline-separated lists: packages, units, paths and
-/// queries (one per line: the query's name, then its argv, separated by tabs).
+/// The probe script. Each argument is one thing to observe, tagged: `p:PACKAGE`, `u:UNIT`,
+/// `f:PATH`, or `q:NAME<TAB>ARG<TAB>ARG...` for a query (see [`probe_args`]); no argument holds
+/// a newline, so a transport that carries arguments one per line (a batch over many guests) can
+/// carry them unchanged.
 pub const PROBE_SCRIPT: &str = r#"set -f
-IFS='
+nl='
 '
+IFS=$nl
+pk= un= pa= qu=
+for a; do
+  case $a in
+    p:*) pk=$pk$nl${a#p:} ;;
+    u:*) un=$un$nl${a#u:} ;;
+    f:*) pa=$pa$nl${a#f:} ;;
+    q:*) qu=$qu$nl${a#q:} ;;
+  esac
+done
 echo @packages
-[ -z "$1" ] || dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\t${Version}\n' -- $1 2>/dev/null
+[ -z "$pk" ] || dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\t${Version}\n' -- $pk 2>/dev/null
 echo @units
-[ -z "$2" ] || systemctl show -p Id,LoadState,ActiveState,SubState,UnitFileState -- $2
+[ -z "$un" ] || systemctl show -p Id,LoadState,ActiveState,SubState,UnitFileState -- $un
 echo @paths
-for p in $3; do
+for p in $pa; do
   printf '@path %s\n' "$p"
   if s=$(stat -c '%F|%a|%U:%G|%s' -- "$p" 2>/dev/null); then
     printf '%s\n' "$s"
@@ -44,11 +56,10 @@ for p in $3; do
   fi
 done
 echo @queries
-for q in $4; do
+for q in $qu; do
   IFS='	'
   set -- $q
-  IFS='
-'
+  IFS=$nl
   n=$1
   shift
   o=$(LC_ALL=C "$@" 2>&1; printf '@%s' "$?")
@@ -57,6 +68,50 @@ for q in $4; do
   printf '@query %s %s %s\n%s\n' "$n" "$r" "$(($(printf %s "$o" | wc -c)))" "$o"
 done
 "#;
+
+/// The `$0` the probe script gets.
+pub const PROBE_NAME: &str = "phoenix-scope-probe";
+
+/// What the probe observes, as [`PROBE_SCRIPT`]'s tagged arguments, in a stable order. Names
+/// holding a newline are left out (config validation refuses control characters before here).
+pub fn probe_args(inventory: &Inventory) -> Vec<String> {
+    let tagged = |tag: &str, items: &mut dyn Iterator<Item = String>| -> Vec<String> {
+        items
+            .filter(|item| !item.contains('\n'))
+            .map(|item| format!("{tag}:{item}"))
+            .collect()
+    };
+    let mut args = tagged("p", &mut inventory.packages.iter().cloned());
+    args.extend(tagged("u", &mut inventory.units.iter().cloned()));
+    args.extend(tagged("f", &mut inventory.paths.iter().cloned()));
+    args.extend(tagged(
+        "q",
+        &mut inventory
+            .queries
+            .iter()
+            .map(|(name, argv)| format!("{name}\t{}", argv.join("\t"))),
+    ));
+    args
+}
+
+/// The four newline-separated lists (packages, units, paths, queries) that tagged probe
+/// arguments stand for, as the script gathers them; untagged arguments are ignored, as the
+/// script does. For emulators.
+pub fn split_probe_args(args: &[String]) -> [String; 4] {
+    let mut lists: [String; 4] = Default::default();
+    for arg in args {
+        let (index, item) = match arg.split_once(':') {
+            Some(("p", item)) => (0, item),
+            Some(("u", item)) => (1, item),
+            Some(("f", item)) => (2, item),
+            Some(("q", item)) => (3, item),
+            _ => continue,
+        };
+        lists[index].push_str(item);
+        lists[index].push('\n');
+    }
+    lists
+}
 
 /// The `dpkg-query` format the probe uses.
 pub const DPKG_FORMAT: &str = r"${Package}\t${db:Status-Abbrev}\t${Version}\n";
@@ -156,27 +211,13 @@ impl PathFact {
 
 /// The probe command of `scope` (as the node runs it).
 pub fn probe_command(scope: &Scope) -> Cmd {
-    let inventory = scope.inventory();
-    let join = |items: &std::collections::BTreeSet<String>| {
-        items.iter().cloned().collect::<Vec<_>>().join("\n")
-    };
-    scope.command(Cmd::read(
-        "sh",
-        [
-            "-c".to_owned(),
-            PROBE_SCRIPT.to_owned(),
-            "sh".to_owned(),
-            join(&inventory.packages),
-            join(&inventory.units),
-            join(&inventory.paths),
-            inventory
-                .queries
-                .iter()
-                .map(|(name, argv)| format!("{name}\t{}", argv.join("\t")))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        ],
-    ))
+    let mut argv = vec![
+        "-c".to_owned(),
+        PROBE_SCRIPT.to_owned(),
+        PROBE_NAME.to_owned(),
+    ];
+    argv.extend(probe_args(&scope.inventory()));
+    scope.command(Cmd::read("sh", argv))
 }
 
 /// The probe of one scope, as a fact: gathered once per run, shared by every primitive in it.
@@ -197,15 +238,87 @@ impl Fact for Probe {
     }
 }
 
-/// The scope's facts. A guest that this run creates or starts and that cannot be probed yet is
-/// observed as empty: everything in it is still to be made.
+/// The probes of every guest of one class whose transport batches, from one node command
+/// ([`GuestTransport::batch`]): each guest's facts, or why its probe failed. Which guests are in
+/// it is read when it is gathered (after decode, so every scoped resource has registered what it
+/// observes); every scope of the class asks for the same fact and takes its own entry.
+#[derive(Debug, Clone)]
+pub struct GuestProbes {
+    /// Any scope of the class: its class mates are read at gathering.
+    scope: Scope,
+}
+
+impl GuestProbes {
+    /// The batch probe of the scopes of `scope`'s class, when its transport batches.
+    fn of(scope: &Scope) -> Option<GuestProbes> {
+        scope
+            .transport()
+            .is_some_and(|transport| transport.batches())
+            .then(|| GuestProbes {
+                scope: scope.clone(),
+            })
+    }
+}
+
+/// Each scope's guest name with its probe arguments.
+fn batch_args(scopes: &[Scope]) -> Vec<(String, Vec<String>)> {
+    scopes
+        .iter()
+        .filter_map(|scope| Some((scope.guest()?.to_owned(), probe_args(&scope.inventory()))))
+        .collect()
+}
+
+#[async_trait]
+impl Fact for GuestProbes {
+    type Value = BTreeMap<String, Result<ScopeFacts, String>>;
+
+    fn key(&self) -> String {
+        format!("scope.probe-batch:{}", self.scope.class().unwrap_or("node"))
+    }
+
+    async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
+        let Some(transport) = self.scope.transport() else {
+            return Ok(BTreeMap::new());
+        };
+        let scopes = self.scope.class_mates();
+        let cmd = transport
+            .batch(PROBE_SCRIPT, PROBE_NAME, &batch_args(&scopes))
+            .ok_or("the guest transport says it batches but gave no batch command")?;
+        let output = run_checked(host, &cmd).await?;
+        let outputs = transport.split_batch(&output)?;
+        Ok(outputs
+            .into_iter()
+            .map(|(guest, stdout)| {
+                let facts = stdout.and_then(|stdout| {
+                    parse_probe(&stdout).map_err(|e| format!("read the probe of {guest}: {e}"))
+                });
+                (guest, facts)
+            })
+            .collect())
+    }
+}
+
+/// The scope's facts: from the one batch command of its class when its transport batches,
+/// otherwise from its own probe command. A guest that this run creates or starts and that cannot
+/// be probed yet is observed as empty: everything in it is still to be made.
 pub async fn observe(cx: &Ctx<'_>, scope: &Scope) -> Result<Arc<ScopeFacts>, BoxError> {
-    match cx.fact(&Probe(scope.clone())).await {
+    let observed: Result<Arc<ScopeFacts>, BoxError> = match GuestProbes::of(scope) {
+        Some(batch) => match cx.fact(&batch).await {
+            Ok(all) => match scope.guest().and_then(|guest| all.get(guest)) {
+                Some(Ok(facts)) => Ok(Arc::new(facts.clone())),
+                Some(Err(reason)) => Err(reason.clone().into()),
+                None => Err(format!("the batch probe printed nothing for {scope}").into()),
+            },
+            Err(err) => Err(err.into()),
+        },
+        None => cx.fact(&Probe(scope.clone())).await.map_err(Into::into),
+    };
+    match observed {
         Ok(facts) => Ok(facts),
         Err(_) if scope.ready().is_some_and(|c| cx.is_provided(&c)) => {
             Ok(Arc::new(ScopeFacts::default()))
         }
-        Err(err) => Err(err.into()),
+        Err(err) => Err(err),
     }
 }
 

@@ -10,9 +10,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use crate::cmd::Cmd;
+use crate::cmd::{Cmd, Output};
 use crate::resource::Capability;
 
 /// Runs commands inside guests of one class (such as `ct`), through the node.
@@ -24,7 +24,32 @@ pub trait GuestTransport: Send + Sync + fmt::Debug {
     /// effect, stdin and timeout. Environment variables must reach the command without their
     /// values appearing where a plan shows them, or the transport must refuse to carry them.
     fn exec(&self, guest: &str, cmd: &Cmd) -> Cmd;
+
+    /// Whether [`GuestTransport::batch`] probes many guests in one command. `false` (the
+    /// default) probes each guest with its own [`GuestTransport::exec`] command.
+    fn batches(&self) -> bool {
+        false
+    }
+
+    /// One read-only node command that runs `sh -c script NAME ARGS...` inside each of `guests`
+    /// (each with its own arguments, none holding a newline), in one round trip, so probing
+    /// every guest of the class costs one command whatever their number; `None` when this
+    /// transport has no such command (see [`GuestTransport::batches`]).
+    fn batch(&self, script: &str, name: &str, guests: &[(String, Vec<String>)]) -> Option<Cmd> {
+        let _ = (script, name, guests);
+        None
+    }
+
+    /// Each guest's standard output from the output of a [`GuestTransport::batch`] command, or
+    /// why that guest's run failed; an error for the whole output when it cannot be read.
+    fn split_batch(&self, output: &Output) -> Result<BatchOutput, String> {
+        let _ = output;
+        Err("this transport has no batch command".to_owned())
+    }
 }
+
+/// What a batch command reported, by guest: its standard output, or why its run failed.
+pub type BatchOutput = BTreeMap<String, Result<String, String>>;
 
 /// Where a resource runs. Cheap to clone; two clones share one inventory.
 #[derive(Clone)]
@@ -37,6 +62,8 @@ struct Inner {
     guest: Option<(String, String)>,
     transport: Option<Arc<dyn GuestTransport>>,
     inventory: Mutex<Inventory>,
+    /// Every scope of the same decode (a weak link: the decode's `Scopes` owns them).
+    siblings: Weak<Mutex<BTreeMap<String, Scope>>>,
 }
 
 /// What the primitives of one scope want to observe.
@@ -80,6 +107,14 @@ pub enum QueryError {
 }
 
 impl Inventory {
+    /// Whether nothing is to be observed.
+    pub fn is_empty(&self) -> bool {
+        self.packages.is_empty()
+            && self.units.is_empty()
+            && self.paths.is_empty()
+            && self.queries.is_empty()
+    }
+
     /// Adds a read-only command to the probe: its standard output and error and its exit status
     /// come back as [`crate::probe::ScopeFacts::queries`]`[name]`. A provider registers its
     /// queries at decode, so a no-op plan runs no command of its own. Registering the same name
@@ -129,13 +164,54 @@ impl Scope {
     }
 
     fn build(guest: Option<(String, String)>, transport: Option<Arc<dyn GuestTransport>>) -> Scope {
+        Scope::build_in(guest, transport, Weak::new())
+    }
+
+    fn build_in(
+        guest: Option<(String, String)>,
+        transport: Option<Arc<dyn GuestTransport>>,
+        siblings: Weak<Mutex<BTreeMap<String, Scope>>>,
+    ) -> Scope {
         Scope {
             inner: Arc::new(Inner {
                 guest,
                 transport,
                 inventory: Mutex::new(Inventory::default()),
+                siblings,
             }),
         }
+    }
+
+    /// The guest's class (`ct`), `None` for the node.
+    pub fn class(&self) -> Option<&str> {
+        self.inner.guest.as_ref().map(|(class, _)| class.as_str())
+    }
+
+    /// The guest's name within its class (`101`), `None` for the node.
+    pub fn guest(&self) -> Option<&str> {
+        self.inner.guest.as_ref().map(|(_, guest)| guest.as_str())
+    }
+
+    /// The transport of a guest scope.
+    pub fn transport(&self) -> Option<&Arc<dyn GuestTransport>> {
+        self.inner.transport.as_ref()
+    }
+
+    /// Every guest scope of the same class made by the same [`Scopes`] (this one included),
+    /// whose inventory is not empty, by name; for a scope made on its own, just itself.
+    pub fn class_mates(&self) -> Vec<Scope> {
+        let Some(class) = self.class() else {
+            return vec![self.clone()];
+        };
+        let Some(siblings) = self.inner.siblings.upgrade() else {
+            return vec![self.clone()];
+        };
+        let siblings = siblings.lock().unwrap_or_else(PoisonError::into_inner);
+        siblings
+            .values()
+            .filter(|scope| scope.class() == Some(class) && !scope.inventory().is_empty())
+            .cloned()
+            .collect()
     }
 
     /// Whether this is the node.
@@ -228,7 +304,7 @@ impl Eq for Scope {}
 #[derive(Debug, Default)]
 pub struct Scopes {
     transports: BTreeMap<String, Arc<dyn GuestTransport>>,
-    known: Mutex<BTreeMap<String, Scope>>,
+    known: Arc<Mutex<BTreeMap<String, Scope>>>,
 }
 
 /// A scope name that does not name the node or a guest of a registered class.
@@ -255,7 +331,7 @@ impl Scopes {
                 .into_iter()
                 .map(|t| (t.class().to_owned(), t))
                 .collect(),
-            known: Mutex::default(),
+            known: Arc::default(),
         }
     }
 
@@ -285,9 +361,10 @@ impl Scopes {
                     class: class.to_owned(),
                     scope: name.to_owned(),
                 })?;
-            Scope::build(
+            Scope::build_in(
                 Some((class.to_owned(), guest.to_owned())),
                 Some(Arc::clone(transport)),
+                Arc::downgrade(&self.known),
             )
         };
         known.insert(name.to_owned(), scope.clone());

@@ -152,6 +152,13 @@ impl Fact for ProbeAll {
 
 /// One container's answers from its block of the host probe.
 fn read_block(id: u32, block: Option<&parse::ProbeBlock>) -> ProbeResult {
+    let stdout = block_stdout(id, block)?;
+    parse::parse_probe_output(stdout).map_err(|e| format!("read the probe of container {id}: {e}"))
+}
+
+/// The standard output of one container's block of a host probe, or why its probe failed: no
+/// block, hung, or a non-zero status (with the last line of its standard error).
+pub(crate) fn block_stdout(id: u32, block: Option<&parse::ProbeBlock>) -> Result<&str, String> {
     let Some(block) = block else {
         return Err(format!("the probe printed nothing for container {id}"));
     };
@@ -159,6 +166,12 @@ fn read_block(id: u32, block: Option<&parse::ProbeBlock>) -> ProbeResult {
         return Err(format!(
             "the probe of container {id} did not finish within {} s",
             parse::PROBE_LIMIT_SECS
+        ));
+    }
+    if block.status != Some(0) && block.stderr.contains("Failed to get init pid") {
+        // LXC 5's `get_attach_context` on a container without an init process.
+        return Err(format!(
+            "container {id} is not running (lxc-attach: Failed to get init pid)"
         ));
     }
     if block.status != Some(0) {
@@ -174,8 +187,7 @@ fn read_block(id: u32, block: Option<&parse::ProbeBlock>) -> ProbeResult {
             said.escape_debug()
         ));
     }
-    parse::parse_probe_output(&block.stdout)
-        .map_err(|e| format!("read the probe of container {id}: {e}"))
+    Ok(&block.stdout)
 }
 
 /// The one host command that probes `n_containers` containers whose requests are `stdin`.

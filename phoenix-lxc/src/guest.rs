@@ -6,7 +6,7 @@
 //! to the command inside (Proxmox's default changes to 0 in PVE 9, so it is explicit), so their
 //! values never appear in argv or a plan.
 
-use phoenix_core::{Capability, Cmd, GuestTransport};
+use phoenix_core::{BatchOutput, Capability, Cmd, GuestTransport, Output};
 
 /// The class of container scopes: `ct:101`.
 pub(crate) const CLASS: &str = "ct";
@@ -31,6 +31,45 @@ impl GuestTransport for PctExec {
         args.extend(cmd.argv());
         wrapped.args = args;
         wrapped
+    }
+
+    fn batches(&self) -> bool {
+        true
+    }
+
+    /// The host probe command (`parse::PROBE_ALL_SCRIPT`: `lxc-attach` into every container at
+    /// once, each framed on its own) running `script` instead of this crate's probe; `None` when
+    /// a guest is not a container id or an argument holds a newline.
+    fn batch(&self, script: &str, _name: &str, guests: &[(String, Vec<String>)]) -> Option<Cmd> {
+        let mut stdin = String::new();
+        for (guest, args) in guests {
+            let id: u32 = guest.parse().ok()?;
+            for arg in args {
+                if arg.contains('\n') {
+                    return None;
+                }
+                stdin.push_str(&format!("{id} {arg}\n"));
+            }
+            if args.is_empty() {
+                // A container with nothing to observe still gets its block.
+                stdin.push_str(&format!("{id} -\n"));
+            }
+        }
+        let argv = crate::parse::probe_all_argv_with(guests.len(), script);
+        let (program, args) = argv.split_first()?;
+        Some(Cmd::read(program, args.iter().cloned()).stdin(stdin))
+    }
+
+    fn split_batch(&self, output: &Output) -> Result<BatchOutput, String> {
+        let blocks = crate::parse::parse_probe_all_output(&output.stdout)
+            .map_err(|e| format!("read the probe of the containers: {e}"))?;
+        Ok(blocks
+            .iter()
+            .map(|(id, block)| {
+                let stdout = crate::facts::block_stdout(*id, Some(block)).map(str::to_owned);
+                (id.to_string(), stdout)
+            })
+            .collect())
     }
 }
 

@@ -43,14 +43,13 @@ pub trait ProbeSource {
     }
 }
 
-/// The probe's output for its four newline-separated arguments, asking `source` about each
-/// package, unit, path and query. A list that is empty runs no tool, as the script does.
-pub fn probe_output(
-    [packages, units, paths, queries]: [&str; 4],
-    source: &mut dyn ProbeSource,
-) -> String {
+/// The probe's output for its tagged arguments (`crate::probe::probe_args`), asking `source`
+/// about each package, unit, path and query. A list that is empty runs no tool, as the script
+/// does.
+pub fn probe_output(args: &[String], source: &mut dyn ProbeSource) -> String {
+    let [packages, units, paths, queries] = crate::probe::split_probe_args(args);
     let mut stdout = String::from("@packages\n");
-    let packages = split(packages);
+    let packages = split(&packages);
     if !packages.is_empty() {
         let mut argv = vec![
             "-W".to_owned(),
@@ -61,7 +60,7 @@ pub fn probe_output(
         stdout.push_str(&source.dpkg_query(&argv));
     }
     stdout.push_str("@units\n");
-    let units = split(units);
+    let units = split(&units);
     if !units.is_empty() {
         let mut argv = vec![
             "show".to_owned(),
@@ -73,12 +72,12 @@ pub fn probe_output(
         stdout.push_str(&source.systemctl(&argv));
     }
     stdout.push_str("@paths\n");
-    for name in split(paths) {
+    for name in split(&paths) {
         stdout.push_str(&format!("@path {name}\n"));
         stdout.push_str(&source.stat(&name));
     }
     stdout.push_str("@queries\n");
-    for line in split(queries) {
+    for line in split(&queries) {
         let mut fields = line.split('\t').filter(|field| !field.is_empty());
         let name = fields.next().unwrap_or_default().to_owned();
         let argv: Vec<String> = fields.map(str::to_owned).collect();
@@ -123,6 +122,10 @@ mod tests {
 
     struct Paths;
 
+    fn args(args: &[&str]) -> Vec<String> {
+        args.iter().map(|arg| (*arg).to_owned()).collect()
+    }
+
     impl ProbeSource for Paths {
         fn dpkg_query(&mut self, _argv: &[String]) -> String {
             unreachable!("no packages are asked about")
@@ -145,7 +148,7 @@ mod tests {
 
     #[test]
     fn empty_lists_run_no_tool_and_paths_are_framed() {
-        let out = probe_output(["", "", "/a\n/b\n", ""], &mut Paths);
+        let out = probe_output(&args(&["f:/a", "f:/b"]), &mut Paths);
         assert_eq!(
             out,
             "@packages\n@units\n@paths\n@path /a\nregular file|600|root:root|2\nx\n@path /b\nmissing\n@queries\n"
@@ -154,7 +157,7 @@ mod tests {
 
     #[test]
     fn issue_9_queries_are_framed_by_their_byte_count() {
-        let out = probe_output(["", "", "", "ex\texportfs\t-v\ngone\tnosuch"], &mut Paths);
+        let out = probe_output(&args(&["q:ex\texportfs\t-v", "q:gone\tnosuch"]), &mut Paths);
         assert_eq!(
             out,
             "@packages\n@units\n@paths\n@queries\n@query ex 127 27\nsh: 1: exportfs: not found\n\n@query gone 127 25\nsh: 1: nosuch: not found\n\n"

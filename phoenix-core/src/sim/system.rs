@@ -78,24 +78,17 @@ impl Emulator for System {
     }
 }
 
-/// `sh -c PROBE_SCRIPT sh PACKAGES UNITS PATHS QUERIES`; any other script is not emulated.
+/// `sh -c PROBE_SCRIPT NAME ARG...`; any other script is not emulated.
 fn sh(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
-    let [dash_c, script, _zero, packages, units, paths, queries] = args else {
-        return SimOutput::fail(
+    match args {
+        [dash_c, script, _zero, args @ ..] if dash_c == "-c" && script == PROBE_SCRIPT => {
+            SimOutput::ok(probe_output(args, &mut NodeProbe(sys)))
+        }
+        _ => SimOutput::fail(
             2,
             "phoenix sim: only the scope probe script is emulated by `sh`\n",
-        );
-    };
-    if dash_c != "-c" || script != PROBE_SCRIPT {
-        return SimOutput::fail(
-            2,
-            "phoenix sim: only the scope probe script is emulated by `sh`\n",
-        );
+        ),
     }
-    SimOutput::ok(probe_output(
-        [packages, units, paths, queries],
-        &mut NodeProbe(sys),
-    ))
 }
 
 /// The node's answers to the scope probe.

@@ -29,6 +29,7 @@ pub use probe::{
 };
 pub use probe_all::{
     PROBE_ALL_NAME, PROBE_ALL_SCRIPT, PROBE_LIMIT_SECS, ProbeBlock, format_probe_all_output,
-    parse_probe_all_output, probe_all_argv, probe_all_stdin, read_probe_all_stdin,
+    parse_probe_all_output, probe_all_argv, probe_all_argv_with, probe_all_stdin,
+    read_probe_all_stdin,
 };
 pub use status::{PctStatus, format_pct_status, parse_pct_status};

@@ -80,6 +80,12 @@ pub const PROBE_LIMIT_SECS: u32 = 10;
 /// Each probe may take [`PROBE_LIMIT_SECS`]; the whole command gets that for every four
 /// containers (a host with at least four threads finishes well before), plus a margin.
 pub fn probe_all_argv(n_containers: usize) -> Vec<String> {
+    probe_all_argv_with(n_containers, super::probe::PROBE_SCRIPT)
+}
+
+/// [`probe_all_argv`] with another in-container script: core's scope probe
+/// (`phoenix_core::probe::PROBE_SCRIPT`) rides the same host command.
+pub fn probe_all_argv_with(n_containers: usize, probe: &str) -> Vec<String> {
     let rounds = u32::try_from(n_containers.div_ceil(4)).unwrap_or(u32::MAX);
     let total = PROBE_LIMIT_SECS.saturating_mul(rounds).saturating_add(30);
     [
@@ -92,7 +98,7 @@ pub fn probe_all_argv(n_containers: usize) -> Vec<String> {
         PROBE_ALL_SCRIPT,
         PROBE_ALL_NAME,
         &PROBE_LIMIT_SECS.to_string(),
-        super::probe::PROBE_SCRIPT,
+        probe,
     ]
     .iter()
     .map(|word| (*word).to_owned())

@@ -551,10 +551,10 @@ fn shell(ctx: &Ctx<'_, '_>, mounts: &Mounts, args: &[String], pct_argv: &[String
             let view = GuestView { ctx, mounts };
             GuestOutput::ok(emulate_probe(requests, &view))
         }
-        [flag, script, _name, packages, units, paths, queries]
+        [flag, script, _name, args @ ..]
             if flag == "-c" && script == phoenix_core::probe::PROBE_SCRIPT =>
         {
-            super::scope_probe::emulate(ctx, mounts, [packages, units, paths, queries], pct_argv)
+            super::scope_probe::emulate(ctx, mounts, args, pct_argv)
         }
         _ => GuestOutput::not_emulated(pct_argv),
     }

@@ -50,10 +50,11 @@ impl Emulator for ProbeAllEmulator {
                 format!("phoenix sim: `{}` is not emulated\n", argv.join(" ")),
             );
         }
+        let probe = argv.last().map_or("", String::as_str);
         let mut ctx = Ctx::new(sys);
         let mut blocks = Vec::new();
         for (id, requests) in read_probe_all_stdin(stdin.unwrap_or_default()) {
-            blocks.push((id, attach(&mut ctx, id, &requests)));
+            blocks.push((id, attach(&mut ctx, id, probe, &requests)));
         }
         let mutated = ctx.commit();
         SimOutput::new(0, format_probe_all_output(&blocks), "", mutated)
@@ -75,24 +76,26 @@ impl Emulator for ProbeAllEmulator {
     }
 }
 
-/// Whether `argv` is `timeout -k 5 TOTAL sh -c PROBE_ALL_SCRIPT phoenix-probe-all LIMIT PROBE`.
+/// Whether `argv` is `timeout -k 5 TOTAL sh -c PROBE_ALL_SCRIPT phoenix-probe-all LIMIT PROBE`,
+/// where `PROBE` is this crate's probe or core's scope probe.
 fn is_probe_all(argv: &[String]) -> bool {
     matches!(
         argv,
         [_, k, _, total, sh, c, script, name, limit, probe]
             if k == "-k" && total.parse::<u32>().is_ok() && sh == "sh" && c == "-c"
                 && script == PROBE_ALL_SCRIPT && name == PROBE_ALL_NAME
-                && limit.parse::<u32>().is_ok() && probe == PROBE_SCRIPT
+                && limit.parse::<u32>().is_ok()
+                && (probe == PROBE_SCRIPT || probe == phoenix_core::probe::PROBE_SCRIPT)
     )
 }
 
-/// What `timeout LIMIT lxc-attach -n ID -- sh -c PROBE_SCRIPT phoenix-probe REQ...` leaves.
-fn attach(ctx: &mut Ctx<'_, '_>, id: u32, requests: &[String]) -> ProbeBlock {
+/// What `timeout LIMIT lxc-attach -n ID -- sh -c PROBE phoenix-probe REQ...` leaves.
+fn attach(ctx: &mut Ctx<'_, '_>, id: u32, probe: &str, requests: &[String]) -> ProbeBlock {
     let mut argv: Vec<String> = ["lxc-attach", "-n", &id.to_string(), "--", "sh", "-c"]
         .iter()
         .map(|word| (*word).to_owned())
         .collect();
-    argv.push(PROBE_SCRIPT.to_owned());
+    argv.push(probe.to_owned());
     argv.push(PROBE_NAME.to_owned());
     argv.extend(requests.iter().cloned());
     let conf = match ctx.conf(id) {

@@ -16,12 +16,12 @@ use super::fs::{Mounts, Node};
 use super::guest::GuestOutput;
 use super::state::Content;
 
-/// The probe's output for the newline-separated `packages`, `units`, `paths` and `queries` (a
-/// query runs no program in the container model: each is reported missing).
+/// The probe's output for its tagged arguments (a query runs no program in the container model:
+/// each is reported missing).
 pub(crate) fn emulate(
     ctx: &Ctx<'_, '_>,
     mounts: &Mounts,
-    lists: [&str; 4],
+    args: &[String],
     pct_argv: &[String],
 ) -> GuestOutput {
     let Some(content) = ctx.root_content(mounts) else {
@@ -33,7 +33,7 @@ pub(crate) fn emulate(
         content,
         pct_argv,
     };
-    GuestOutput::ok(probe_output(lists, &mut guest))
+    GuestOutput::ok(probe_output(args, &mut guest))
 }
 
 /// A container's answers to the scope probe.

@@ -598,3 +598,83 @@ async fn issue_9_primitives_converge_inside_a_container_on_the_simulated_node() 
     assert!(node.audit().iter().any(|e| e.run == run
         && e.argv.join(" ") == "pct exec 951 -- systemctl reload systemd-resolved.service"));
 }
+
+/// `resolved_in_951`'s resources in each of `ids`.
+fn resolved_in(scopes: &phoenix_core::Scopes, ids: &[&str]) -> phoenix_core::Engine {
+    use phoenix_core::file::File;
+    use phoenix_core::service::{OnChange, Service};
+
+    let mut desired = phoenix_core::Desired::default();
+    for id in ids {
+        let scope = scopes.get(&format!("ct:{id}")).expect("a container scope");
+        let file = File::new("/etc/phoenix-id", format!("{id}\n")).in_scope(&scope);
+        let file_id = phoenix_core::Resource::id(&file);
+        desired
+            .resources
+            .push(Box::new(phoenix_core::package::Package::new(
+                &scope, "curl",
+            )));
+        desired.resources.push(Box::new(file));
+        desired.resources.push(Box::new(
+            Service::new(&scope, "systemd-resolved")
+                .file(file_id)
+                .on_change(OnChange::Reload),
+        ));
+    }
+    phoenix_core::Engine::new(desired).expect("no cycle")
+}
+
+#[tokio::test]
+async fn issue_10_every_container_scope_is_probed_by_one_host_command() {
+    use std::sync::Arc;
+
+    use phoenix_core::{ApplyOptions, Host, Observer, PlanOptions, Status};
+
+    let node = Arc::new(node());
+    for (id, name) in [("951", "a"), ("952", "b"), ("953", "c"), ("954", "d")] {
+        create(&node, id, name).await;
+        if id != "954" {
+            ok(&node, &["pct", "start", id]).await;
+        }
+    }
+    let host = || Arc::clone(&node) as Arc<dyn Host>;
+    let quiet = || Arc::new(phoenix_core::apply::Quiet) as Arc<dyn Observer>;
+    let scopes = phoenix_core::Scopes::new([
+        Arc::new(phoenix_lxc::PctExec) as Arc<dyn phoenix_core::GuestTransport>
+    ]);
+    let running = ["951", "952", "953"];
+    let report = resolved_in(&scopes, &running)
+        .apply(host(), &ApplyOptions::default(), quiet())
+        .await
+        .expect("no plan errors");
+    assert!(
+        report.outcomes.iter().all(|o| o.status == Status::Applied),
+        "{:#?}",
+        report.outcomes
+    );
+    // A no-op plan of three container scopes is one host command.
+    let plan = resolved_in(&scopes, &running)
+        .plan(host(), &PlanOptions::default())
+        .await;
+    assert!(!plan.has_changes(), "{:#?}", plan.changes);
+    assert_eq!(plan.stats.commands_total, 1, "{:?}", plan.stats);
+    assert_eq!(plan.stats.commands_by_program.get("timeout"), Some(&1));
+    // A stopped container's scope fails on its own; the others are planned from the same command.
+    let plan = resolved_in(&scopes, &["951", "952", "953", "954"])
+        .plan(host(), &PlanOptions::default())
+        .await;
+    assert_eq!(plan.stats.commands_total, 1, "{:?}", plan.stats);
+    let failed: Vec<String> = plan
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == phoenix_core::Severity::Error)
+        .map(|d| d.to_string())
+        .collect();
+    assert_eq!(failed.len(), 3, "{failed:#?}");
+    assert!(
+        failed
+            .iter()
+            .all(|d| d.contains("container 954 is not running")),
+        "{failed:#?}"
+    );
+}

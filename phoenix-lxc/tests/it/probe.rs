@@ -212,3 +212,70 @@ async fn issue_10_the_real_host_script_reports_each_container_on_its_own() {
         );
     }
 }
+
+/// Issue 10: core's scope probe rides the same real host script through `PctExec::batch`: the
+/// guests' blocks read back as what the script prints when run directly, queries included, and
+/// a stopped container is reported on its own.
+#[tokio::test]
+async fn issue_10_the_real_host_script_carries_the_scope_probe_of_every_container() {
+    use phoenix_core::GuestTransport as _;
+    use phoenix_core::probe::{PROBE_NAME, PROBE_SCRIPT as SCOPE_PROBE, parse_probe, probe_args};
+
+    let host = LocalHost::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("bin dir");
+    let attach = bin.join("lxc-attach");
+    std::fs::write(&attach, FAKE_LXC_ATTACH).expect("write the stand-in");
+    let chmod = Cmd::read("chmod", ["755", attach.to_str().expect("utf-8 path")]);
+    assert_eq!(host.run(&chmod).await.expect("chmod runs").status, Some(0));
+    let path = format!("{}:{PATH}", bin.to_str().expect("utf-8 path"));
+    let file = dir.path().join("a file");
+    std::fs::write(&file, "x\n@path y\n").expect("write");
+
+    let scope = phoenix_core::Scope::node();
+    scope.observe(|inventory| {
+        inventory.packages.insert("dpkg".to_owned());
+        inventory
+            .paths
+            .insert(file.to_str().expect("utf-8").to_owned());
+        inventory
+            .query("echo", ["printf", r"one\ntwo"])
+            .expect("valid");
+    });
+    let args = probe_args(&scope.inventory());
+    let direct = {
+        let mut cmd = Cmd::read("sh", ["-c", SCOPE_PROBE, PROBE_NAME]).env("PATH", PATH);
+        for arg in &args {
+            cmd = cmd.arg(arg.clone());
+        }
+        host.run(&cmd).await.expect("runs").stdout
+    };
+    let transport = phoenix_lxc::PctExec;
+    let cmd = transport
+        .batch(
+            SCOPE_PROBE,
+            PROBE_NAME,
+            &[("1".to_owned(), args.clone()), ("3".to_owned(), args)],
+        )
+        .expect("pct exec batches")
+        .env("PATH", path);
+    let output = host.run(&cmd).await.expect("the host script runs");
+    assert_eq!(output.status, Some(0), "{output:?}");
+    let blocks = transport.split_batch(&output).expect("the framing holds");
+    let one = blocks["1"].as_deref().expect("container 1 ran");
+    assert_eq!(one, direct);
+    let facts = parse_probe(one).expect("parses");
+    assert!(facts.packages["dpkg"].is_installed());
+    assert_eq!(
+        facts.paths[file.to_str().expect("utf-8")]
+            .content
+            .as_deref(),
+        Some("x\n@path y\n")
+    );
+    assert_eq!(facts.queries["echo"].output, "one\ntwo");
+    assert_eq!(
+        blocks["3"].as_ref().expect_err("container 3 does not run"),
+        "container 3 is not running (lxc-attach: Failed to get init pid)"
+    );
+}

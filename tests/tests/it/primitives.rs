@@ -352,12 +352,25 @@ fn issue_9_a_container_scope_runs_between_provisioning_and_the_final_snapshot() 
 }
 
 #[tokio::test]
-async fn issue_9_a_container_scope_is_planned_from_one_probe_through_pct_exec() {
+async fn issue_9_a_container_scope_is_planned_from_one_probe_and_changed_through_pct_exec() {
     let scopes = phoenix_cli::registry().scopes();
     let scope = scopes.get("ct:101").expect("phoenix-lxc registers ct");
     let resources = web(&scope, "server { listen 80; }\n", "gzip on;\n");
-    let probe = phoenix_core::probe::probe_command(&scope);
+    // The probe rides the containers' one host command (issue 10); changes go through pct exec.
+    let transport = scope.transport().expect("a guest scope has a transport");
+    let args = phoenix_core::probe::probe_args(&scope.inventory());
+    let probe = transport
+        .batch(
+            phoenix_core::probe::PROBE_SCRIPT,
+            phoenix_core::probe::PROBE_NAME,
+            &[("101".to_owned(), args)],
+        )
+        .expect("pct exec batches");
     let reply = "@packages\nnginx\tii \t1.22.1-9+deb12u11\ncurl\tii \t7.88.1-10+deb12u14\n@units\nId=nginx.service\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n@paths\n@path /etc/nginx/conf.d/extra.conf\nregular file|644|root:root|9\ngzip on;\n@path /etc/nginx/sites-enabled/lab\nregular file|644|root:root|11\nserver {}\n\n@path /srv/share\ndirectory|755|root:root|4096\n@queries\n";
+    let reply = phoenix_lxc::parse::format_probe_all_output(&[(
+        101,
+        phoenix_lxc::parse::ProbeBlock::new(Some(0), reply, ""),
+    )]);
     let fake = Arc::new(
         phoenix_core::sim::FakeHost::new()
             .reply(probe.argv(), phoenix_core::Output::new(Some(0), reply, "")),
@@ -371,7 +384,7 @@ async fn issue_9_a_container_scope_is_planned_from_one_probe_through_pct_exec() 
     assert!(!plan.has_errors(), "{:#?}", plan.diagnostics);
     let calls = fake.calls();
     assert_eq!(calls.len(), 1, "one probe for the whole scope: {calls:#?}");
-    assert_eq!(&calls[0][..5], ["pct", "exec", "101", "--", "sh"]);
+    assert_eq!(calls[0][0], "timeout");
     let shown: Vec<String> = plan
         .changes
         .iter()
