@@ -1,6 +1,7 @@
 //! Triggers: a resource that reacts to another's change in the same run (a service reloads
 //! after one of its files changed) gets the reaction added to its planned change, so the plan
-//! shows it; apply then runs it only for triggers that did change.
+//! shows it (once, when the change already has the same step); apply then runs it only for
+//! triggers that did change.
 
 use std::collections::HashMap;
 
@@ -52,7 +53,13 @@ impl Engine {
                 summary.update += 1;
             }
             change.fields.extend(delta.fields);
-            change.steps.extend(delta.steps);
+            // A reaction the change already runs (a profile load that is also the fix for a
+            // missing profile) is shown once.
+            for step in delta.steps {
+                if !change.steps.contains(&step) {
+                    change.steps.push(step);
+                }
+            }
             change.fingerprint = options
                 .plan_key
                 .as_ref()
