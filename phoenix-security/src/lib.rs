@@ -1,13 +1,16 @@
 //! Phoenix provider: AppArmor profiles and Docker-in-LXC confinement.
 //!
-//! Until its resources land, the provider claims its config keys as known but not yet managed,
-//! so the upstream configs load with one note per key instead of an error.
+//! AppArmor (`apparmor`): the profiles that containers name in `apparmor_profile` are installed
+//! and loaded when Phoenix ships them, and checked to be loaded otherwise. Keys whose resources
+//! have not landed yet are claimed as known but not managed, so the upstream configs load with
+//! one note per key instead of an error.
+
+pub mod apparmor;
 
 use phoenix_core::config::{Claim, Section};
 use phoenix_core::{DecodeCx, Kind, Provider};
 
-const NOT_YET: &str =
-    "the admin user, AppArmor and Docker-in-LXC are not managed yet (phoenix-security)";
+const NOT_YET: &str = "the admin user and Docker-in-LXC are not managed yet (phoenix-security)";
 
 /// The security provider.
 #[derive(Debug, Default, Clone, Copy)]
@@ -24,7 +27,7 @@ impl Provider for SecurityProvider {
     }
 
     fn kinds(&self) -> Vec<Kind> {
-        Vec::new()
+        vec![Kind::from_static(apparmor::profile::KIND)]
     }
 
     fn claims(&self) -> Vec<Claim> {
@@ -34,5 +37,14 @@ impl Provider for SecurityProvider {
         ]
     }
 
-    fn decode(&self, _sections: &[Section<'_>], _cx: &mut DecodeCx<'_>) {}
+    /// AppArmor reads the containers' `apparmor_profile` (phoenix-lxc's `lxc_configs`) through
+    /// the whole config; it claims no key of its own.
+    fn decode(&self, _sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
+        apparmor::config::decode(cx);
+    }
+
+    #[cfg(feature = "sim")]
+    fn emulators(&self) -> Vec<std::sync::Arc<dyn phoenix_core::sim::Emulator>> {
+        vec![std::sync::Arc::new(apparmor::sim::AppArmorEmulator)]
+    }
 }

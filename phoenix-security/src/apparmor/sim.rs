@@ -1,0 +1,191 @@
+//! The emulators of `apparmor_parser` and `aa-status` for the simulated node.
+//!
+//! The kernel's loaded profiles live in the node's `apparmor` namespace
+//! (`{"profiles": {NAME: MODE}, "loads": N}`); a node that never loaded one has the profiles of
+//! the testbed's Debian 12 host (`fixtures/aa-status-json.txt`). `apparmor_parser` parses the
+//! file and its includes from the node's files with [`check`] (the real parser's messages) and,
+//! for `-r` or `-a` without `-Q`, loads the profiles it declares; `aa-status` prints them as
+//! `aa-status --json` or as its text report.
+
+use std::collections::BTreeMap;
+
+use phoenix_core::sim::{Emulator, SimOutput, SimSys};
+use serde::{Deserialize, Serialize};
+
+use super::check::{Refusal, Tree, check};
+use super::status::{Status, format_status, parse_status};
+
+/// The namespace of the loaded profiles.
+pub const NAMESPACE: &str = "apparmor";
+
+/// `aa-status --json` of the testbed's Debian 12 host.
+const DEFAULT_STATUS: &str = include_str!("../../fixtures/aa-status-json.txt");
+
+/// The kernel's AppArmor state on the node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kernel {
+    /// Loaded profiles and their modes; `None` until the first load (the sample host's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profiles: Option<BTreeMap<String, String>>,
+    /// How many times `apparmor_parser` loaded or replaced profiles.
+    #[serde(default)]
+    pub loads: u64,
+}
+
+impl Kernel {
+    /// The loaded profiles.
+    pub fn loaded(&self) -> BTreeMap<String, String> {
+        self.profiles.clone().unwrap_or_else(default_profiles)
+    }
+}
+
+fn default_profiles() -> BTreeMap<String, String> {
+    let output = phoenix_core::sim::capture_output(DEFAULT_STATUS).unwrap_or(DEFAULT_STATUS);
+    parse_status(0, output)
+        .expect("invariant: the recorded aa-status --json parses")
+        .profiles
+}
+
+/// `apparmor_parser` and `aa-status`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AppArmorEmulator;
+
+impl Emulator for AppArmorEmulator {
+    fn programs(&self) -> Vec<String> {
+        vec!["apparmor_parser".to_owned(), "aa-status".to_owned()]
+    }
+
+    fn run(&self, argv: &[String], _stdin: Option<&str>, sys: &mut SimSys<'_>) -> SimOutput {
+        match argv.first().map(String::as_str) {
+            Some("aa-status") => aa_status(&argv[1..], sys),
+            _ => apparmor_parser(&argv[1..], sys),
+        }
+    }
+
+    /// A parse of a profile with its includes takes about 0.1 s on the testbed.
+    fn typical_latency(&self, program: &str) -> Option<std::time::Duration> {
+        Some(std::time::Duration::from_millis(match program {
+            "aa-status" => 5,
+            _ => 100,
+        }))
+    }
+}
+
+/// The node's files as the checker reads them.
+struct NodeTree<'s, 'a>(&'s SimSys<'a>);
+
+impl Tree for NodeTree<'_, '_> {
+    fn read(&self, path: &str) -> Option<String> {
+        self.0.read(path).map(|file| file.content.clone())
+    }
+
+    fn files_in(&self, dir: &str) -> Vec<String> {
+        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        self.0
+            .list(dir)
+            .into_iter()
+            .filter(|path| {
+                path.strip_prefix(&prefix)
+                    .is_some_and(|rest| !rest.contains('/'))
+            })
+            .collect()
+    }
+}
+
+/// `apparmor_parser [-Q] [-K] [-T] [-q] [-r|-a] FILE`.
+fn apparmor_parser(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
+    let mut skip_load = false;
+    let mut load = false;
+    let mut files = Vec::new();
+    for arg in args {
+        match arg.as_str() {
+            "-Q" | "--skip-kernel-load" => skip_load = true,
+            "-K" | "--skip-cache" | "-T" | "--skip-read-cache" | "-q" | "--quiet" => {}
+            "-r" | "--replace" | "-a" | "--add" => load = true,
+            other if other.starts_with('-') => {
+                return SimOutput::fail(
+                    1,
+                    format!("apparmor_parser: unrecognized option '{other}'\n"),
+                );
+            }
+            file => files.push(file.to_owned()),
+        }
+    }
+    let [file] = &files[..] else {
+        return SimOutput::fail(1, "phoenix sim: apparmor_parser takes one file here\n");
+    };
+    let profiles = match check(file, &NodeTree(sys)) {
+        Ok(profiles) => profiles,
+        Err(Refusal(message)) => return SimOutput::fail(1, message),
+    };
+    if skip_load || !load {
+        return SimOutput::ok("");
+    }
+    let mut kernel: Kernel = sys.load(NAMESPACE);
+    let mut loaded = kernel.loaded();
+    for name in profiles {
+        loaded.insert(name, "enforce".to_owned());
+    }
+    kernel.profiles = Some(loaded);
+    kernel.loads += 1;
+    sys.store(NAMESPACE, &kernel);
+    SimOutput::ok_mutated("")
+}
+
+/// `aa-status --json` or `aa-status`.
+fn aa_status(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
+    let kernel: Kernel = sys.load(NAMESPACE);
+    let status = Status {
+        version: "2".to_owned(),
+        profiles: kernel.loaded(),
+        processes: serde_json::Map::new(),
+    };
+    match args {
+        [json] if json == "--json" => SimOutput::ok(format_status(&status)),
+        [] => SimOutput::ok(text_report(&status)),
+        _ => SimOutput::fail(1, "phoenix sim: aa-status takes --json or nothing here\n"),
+    }
+}
+
+/// The text report, as `fixtures/aa-status.txt` shows it.
+fn text_report(status: &Status) -> String {
+    let mut out = format!(
+        "apparmor module is loaded.\n{} profiles are loaded.\n",
+        status.profiles.len()
+    );
+    for mode in ["enforce", "complain", "kill", "unconfined"] {
+        let names: Vec<&String> = status
+            .profiles
+            .iter()
+            .filter(|(_, m)| *m == mode)
+            .map(|(name, _)| name)
+            .collect();
+        out.push_str(&format!("{} profiles are in {mode} mode.\n", names.len()));
+        for name in names {
+            out.push_str(&format!("   {name}\n"));
+        }
+    }
+    out.push_str(
+        "0 processes have profiles defined.\n0 processes are in enforce mode.\n0 processes are in complain mode.\n0 processes are unconfined but have a profile defined.\n0 processes are in mixed mode.\n0 processes are in kill mode.\n",
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_9_aa_status_prints_what_the_real_tool_printed() {
+        let status = Status {
+            version: "2".to_owned(),
+            profiles: default_profiles(),
+            processes: serde_json::Map::new(),
+        };
+        let json = phoenix_core::sim::capture_output(DEFAULT_STATUS).expect("a capture");
+        assert_eq!(format_status(&status), json);
+        let text = include_str!("../../fixtures/aa-status.txt");
+        let text = phoenix_core::sim::capture_output(text).expect("a capture");
+        assert_eq!(text_report(&status), text);
+    }
+}
