@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod apparmor;
 mod entry;
 mod format;
 
@@ -29,6 +30,13 @@ pub const LATER_FEATURES: &[&str] = &[
     "n8n",
     "llamacpp",
 ];
+
+/// The capability class of a loaded AppArmor profile (`apparmor-profile:<name>`), provided by
+/// phoenix-security and required by a container whose `apparmor_profile` names the profile.
+pub const APPARMOR_CAPABILITY: &str = "apparmor-profile";
+
+/// The `apparmor_profile` that means no confinement (and requires no profile).
+pub const UNCONFINED_PROFILE: &str = apparmor::UNCONFINED;
 
 /// The snapshot a provisioned container keeps when the config names none.
 pub const DEFAULT_SNAPSHOT: &str = "final-form";
@@ -140,8 +148,12 @@ pub struct ContainerSpec {
     pub features: Vec<String>,
     /// `pct set --features` flags, such as `nesting=1`, sorted.
     pub pct_features: BTreeMap<String, String>,
-    /// Raw `lxc.*` lines as `(key, value)`.
+    /// Raw `lxc.*` lines as `(key, value)`, `lxc.apparmor.profile` included.
     pub lxc: Vec<(String, String)>,
+    /// The AppArmor profile (`apparmor_profile`), also written as `lxc.apparmor.profile`; a
+    /// profile other than `unconfined` must be loaded or provided by this run.
+    #[serde(skip)]
+    pub apparmor_profile: Option<String>,
     /// Whether it starts at boot (and so is kept running).
     pub start_at_boot: bool,
     /// Boot order.
@@ -213,9 +225,9 @@ struct Raw {
     ensure: Option<Ensure>,
     // Known keys owned by later providers or kept for the record: accepted, noted once.
     #[serde(default)]
-    gpu_assignment: Option<Value>,
-    #[serde(default)]
     apparmor_profile: Option<Value>,
+    #[serde(default)]
+    gpu_assignment: Option<Value>,
     #[serde(default)]
     apparmor_manages_nesting: Option<Value>,
     #[serde(default)]
@@ -265,7 +277,6 @@ struct Raw {
 /// Keys accepted but acted on by later providers (one note per key, not per container).
 const LATER_KEYS: &[(&str, &str)] = &[
     ("gpu_assignment", "GPU passthrough arrives with phoenix-gpu"),
-    ("apparmor_profile", "AppArmor arrives with phoenix-security"),
     (
         "apparmor_manages_nesting",
         "AppArmor arrives with phoenix-security",

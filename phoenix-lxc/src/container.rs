@@ -143,6 +143,15 @@ impl Resource for Container {
         {
             caps.insert(Capability::path(template));
         }
+        // The profile is loaded (or checked to be) before the container uses it.
+        if let Some(profile) = &self.spec.apparmor_profile
+            && profile != crate::config::UNCONFINED_PROFILE
+        {
+            caps.insert(Capability::named(
+                crate::config::APPARMOR_CAPABILITY,
+                profile,
+            ));
+        }
         caps.into_iter().collect()
     }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use phoenix_core::Severity;
 use phoenix_core::config::{JsonPath, excerpt, suggest};
 
+use super::apparmor::{decode_apparmor_profile, with_profile_line};
 use super::format::{Shape, check_cidr, check_hostname, check_mac, check_value, is_lxc_key};
 use super::{
     ContainerSpec, DEFAULT_SNAPSHOT, IMPLEMENTED_FEATURES, LATER_FEATURES, Mount, Net, Raw,
@@ -40,7 +41,7 @@ pub(crate) struct Problem {
 }
 
 impl Problem {
-    fn error(at: JsonPath, message: impl Into<String>) -> Problem {
+    pub(crate) fn error(at: JsonPath, message: impl Into<String>) -> Problem {
         Problem {
             severity: Severity::Error,
             at,
@@ -91,6 +92,15 @@ pub(crate) fn decode_entry(id: u32, raw: &Raw, path: &JsonPath) -> Checked<Entry
     });
     let pct_features = keep(decode_pct_features(raw, path), &mut problems);
     let lxc = keep(decode_lxc_options(raw, path), &mut problems);
+    let apparmor = keep(decode_apparmor_profile(raw, path), &mut problems);
+    let lxc = match (lxc, apparmor) {
+        (Some(lxc), Some(profile)) => keep(
+            with_profile_line(lxc, profile.as_ref(), path),
+            &mut problems,
+        )
+        .map(|lxc| (lxc, profile)),
+        _ => None,
+    };
     let mounts = keep(decode_mounts(raw, path), &mut problems);
     let (
         Some(()),
@@ -100,7 +110,7 @@ pub(crate) fn decode_entry(id: u32, raw: &Raw, path: &JsonPath) -> Checked<Entry
         Some(snapshot),
         Some(features),
         Some(pct_features),
-        Some(lxc),
+        Some((lxc, apparmor)),
         Some(mounts),
     ) = (
         name,
@@ -137,6 +147,12 @@ pub(crate) fn decode_entry(id: u32, raw: &Raw, path: &JsonPath) -> Checked<Entry
         features,
         pct_features,
         lxc,
+        apparmor_profile: apparmor.map(|profile| {
+            if let Some(warning) = profile.warning(&path.key("apparmor_profile")) {
+                warnings.push(warning);
+            }
+            profile.name
+        }),
         start_at_boot: raw.start_at_boot.unwrap_or(false),
         boot_order: raw.boot_order,
         boot_delay: raw.boot_delay,

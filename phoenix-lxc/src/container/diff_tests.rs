@@ -50,6 +50,7 @@ pub(super) fn spec() -> ContainerSpec {
         features: Vec::new(),
         pct_features: BTreeMap::new(),
         lxc: Vec::new(),
+        apparmor_profile: None,
         start_at_boot: false,
         boot_order: None,
         boot_delay: None,
@@ -357,6 +358,37 @@ $ pct shutdown 101
 $ pct start 101
 ! needs restart of lxc.container[101]
 "#,
+        ),
+        (
+            "issue_9: a new AppArmor profile replaces the old line, in the main section only",
+            desired(|s| {
+                s.lxc = vec![lxc("lxc.apparmor.profile", "lxc-phoenix-v2")];
+                s.apparmor_profile = Some("lxc-phoenix-v2".to_owned());
+            }),
+            Some(observed(
+                "running",
+                &format!(
+                    "{CONF}lxc.apparmor.profile: unconfined\n\n[final-form]\nlxc.apparmor.profile: unconfined\n"
+                ),
+            )),
+            r#"lxc: "lxc.apparmor.profile: unconfined" -> "lxc.apparmor.profile: lxc-phoenix-v2" (raw lines, main section)
+$ write /etc/pve/lxc/101.conf (309 bytes, mode 0640)
+$ pct shutdown 101
+$ pct start 101
+! needs restart of lxc.container[101]
+"#,
+        ),
+        (
+            "issue_9: the same AppArmor profile is no change",
+            desired(|s| {
+                s.lxc = vec![lxc("lxc.apparmor.profile", "lxc-phoenix-v2")];
+                s.apparmor_profile = Some("lxc-phoenix-v2".to_owned());
+            }),
+            Some(observed(
+                "running",
+                &format!("{CONF}lxc.apparmor.profile: lxc-phoenix-v2\n"),
+            )),
+            "",
         ),
         (
             "a pending change waiting for a restart restarts a running container",

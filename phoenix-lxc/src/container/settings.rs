@@ -11,7 +11,8 @@ use crate::facts::conf_path;
 
 impl Container {
     /// Raw `lxc.*` lines the conf lacks go into its main section (written before any `pct set`,
-    /// which keeps them); they take effect at the next start. Returns whether a restart is due.
+    /// which keeps them); they take effect at the next start. A key LXC reads once
+    /// (`lxc.apparmor.profile`) is replaced, not repeated. Returns whether a restart is due.
     pub(super) fn diff_lxc_lines(&self, state: &ContainerState, delta: Delta) -> (Delta, bool) {
         let missing: String = self
             .spec
@@ -23,14 +24,32 @@ impl Container {
         if missing.is_empty() {
             return (delta, false);
         }
+        let replaced: Vec<&(String, String)> = state
+            .lxc
+            .iter()
+            .filter(|(key, value)| {
+                SINGLE_VALUED.contains(&key.as_str())
+                    && self.spec.lxc.iter().any(|(k, v)| k == key && v != value)
+            })
+            .collect();
         let path = conf_path(self.spec.id);
-        let new_text = insert_into_main(&state.text, &missing);
+        let kept = remove_from_main(&state.text, &replaced);
+        let new_text = insert_into_main(&kept, &missing);
+        let before: String = replaced
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\n"))
+            .collect();
         // Environment values are secrets: the field and the diff show them by size only.
         let shown = crate::secret::redact_conf(&missing);
+        let shown_before = crate::secret::redact_conf(&before);
         let delta = delta
             .field(
-                FieldChange::new("lxc", None, Some(shown.trim_end().into()))
-                    .note("raw lines, main section"),
+                FieldChange::new(
+                    "lxc",
+                    (!before.is_empty()).then(|| shown_before.trim_end().into()),
+                    Some(shown.trim_end().into()),
+                )
+                .note("raw lines, main section"),
             )
             .file_diff(phoenix_core::file::unified_diff(
                 std::path::Path::new(&path),
@@ -116,6 +135,27 @@ fn same_net(current: &str, desired: &str) -> bool {
         })
 }
 
+/// Raw keys LXC takes one value of: a new value replaces the line instead of adding one.
+const SINGLE_VALUED: &[&str] = &["lxc.apparmor.profile"];
+
+/// The conf without the main section's lines that set `lines` (`key: value` or `key = value`).
+fn remove_from_main(text: &str, lines: &[&(String, String)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_main = true;
+    for line in text.split_inclusive('\n') {
+        in_main &= !line.starts_with('[');
+        let set = line
+            .find([':', '='])
+            .map(|at| (line[..at].trim(), line[at + 1..].trim()));
+        let drop = in_main
+            && set.is_some_and(|(key, value)| lines.iter().any(|(k, v)| k == key && v == value));
+        if !drop {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
 /// Inserts `lines` at the end of the conf's main section (before the first `[section]`).
 fn insert_into_main(text: &str, lines: &str) -> String {
     let mut out = String::with_capacity(text.len() + lines.len());
@@ -147,6 +187,16 @@ fn insert_into_main(text: &str, lines: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issue_9_a_single_valued_line_is_removed_from_the_main_section_only() {
+        let text = "arch: amd64\nlxc.apparmor.profile: unconfined\nlxc.cap.drop: \n\n[final-form]\nlxc.apparmor.profile: unconfined\n";
+        let line = ("lxc.apparmor.profile".to_owned(), "unconfined".to_owned());
+        assert_eq!(
+            remove_from_main(text, &[&line]),
+            "arch: amd64\nlxc.cap.drop: \n\n[final-form]\nlxc.apparmor.profile: unconfined\n"
+        );
+    }
 
     #[test]
     fn lxc_lines_go_into_the_main_section_only() {
