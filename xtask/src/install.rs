@@ -13,7 +13,16 @@ use crate::Result;
 /// Debian packages the tests need, as (a binary the package ships, the package).
 ///
 /// A package is installed only when its binary is found neither on `PATH` nor in an sbin directory.
-pub(crate) const DEBIAN_PACKAGES: &[(&str, &str)] = &[];
+/// An absolute path stands for a file the package ships (joining it to a directory gives itself).
+pub(crate) const DEBIAN_PACKAGES: &[(&str, &str)] = &[
+    // phoenix-security runs the real AppArmor parser on the profile and tunable it generates,
+    // which include the LXC abstractions.
+    ("apparmor_parser", "apparmor"),
+    (
+        "/etc/apparmor.d/abstractions/lxc/container-base",
+        "liblxc-common",
+    ),
+];
 
 /// Directories searched after `PATH`: daemons such as nginx live in sbin, which a non-root `PATH`
 /// often lacks.
@@ -149,6 +158,12 @@ mod tests {
     fn nothing_is_missing_when_every_binary_is_present() {
         let missing = missing_packages(&[("sh", "dash")], |_| true);
         assert!(missing.is_empty());
+    }
+
+    #[test]
+    fn issue_9_an_absolute_path_is_found_as_the_file_it_names() {
+        assert!(find_binary("/bin/sh").is_some());
+        assert!(find_binary("/surely/no/such/file").is_none());
     }
 
     #[test]

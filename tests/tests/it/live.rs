@@ -17,6 +17,8 @@ use serde_json::Value;
 
 use crate::support::{Ran, Scratch, arg, examples, phoenix, upstream};
 
+mod apparmor;
+
 /// One live test at a time: they all converge the same host.
 static HOST_LOCK: Mutex<()> = Mutex::new(());
 
