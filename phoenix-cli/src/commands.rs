@@ -25,6 +25,7 @@ use crate::target::{Access, Opened, Run, Target};
 pub fn registry() -> Registry {
     Registry::builder()
         .provider(phoenix_core::file::provider())
+        .provider(phoenix_core::timezone::provider())
         .provider(phoenix_zfs::provider())
         .provider(phoenix_lxc::provider())
         .provider(phoenix_net::provider())

@@ -4,6 +4,7 @@
 //! [`host::LocalHost`], never prints and installs no tracing subscriber.
 #![deny(missing_docs)]
 
+pub mod account;
 pub mod apply;
 pub mod change;
 pub mod cmd;
@@ -15,6 +16,7 @@ pub mod exec;
 pub mod facts;
 pub mod file;
 pub mod graph;
+pub mod group;
 pub mod host;
 pub mod id;
 pub mod lock;
@@ -31,6 +33,8 @@ pub mod sensitive;
 pub mod service;
 #[cfg(feature = "sim")]
 pub mod sim;
+pub mod timezone;
+pub mod user;
 
 pub use cmd::{Cmd, Effect, Output};
 pub use diag::{Diagnostic, Location, Severity};

@@ -159,6 +159,9 @@ const CORE_KINDS: &[&str] = &[
     crate::directory::KIND,
     crate::service::KIND,
     crate::exec::KIND,
+    crate::group::KIND,
+    crate::user::KIND,
+    crate::timezone::KIND,
 ];
 
 /// Checks the strings of the managed sections (see [`check_strings`]).

@@ -94,7 +94,6 @@ pub fn core_claims() -> Vec<Claim> {
             "tests",
             "the bash tool's test scripts; Phoenix inspects every resource again after apply",
         ),
-        Claim::known("timezone", "the host time zone is not managed yet"),
     ]
 }
 

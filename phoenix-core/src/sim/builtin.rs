@@ -10,6 +10,8 @@ pub(crate) fn builtin_emulators() -> Vec<std::sync::Arc<dyn Emulator>> {
     vec![
         std::sync::Arc::new(Coreutils),
         std::sync::Arc::new(super::system::System),
+        std::sync::Arc::new(super::users::Accounts),
+        std::sync::Arc::new(super::timedate::TimeTools),
     ]
 }
 

@@ -21,6 +21,8 @@ mod probe_output;
 mod state;
 mod system;
 mod systemd;
+mod timedate;
+mod users;
 
 pub use audit::{AuditEntry, AuditOp};
 pub use capture::{capture_output, read_fixture};
