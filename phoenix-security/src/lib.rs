@@ -1,16 +1,17 @@
-//! Phoenix provider: AppArmor profiles and Docker-in-LXC confinement.
+//! Phoenix provider: the admin user, AppArmor profiles and Docker-in-LXC confinement.
 //!
-//! AppArmor (`apparmor`): the profiles that containers name in `apparmor_profile` are installed
-//! and loaded when Phoenix ships them, and checked to be loaded otherwise. Keys whose resources
-//! have not landed yet are claimed as known but not managed, so the upstream configs load with
-//! one note per key instead of an error.
+//! The admin user (`users`) is managed (`admin`). AppArmor (`apparmor`): the profiles that
+//! containers name in `apparmor_profile` are installed and loaded when Phoenix ships them, and
+//! checked to be loaded otherwise. Keys whose resources have not landed yet are claimed as known
+//! but not managed, so the upstream configs load with one note per key instead of an error.
 
+pub mod admin;
 pub mod apparmor;
 
 use phoenix_core::config::{Claim, Section};
 use phoenix_core::{DecodeCx, Kind, Provider};
 
-const NOT_YET: &str = "the admin user and Docker-in-LXC are not managed yet (phoenix-security)";
+const NOT_YET: &str = "Docker-in-LXC is not managed yet (phoenix-security)";
 
 /// The security provider.
 #[derive(Debug, Default, Clone, Copy)]
@@ -27,24 +28,30 @@ impl Provider for SecurityProvider {
     }
 
     fn kinds(&self) -> Vec<Kind> {
-        vec![Kind::from_static(apparmor::profile::KIND)]
+        let mut kinds = vec![Kind::from_static(apparmor::profile::KIND)];
+        kinds.extend(admin::kinds());
+        kinds
     }
 
     fn claims(&self) -> Vec<Claim> {
-        vec![
-            Claim::known("users", NOT_YET),
-            Claim::known("docker", NOT_YET),
-        ]
+        let mut claims = admin::claims();
+        claims.push(Claim::known("docker", NOT_YET));
+        claims
     }
 
-    /// AppArmor reads the containers' `apparmor_profile` (phoenix-lxc's `lxc_configs`) through
-    /// the whole config; it claims no key of its own.
-    fn decode(&self, _sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
+    /// The admin user decodes `users`; AppArmor reads the containers' `apparmor_profile`
+    /// (phoenix-lxc's `lxc_configs`) through the whole config and claims no key of its own.
+    fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
+        admin::decode(sections, cx);
         apparmor::config::decode(cx);
     }
 
     #[cfg(feature = "sim")]
     fn emulators(&self) -> Vec<std::sync::Arc<dyn phoenix_core::sim::Emulator>> {
-        vec![std::sync::Arc::new(apparmor::sim::AppArmorEmulator)]
+        vec![
+            std::sync::Arc::new(apparmor::sim::AppArmorEmulator),
+            std::sync::Arc::new(admin::sim::VisudoEmulator),
+            std::sync::Arc::new(admin::sim::PveumEmulator),
+        ]
     }
 }
