@@ -22,6 +22,8 @@ pub(crate) const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "/etc/apparmor.d/abstractions/lxc/container-base",
         "liblxc-common",
     ),
+    // The admin user's sudoers drop-in is checked by the real visudo.
+    ("visudo", "sudo"),
 ];
 
 /// Directories searched after `PATH`: daemons such as nginx live in sbin, which a non-root `PATH`

@@ -69,10 +69,10 @@ case $zfs_module in
   *) echo "testbed build: zfs.ko is $zfs_module, expected 2.3.x" >&2; exit 1 ;;
 esac
 
-stamp "lxc, nfs, samba, nginx, apparmor"
+stamp "lxc, nfs, samba, nginx, apparmor, sudo"
 logged services apt_in install \
   lxc lxcfs libpam-cgfs uidmap iptables dnsmasq-base bridge-utils \
-  nfs-kernel-server samba nginx apparmor apparmor-utils
+  nfs-kernel-server samba nginx apparmor apparmor-utils sudo
 
 stamp "configure the guest"
 echo testbed > "$R/etc/hostname"

@@ -34,7 +34,7 @@ const DISKS: &[&str] = &[
 const SPARE: &str = "/dev/disk/by-id/virtio-phoenix-spare-1";
 
 /// Puts the host back to what a fresh testbed is: no pool, blank disks, none of the example's
-/// files, the ARC maximum at its default.
+/// files, the ARC maximum at its default, no admin user, the time zone UTC.
 const RESET: &str = r#"set -u
 for pool in quickOS fastData scratch; do
   if zpool list -H "$pool" > /dev/null 2>&1; then zpool destroy -f "$pool"; fi
@@ -49,6 +49,9 @@ for disk in "$@"; do
 done
 udevadm settle
 rm -f /etc/sysctl.d/90-phoenix-testbed.conf /etc/default/phoenix /etc/modprobe.d/zfs.conf
+if getent passwd phoenix_admin > /dev/null; then userdel -r phoenix_admin > /dev/null 2>&1; fi
+rm -f /etc/sudoers.d/phoenix-phoenix_admin
+ln -sfn /usr/share/zoneinfo/Etc/UTC /etc/localtime
 echo 0 > /sys/module/zfs/parameters/zfs_arc_max
 for disk in "$@"; do
   if [ -n "$(wipefs --no-act --noheadings "$disk")" ]; then echo "$disk is not blank" >&2; exit 1; fi
@@ -196,8 +199,8 @@ fn the_scaled_example_converges_and_a_second_apply_changes_nothing() {
         "--json",
     ]);
     assert_code(&ran, 0, "plan after apply");
-    // No Proxmox here: the eight storages are left alone, as warnings.
-    assert_eq!(json(&ran)["summary"]["unsupported"], 8, "{}", ran.stdout);
+    // No Proxmox here: the eight storages and the admin's @pam user are left alone, as warnings.
+    assert_eq!(json(&ran)["summary"]["unsupported"], 9, "{}", ran.stdout);
     let ran = live.phoenix(&["apply", "--config", arg(&config), "--yes", "--json"]);
     assert_code(&ran, 0, "second apply");
     let report = json(&ran);
@@ -547,4 +550,58 @@ fn issue_8_one_run_at_a_time_on_the_testbed() {
     live.rt.block_on(lock.release()).expect("released");
     let ran = live.phoenix(&["plan", "--config", arg(&config)]);
     assert_code(&ran, 0, "a plan once the lock is free");
+}
+
+/// Issue 9 on a real host: the admin user exists with its key (`.ssh` 0700, the file 0600, the
+/// user's), may use sudo (`sudo -l -U`), has the config's password (`passwd -S` says `P`), the
+/// time zone is set, `pveum` is missing (a warning), and a second apply runs no writing command.
+#[test]
+fn issue_9_the_admin_user_and_time_zone_converge_on_the_testbed() {
+    let Some(live) = live() else { return };
+    let config = example();
+    let ran = live.phoenix(&["apply", "--config", arg(&config), "--yes"]);
+    assert_code(&ran, 0, "apply");
+    assert!(
+        ran.stderr.contains("pveum: not found on this target"),
+        "{}",
+        ran.stderr
+    );
+    assert!(!ran.stdout.contains("$6$phoenixlab0000"), "{}", ran.stdout);
+    let facts = live.sh(
+        r#"getent passwd phoenix_admin
+id -nG phoenix_admin
+passwd -S phoenix_admin | cut -d' ' -f2
+stat -c '%a %U:%G' /home/phoenix_admin/.ssh /home/phoenix_admin/.ssh/authorized_keys
+cat /home/phoenix_admin/.ssh/authorized_keys
+sudo -l -U phoenix_admin | grep -c '(ALL : ALL) ALL'
+readlink /etc/localtime"#,
+        &[],
+    );
+    let lines: Vec<&str> = facts.lines().collect();
+    assert!(lines[0].starts_with("phoenix_admin:x:"), "{facts}");
+    assert!(
+        lines[0].ends_with(":/home/phoenix_admin:/bin/bash"),
+        "{facts}"
+    );
+    assert_eq!(lines[1], "phoenix_admin sudo", "{facts}");
+    assert_eq!(lines[2], "P", "{facts}");
+    assert_eq!(lines[3], "700 phoenix_admin:phoenix_admin", "{facts}");
+    assert_eq!(lines[4], "600 phoenix_admin:phoenix_admin", "{facts}");
+    assert!(
+        lines[5].starts_with("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAII5YI"),
+        "{facts}"
+    );
+    assert_ne!(lines[6], "0", "sudo -l lists the rule: {facts}");
+    assert_eq!(
+        lines[7], "../usr/share/zoneinfo/America/New_York",
+        "{facts}"
+    );
+    let ran = live.phoenix(&["apply", "--config", arg(&config), "--yes", "--json"]);
+    assert_code(&ran, 0, "second apply");
+    let report = json(&ran);
+    assert_eq!(report["outcomes"], Value::Array(Vec::new()), "{report:#}");
+    for stats in [&report["stats"], &report["plan"]["stats"]] {
+        assert_eq!(stats["commands_writing"], 0, "{report:#}");
+        assert_eq!(stats["file_writes"], 0, "{report:#}");
+    }
 }

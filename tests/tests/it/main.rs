@@ -1,6 +1,7 @@
 //! The one integration binary of the `tests` crate: the engine's invariants, proved on the
 //! simulated node, through the library and through the command line run in-process.
 
+mod admin;
 mod apparmor;
 mod cli;
 mod engine;

@@ -1,7 +1,7 @@
 //! The canary suite (issue 8): a unique canary secret in every place a secret can be (a `0600`
 //! managed file, a `sensitive` file, `lxc.environment` options of a template and of a clone, a
 //! file whose old content on the host is secret, a secret replaced by another, a command's
-//! environment), then every command an operator runs — validate, plan (text, JSON, `--out`),
+//! environment, the admin user's password hash), then every command an operator runs — validate, plan (text, JSON, `--out`),
 //! apply (text, JSON, from a saved plan), `-vvv` logs, a failing apply's errors, status — and
 //! every file written that is not the host's own disk (the saved plan, the audit log): no
 //! canary may appear anywhere.
@@ -88,6 +88,11 @@ fn write_config(scratch: &Scratch, canaries: &Canaries, rotated: &str) {
             serde_json::json!({"path": "/etc/phoenix/was-secret.conf", "content": "public now\n", "mode": "0644"}),
             serde_json::json!({"path": "/etc/phoenix/rotated.key", "content": rotated, "mode": "0600"}),
         ]);
+        // A well-formed crypt hash whose digest is the canary.
+        json["users"]["password_hash"] = Value::String(format!(
+            "$6$canarysalt${}",
+            canaries.get("admin password hash")
+        ));
     });
     edit("phoenix_lxc_configs.json", &|json| {
         let configs = &mut json["lxc_configs"];
@@ -138,6 +143,8 @@ fn suite_canary() {
         "new secret of a rotated file",
         "lxc.environment added later",
         "a malformed lxc option",
+        "admin password hash",
+        "a malformed password hash",
     ] {
         canaries.add(place);
     }
@@ -299,6 +306,20 @@ fn suite_canary() {
         "the sim audit log",
         &serde_json::to_string(&state.audit).expect("JSON"),
     );
+    // The hash is set on the host (its /etc/shadow) and is nowhere else in the state file.
+    assert!(
+        state.files["/etc/shadow"]
+            .content
+            .contains(canaries.get("admin password hash"))
+    );
+    let mut elsewhere = state.clone();
+    elsewhere.files.remove("/etc/shadow");
+    assert!(
+        !elsewhere
+            .to_json()
+            .contains(canaries.get("admin password hash")),
+        "the hash is in the state file only as the host's /etc/shadow"
+    );
     let audit = phoenix(&["sim-audit", "--target", target.as_str(), "--run", "all"]);
     canaries.check_run("sim-audit", &audit);
 
@@ -339,6 +360,38 @@ fn check_bad_input(canaries: &mut Canaries, scratch: &Scratch) {
         assert_eq!(ran.code, 1, "{}", ran.stderr);
         assert!(ran.stderr.contains("lxc_options[0]"), "{}", ran.stderr);
         canaries.check_run(&format!("bad input: {}", args[0]), &ran);
+    }
+    // A password hash that is not a crypt hash (a plain password by mistake): described, never
+    // quoted.
+    let bad_hash = scratch.path().join("bad-hash");
+    std::fs::create_dir_all(&bad_hash).expect("bad hash dir");
+    let mut json: Value = serde_json::from_str(
+        &std::fs::read_to_string(scratch.config_dir().join("phoenix_hypervisor_config.json"))
+            .expect("read"),
+    )
+    .expect("JSON");
+    json["users"]["password_hash"] =
+        Value::String(canaries.get("a malformed password hash").to_owned());
+    std::fs::write(
+        bad_hash.join("phoenix_hypervisor_config.json"),
+        serde_json::to_string_pretty(&json).expect("JSON"),
+    )
+    .expect("write");
+    for args in [
+        vec!["validate", "--config", arg(&bad_hash)],
+        vec!["validate", "--config", arg(&bad_hash), "--json"],
+        vec![
+            "plan",
+            "--config",
+            arg(&bad_hash),
+            "--target",
+            target.as_str(),
+        ],
+    ] {
+        let ran = phoenix(&args);
+        assert_eq!(ran.code, 1, "{}", ran.stderr);
+        assert!(ran.stderr.contains("users.password_hash"), "{}", ran.stderr);
+        canaries.check_run(&format!("bad hash: {}", args[0]), &ran);
     }
 }
 
