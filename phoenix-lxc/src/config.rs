@@ -279,7 +279,7 @@ const LATER_KEYS: &[(&str, &str)] = &[
     ("gpu_assignment", "GPU passthrough arrives with phoenix-gpu"),
     (
         "apparmor_manages_nesting",
-        "AppArmor arrives with phoenix-security",
+        "nesting comes from pct_options (nesting=1) and the profile; Phoenix writes no lxc.apparmor.allow_nesting",
     ),
     ("portainer_role", "Portainer is not managed"),
     (

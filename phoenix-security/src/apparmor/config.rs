@@ -8,6 +8,7 @@
 //! dependency).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use phoenix_core::config::ConfigSet;
 use phoenix_core::file::File;
@@ -88,28 +89,26 @@ pub fn decode(cx: &mut DecodeCx<'_>) {
     };
     let package = Package::new(&node, PACKAGE);
     let package_id = Package::id_for(&node, PACKAGE);
-    let mut tunable_id = None;
+    let tunable_id = File::id_in(&node, Path::new(policy::TUNABLE_PATH));
+    let mut tunable_added = false;
     for (name, used) in uses {
         if !policy::is_shipped(&name) {
             cx.add_at(Profile::external(&node, &name, used.containers), used.at);
             continue;
         }
-        let tunable = tunable_id.get_or_insert_with(|| {
-            let file = File::new(policy::TUNABLE_PATH, policy::tunable_text())
-                .in_scope(&node)
-                .validate(VALIDATE)
-                .depends_on(package_id.clone());
-            let id = File::id_in(&node, std::path::Path::new(policy::TUNABLE_PATH));
-            (id, Some(file))
-        });
-        let tunable_file = tunable.1.take();
-        let tunable_id = tunable.0.clone();
-        if let Some(file) = tunable_file {
-            cx.add(file);
+        if !tunable_added {
+            cx.add(
+                File::new(policy::TUNABLE_PATH, policy::tunable_text())
+                    .in_scope(&node)
+                    .validate(VALIDATE)
+                    .depends_on(package_id.clone()),
+            );
+            tunable_added = true;
         }
         let path = policy::profile_path(&name);
         let text = policy::profile_text(&name).expect("invariant: a shipped profile has a text");
-        let profile_id = File::id_in(&node, std::path::Path::new(&path));
+        let profile_id = File::id_in(&node, Path::new(&path));
+        // The profile includes the tunable, so its check needs the tunable in place.
         cx.add(
             File::new(&path, text)
                 .in_scope(&node)
@@ -122,7 +121,7 @@ pub fn decode(cx: &mut DecodeCx<'_>) {
                 &node,
                 &name,
                 &path,
-                vec![tunable_id, profile_id],
+                vec![tunable_id.clone(), profile_id],
                 vec![package_id.clone()],
             ),
             used.at,

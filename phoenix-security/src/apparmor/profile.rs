@@ -8,7 +8,8 @@
 //! it are not touched.
 //!
 //! What is loaded comes from `aa-status --json`, a query of the node's one probe, so a no-op plan
-//! runs no command of its own.
+//! runs no command of its own. The mode a profile is loaded in is shown, not managed: an operator
+//! who put it in complain mode (`aa-complain`) keeps it so.
 
 use async_trait::async_trait;
 use phoenix_core::probe::observe;

@@ -114,6 +114,10 @@ fn apparmor_parser(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
     let [file] = &files[..] else {
         return SimOutput::fail(1, "phoenix sim: apparmor_parser takes one file here\n");
     };
+    if sys.read(file).is_none() {
+        // What apparmor_parser 3.0.8 prints for a file that does not exist, with exit 2.
+        return SimOutput::fail(2, format!("File {file} not found, skipping...\n"));
+    }
     let profiles = match check(file, &NodeTree(sys)) {
         Ok(profiles) => profiles,
         Err(Refusal(message)) => return SimOutput::fail(1, message),
@@ -173,7 +177,77 @@ fn text_report(status: &Status) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use phoenix_core::sim::{SimFile, SimNode, SimState};
+    use phoenix_core::{Cmd, Host};
+
     use super::*;
+
+    #[tokio::test]
+    async fn issue_9_apparmor_parser_checks_loads_and_refuses_as_the_real_one() {
+        let mut state = SimState::new();
+        let profile = crate::apparmor::policy::profile_text("lxc-phoenix-v2").expect("shipped");
+        for (path, content) in [
+            ("/etc/apparmor.d/lxc/lxc-phoenix-v2", profile),
+            (
+                "/etc/apparmor.d/tunables/phoenix-nesting",
+                crate::apparmor::policy::tunable_text(),
+            ),
+            ("/tmp/bad-profile", "profile bad-profile flags=(complain) {\n  mount fstype=nonsense -> /x/**,\n  broken rule here\n}\n".to_owned()),
+        ] {
+            state
+                .files
+                .insert(path.to_owned(), SimFile::new(content, 0o644, "root:root"));
+        }
+        let node = SimNode::from_state(state, vec![Arc::new(AppArmorEmulator)]).expect("a node");
+        let run = |argv: &[&str]| {
+            let (program, args) = argv.split_first().expect("a program");
+            Cmd::write(program, args.iter().copied())
+        };
+        // The testbed's capture of a bad profile (fixtures/apparmor-parser.bad.txt), path aside.
+        let bad = node
+            .run(&run(&["apparmor_parser", "-Q", "-K", "/tmp/bad-profile"]))
+            .await
+            .expect("runs");
+        let recorded = include_str!("../../fixtures/apparmor-parser.bad.txt");
+        assert_eq!(bad.status, Some(1));
+        assert_eq!(
+            bad.stderr,
+            phoenix_core::sim::capture_output(recorded).expect("a capture")
+        );
+        let missing = node
+            .run(&run(&["apparmor_parser", "-Q", "-K", "/tmp/nosuch"]))
+            .await
+            .expect("runs");
+        assert_eq!(missing.status, Some(2));
+        assert_eq!(missing.stderr, "File /tmp/nosuch not found, skipping...\n");
+        let before = node
+            .run(&run(&["aa-status", "--json"]))
+            .await
+            .expect("runs");
+        assert!(!before.stdout.contains("lxc-phoenix-v2"));
+        let load = node
+            .run(&run(&[
+                "apparmor_parser",
+                "-r",
+                "/etc/apparmor.d/lxc/lxc-phoenix-v2",
+            ]))
+            .await
+            .expect("runs");
+        assert_eq!((load.status, load.stderr.as_str()), (Some(0), ""));
+        let after = node
+            .run(&run(&["aa-status", "--json"]))
+            .await
+            .expect("runs");
+        let status = parse_status(0, &after.stdout).expect("parses");
+        assert_eq!(status.mode_of("lxc-phoenix-v2"), Some("enforce"));
+        assert_eq!(
+            status.profiles.len(),
+            13,
+            "the sample host's 12 and the new one"
+        );
+    }
 
     #[test]
     fn issue_9_aa_status_prints_what_the_real_tool_printed() {

@@ -6,8 +6,8 @@
 
 use serde_json::{Value, json};
 
-use super::{assert_code, json, live};
-use crate::support::{Scratch, arg};
+use super::{Live, Planned, assert_code, changes, example, json, live};
+use crate::support::{Scratch, arg, phoenix};
 
 /// Removes what Phoenix writes and unloads the profile (test set-up, not Phoenix).
 const RESET_APPARMOR: &str = r#"set -u
@@ -40,12 +40,48 @@ fn config(scratch: &Scratch) -> std::path::PathBuf {
     scratch.config_dir()
 }
 
+/// The AppArmor changes of a JSON plan (the container itself is not managed on the testbed).
+fn apparmor_changes(plan: &Value) -> Vec<Planned> {
+    changes(plan)
+        .into_iter()
+        .filter(|c| c.id.contains("apparmor"))
+        .collect()
+}
+
+/// The differential test for AppArmor on a fresh host: the testbed and its simulated node (the
+/// testbed's recorded `aa-status`, the `apparmor` package installed) plan the same AppArmor
+/// changes, argv included.
+fn same_apparmor_plan(live: &Live, config: &std::path::Path) -> Vec<Planned> {
+    let scratch = Scratch::new();
+    std::fs::copy(example().join("sim-state.json"), scratch.state_file()).expect("seed the node");
+    scratch.edit_state(|state| {
+        state["tools"]["dpkg"] = json!({"installed": {"apparmor": "3.0.8-3"}});
+    });
+    let real = live.phoenix(&["plan", "--config", arg(config), "--json"]);
+    let simulated = phoenix(&[
+        "plan",
+        "--config",
+        arg(config),
+        "--json",
+        "--target",
+        &scratch.target(),
+    ]);
+    let (real, simulated) = (json(&real), json(&simulated));
+    assert_eq!(apparmor_changes(&simulated), apparmor_changes(&real));
+    apparmor_changes(&real)
+}
+
 #[test]
 fn issue_9_the_profile_is_loaded_on_the_testbed_and_a_second_apply_writes_nothing() {
     let Some(live) = live() else { return };
     live.sh(RESET_APPARMOR, &[]);
     let scratch = Scratch::new();
     let config = config(&scratch);
+    assert_eq!(
+        same_apparmor_plan(&live, &config).len(),
+        3,
+        "two files and the load"
+    );
     let ran = live.phoenix(&["apply", "--config", arg(&config), "--yes", "--json"]);
     assert_code(&ran, 0, "first apply");
     let report = json(&ran);
