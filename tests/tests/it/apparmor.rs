@@ -234,3 +234,31 @@ fn issue_9_a_distro_profile_that_is_loaded_is_accepted_and_upstreams_spelling_is
         ran.stderr
     );
 }
+
+#[test]
+fn issue_9_the_upstream_config_validates_with_apparmor_profile_managed() {
+    let scratch = Scratch::new();
+    let dir = scratch
+        .copy_upstream_config(&["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"]);
+    let ran = crate::support::phoenix(&["validate", "--config", arg(&dir)]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        !ran.stderr
+            .contains("apparmor_profile is known but not managed"),
+        "{}",
+        ran.stderr
+    );
+    // Every upstream container runs unconfined (spec §6.1): each gets the warning, at its path.
+    let unconfined: Vec<&str> = ran
+        .stderr
+        .lines()
+        .filter(|l| l.contains("runs the container without AppArmor confinement"))
+        .collect();
+    assert!(unconfined.len() >= 10, "{}", ran.stderr);
+    assert!(
+        unconfined
+            .iter()
+            .all(|l| l.starts_with("warning:") && l.contains(".apparmor_profile")),
+        "{unconfined:#?}"
+    );
+}
