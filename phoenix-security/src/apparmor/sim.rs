@@ -184,8 +184,85 @@ mod tests {
 
     use super::*;
 
+    /// A recorded run: (exit status, output).
+    fn recorded(text: &str) -> (i32, String) {
+        let (_, rest) = text.split_once('\n').expect("a command line");
+        let (exit, output) = rest.split_once('\n').unwrap_or((rest, ""));
+        let status = exit
+            .strip_prefix("# exit=")
+            .and_then(|s| s.parse().ok())
+            .expect("an exit line");
+        (status, output.to_owned())
+    }
+
+    fn cmd(argv: &[&str]) -> Cmd {
+        let (program, args) = argv.split_first().expect("a program");
+        Cmd::write(program, args.iter().copied())
+    }
+
+    /// What the emulator answers for `argv`, as a recorded run: (exit status, stdout and stderr).
+    async fn answer(node: &SimNode, argv: &[&str]) -> (i32, String) {
+        let output = node.run(&cmd(argv)).await.expect("runs");
+        (
+            output.status.expect("exits"),
+            format!("{}{}", output.stdout, output.stderr),
+        )
+    }
+
+    /// Every recorded `apparmor_parser` and `aa-status` run of `fixtures/` (testbed captures),
+    /// replayed on a node with the same files: the emulator answers exactly as the real tools did.
     #[tokio::test]
-    async fn issue_9_apparmor_parser_checks_loads_and_refuses_as_the_real_one() {
+    async fn issue_9_the_emulators_answer_every_recorded_run_as_the_real_tools_did() {
+        let mut state = SimState::new();
+        for (path, content) in [
+            (
+                "/tmp/bad-profile",
+                "profile bad-profile flags=(complain) {\n  mount fstype=nonsense -> /x/**,\n  broken rule here\n}\n",
+            ),
+            (
+                "/tmp/p",
+                "include <tunables/global>\nprofile p {\n  /x r,\n}\n",
+            ),
+            (
+                "/etc/apparmor.d/tunables/home.d/phoenix-test-broken",
+                "# x\n@{HOMEDIRS} /srv/home/\n",
+            ),
+            ("/tmp/q", "profile phoenix-capture-test {\n  /x r,\n}\n"),
+        ] {
+            state
+                .files
+                .insert(path.to_owned(), SimFile::new(content, 0o644, "root:root"));
+        }
+        let node = SimNode::from_state(state, vec![Arc::new(AppArmorEmulator)]).expect("a node");
+        let runs: [(&[&str], &str); 5] = [
+            (
+                &["apparmor_parser", "-Q", "-K", "/tmp/bad-profile"],
+                include_str!("../../fixtures/apparmor-parser.bad.txt"),
+            ),
+            (
+                &["apparmor_parser", "-Q", "-K", "/tmp/p"],
+                include_str!("../../fixtures/apparmor-parser.include-error.txt"),
+            ),
+            (
+                &["apparmor_parser", "-Q", "-K", "/tmp/nosuch"],
+                include_str!("../../fixtures/apparmor-parser.missing.txt"),
+            ),
+            (
+                &["apparmor_parser", "-r", "/tmp/q"],
+                include_str!("../../fixtures/apparmor-parser-r.txt"),
+            ),
+            (
+                &["aa-status", "--json"],
+                include_str!("../../fixtures/aa-status-json.loaded.txt"),
+            ),
+        ];
+        for (argv, fixture) in runs {
+            assert_eq!(answer(&node, argv).await, recorded(fixture), "{argv:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn issue_9_apparmor_parser_loads_the_shipped_profile() {
         let mut state = SimState::new();
         let profile = crate::apparmor::policy::profile_text("lxc-phoenix-v2").expect("shipped");
         for (path, content) in [
@@ -194,53 +271,26 @@ mod tests {
                 "/etc/apparmor.d/tunables/phoenix-nesting",
                 crate::apparmor::policy::tunable_text(),
             ),
-            ("/tmp/bad-profile", "profile bad-profile flags=(complain) {\n  mount fstype=nonsense -> /x/**,\n  broken rule here\n}\n".to_owned()),
         ] {
             state
                 .files
                 .insert(path.to_owned(), SimFile::new(content, 0o644, "root:root"));
         }
         let node = SimNode::from_state(state, vec![Arc::new(AppArmorEmulator)]).expect("a node");
-        let run = |argv: &[&str]| {
-            let (program, args) = argv.split_first().expect("a program");
-            Cmd::write(program, args.iter().copied())
-        };
-        // The testbed's capture of a bad profile (fixtures/apparmor-parser.bad.txt), path aside.
-        let bad = node
-            .run(&run(&["apparmor_parser", "-Q", "-K", "/tmp/bad-profile"]))
-            .await
-            .expect("runs");
-        let recorded = include_str!("../../fixtures/apparmor-parser.bad.txt");
-        assert_eq!(bad.status, Some(1));
-        assert_eq!(
-            bad.stderr,
-            phoenix_core::sim::capture_output(recorded).expect("a capture")
-        );
-        let missing = node
-            .run(&run(&["apparmor_parser", "-Q", "-K", "/tmp/nosuch"]))
-            .await
-            .expect("runs");
-        assert_eq!(missing.status, Some(2));
-        assert_eq!(missing.stderr, "File /tmp/nosuch not found, skipping...\n");
-        let before = node
-            .run(&run(&["aa-status", "--json"]))
-            .await
-            .expect("runs");
-        assert!(!before.stdout.contains("lxc-phoenix-v2"));
-        let load = node
-            .run(&run(&[
+        let before = answer(&node, &["aa-status", "--json"]).await;
+        assert!(!before.1.contains("lxc-phoenix-v2"));
+        let load = answer(
+            &node,
+            &[
                 "apparmor_parser",
                 "-r",
                 "/etc/apparmor.d/lxc/lxc-phoenix-v2",
-            ]))
-            .await
-            .expect("runs");
-        assert_eq!((load.status, load.stderr.as_str()), (Some(0), ""));
-        let after = node
-            .run(&run(&["aa-status", "--json"]))
-            .await
-            .expect("runs");
-        let status = parse_status(0, &after.stdout).expect("parses");
+            ],
+        )
+        .await;
+        assert_eq!(load, (0, String::new()));
+        let after = answer(&node, &["aa-status", "--json"]).await;
+        let status = parse_status(after.0, &after.1).expect("parses");
         assert_eq!(status.mode_of("lxc-phoenix-v2"), Some("enforce"));
         assert_eq!(
             status.profiles.len(),
