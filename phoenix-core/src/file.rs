@@ -36,6 +36,8 @@ pub struct File {
     scope: Option<Scope>,
     /// The argv that checks the staged file (`%s` is its path) before it replaces the live one.
     validate: Option<Vec<String>>,
+    /// Text whose presence in the checker's output refuses the file even when it exits 0.
+    refuse_output: Vec<String>,
 }
 
 impl File {
@@ -51,6 +53,7 @@ impl File {
             sensitive: false,
             scope: None,
             validate: None,
+            refuse_output: Vec::new(),
         }
     }
 
@@ -76,6 +79,19 @@ impl File {
         S: Into<String>,
     {
         self.validate = Some(argv.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Refuses the staged file when the validate command's output (standard output or error)
+    /// contains any of `patterns`, even when it exits 0: some checkers only warn about what the
+    /// daemon will ignore (`testparm` exits 0 on an unknown parameter and prints
+    /// `Unknown parameter encountered`).
+    pub fn refuse_output<I, S>(mut self, patterns: I) -> File
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.refuse_output = patterns.into_iter().map(Into::into).collect();
         self
     }
 

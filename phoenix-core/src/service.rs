@@ -51,6 +51,8 @@ pub struct Service {
     running: bool,
     files: Vec<ResourceId>,
     on_change: OnChange,
+    /// A command that replaces `systemctl` as the reaction to a changed file.
+    reload_with: Option<Vec<String>>,
     depends_on: Vec<ResourceId>,
 }
 
@@ -72,6 +74,7 @@ impl Service {
             running: true,
             files: Vec::new(),
             on_change: OnChange::default(),
+            reload_with: None,
             depends_on: Vec::new(),
         }
     }
@@ -100,6 +103,19 @@ impl Service {
         self
     }
 
+    /// Reacts to a changed file with `argv` (run in the unit's scope) instead of `systemctl`:
+    /// a daemon's own reload command, such as `smbcontrol smbd reload-config`, which every smbd
+    /// process obeys. An empty `argv` keeps `systemctl`.
+    pub fn reload_with<I, S>(mut self, argv: I) -> Service
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let argv: Vec<String> = argv.into_iter().map(Into::into).collect();
+        self.reload_with = (!argv.is_empty()).then_some(argv);
+        self
+    }
+
     /// Adds a dependency (the package that ships the unit, say).
     pub fn depends_on(mut self, id: ResourceId) -> Service {
         self.depends_on.push(id);
@@ -115,7 +131,22 @@ impl Service {
 
     /// The step a changed file adds.
     fn reaction(&self) -> Step {
-        self.systemctl(self.on_change.verb())
+        match self.reload_with.as_deref() {
+            Some([program, args @ ..]) => Step::run(
+                self.scope
+                    .command(Cmd::write(program, args.iter().cloned())),
+            ),
+            _ => self.systemctl(self.on_change.verb()),
+        }
+    }
+
+    /// What the plan calls the reaction.
+    fn reaction_name(&self) -> &'static str {
+        if self.reload_with.is_some() {
+            "reload"
+        } else {
+            self.on_change.verb()
+        }
     }
 }
 
@@ -195,7 +226,7 @@ impl Resource for Service {
         let causes: Vec<String> = by.iter().map(ToString::to_string).collect();
         Delta::none()
             .field(
-                FieldChange::new(self.on_change.verb(), None, Some(true.into()))
+                FieldChange::new(self.reaction_name(), None, Some(true.into()))
                     .note(format!("when changed: {}", causes.join(", "))),
             )
             .step(self.reaction())
@@ -279,5 +310,19 @@ mod tests {
         );
         let stopped = Service::new(&scopes.node(), "x").running(false);
         assert!(Resource::when_triggered(&stopped, &[]).is_empty());
+    }
+
+    #[test]
+    fn issue_9_a_service_reloads_with_its_own_command_when_given_one() {
+        let scopes = scopes();
+        let conf = ResourceId::parse("file[/etc/samba/phoenix-shares.conf]").expect("id");
+        let smbd = Service::new(&scopes.node(), "smbd")
+            .file(conf.clone())
+            .reload_with(["smbcontrol", "smbd", "reload-config"]);
+        let delta = Resource::when_triggered(&smbd, &[conf]);
+        insta::assert_snapshot!(render_delta(&delta), @r#"
+        reload: None -> Some(Bool(true))
+        smbcontrol smbd reload-config
+        "#);
     }
 }

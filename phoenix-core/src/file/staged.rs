@@ -176,7 +176,11 @@ impl File {
             return Err(BoxError::from("invariant: a validate step runs a command"));
         };
         let output = cx.host().run(cmd).await?;
-        if !output.success() {
+        let refused = self
+            .refuse_output
+            .iter()
+            .any(|p| output.stdout.contains(p.as_str()) || output.stderr.contains(p.as_str()));
+        if !output.success() || refused {
             self.discard_staged(cx).await?;
             let message = if self.is_sensitive() {
                 "(output not shown: the file is sensitive)".to_owned()

@@ -35,6 +35,9 @@ impl Emulator for Checkconf {
             Some(text) if text.contains("broken") => {
                 SimOutput::fail(1, "checkconf: line 1: unknown directive \"broken\"\n")
             }
+            // Like testparm: an unknown directive is ignored with a warning, and the exit is 0.
+            Some(text) if text.contains("unknown") => SimOutput::ok("syntax is ok\n")
+                .with_stderr("checkconf: ignoring unknown directive \"unknown\"\n"),
             Some(_) => SimOutput::ok("syntax is ok\n"),
             None => SimOutput::fail(2, "checkconf: cannot open file\n"),
         }
@@ -258,6 +261,37 @@ async fn issue_9_a_failing_validate_leaves_the_live_file_unchanged_and_fails_wit
             "mv -f -- /etc/.app.conf.phoenix-new /etc/app.conf"
         ]
     );
+}
+
+#[tokio::test]
+async fn issue_9_a_checker_that_only_warns_still_refuses_the_file_when_told_to_read_its_output() {
+    let node = node();
+    let scopes = Scopes::default();
+    let checked = |refuse: &[&str]| {
+        engine(vec![Box::new(
+            File::new("/etc/app.conf", "unknown\n")
+                .in_scope(&scopes.node())
+                .validate(["checkconf", "%s"])
+                .refuse_output(refuse.iter().copied()),
+        )])
+    };
+    let report = apply(&node, &checked(&["ignoring unknown directive"])).await;
+    let [outcome] = &report.outcomes[..] else {
+        panic!("one outcome: {:#?}", report.outcomes);
+    };
+    let Status::Failed { error } = &outcome.status else {
+        panic!("the apply fails although the checker exits 0: {outcome:#?}");
+    };
+    assert_eq!(
+        error.chain(),
+        "validate /etc/app.conf: `checkconf /etc/.app.conf.phoenix-new` rejected the new content (exit 0): checkconf: ignoring unknown directive \"unknown\"\nsyntax is ok"
+    );
+    assert_eq!(node.state().files["/etc/app.conf"].content, "good\n");
+    assert!(!node.state().files.contains_key("/etc/.app.conf.phoenix-new"));
+    // Without the pattern, the exit status alone decides.
+    let report = apply(&node, &checked(&[])).await;
+    assert!(all_applied(&report), "{:#?}", report.outcomes);
+    assert_eq!(node.state().files["/etc/app.conf"].content, "unknown\n");
 }
 
 #[tokio::test]
