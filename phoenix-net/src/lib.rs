@@ -6,7 +6,9 @@
 use phoenix_core::config::{Claim, Section};
 use phoenix_core::{DecodeCx, Kind, Provider};
 
-const NOT_YET: &str = "NFS, Samba, host network and firewall are not managed yet (phoenix-net)";
+pub mod samba;
+
+const NOT_YET: &str = "NFS, host network and firewall are not managed yet (phoenix-net)";
 
 /// The net provider.
 #[derive(Debug, Default, Clone, Copy)]
@@ -23,17 +25,30 @@ impl Provider for NetProvider {
     }
 
     fn kinds(&self) -> Vec<Kind> {
-        Vec::new()
+        let mut kinds = Vec::new();
+        kinds.extend(samba::KINDS.iter().map(|k| Kind::from_static(k)));
+        kinds
     }
 
     fn claims(&self) -> Vec<Claim> {
         vec![
             Claim::known("nfs", NOT_YET),
-            Claim::known("samba", NOT_YET),
+            Claim::managed("samba"),
             Claim::known("network", NOT_YET),
             Claim::known("firewall", NOT_YET),
         ]
     }
 
-    fn decode(&self, _sections: &[Section<'_>], _cx: &mut DecodeCx<'_>) {}
+    fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
+        for section in sections {
+            if section.key == "samba" {
+                samba::decode::decode(section, cx);
+            }
+        }
+    }
+
+    #[cfg(feature = "sim")]
+    fn emulators(&self) -> Vec<std::sync::Arc<dyn phoenix_core::sim::Emulator>> {
+        vec![std::sync::Arc::new(samba::SambaEmulator)]
+    }
 }

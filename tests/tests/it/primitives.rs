@@ -287,7 +287,12 @@ async fn issue_9_a_checker_that_only_warns_still_refuses_the_file_when_told_to_r
         "validate /etc/app.conf: `checkconf /etc/.app.conf.phoenix-new` rejected the new content (exit 0): checkconf: ignoring unknown directive \"unknown\"\nsyntax is ok"
     );
     assert_eq!(node.state().files["/etc/app.conf"].content, "good\n");
-    assert!(!node.state().files.contains_key("/etc/.app.conf.phoenix-new"));
+    assert!(
+        !node
+            .state()
+            .files
+            .contains_key("/etc/.app.conf.phoenix-new")
+    );
     // Without the pattern, the exit status alone decides.
     let report = apply(&node, &checked(&[])).await;
     assert!(all_applied(&report), "{:#?}", report.outcomes);
