@@ -33,8 +33,22 @@ pub(crate) struct Spec {
 pub(crate) struct Share {
     /// Its section in the include file.
     pub(crate) section: ShareSection,
+    /// Whether its path is the mountpoint of a dataset the config declares (which the dataset's
+    /// resource provides); otherwise the directory must already exist.
+    pub(crate) dataset_mount: bool,
     /// Where it is in the config.
     pub(crate) at: JsonPath,
+}
+
+/// A share's path, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SharePathSpec {
+    /// The absolute path.
+    pub(crate) path: String,
+    /// Whether it is a declared dataset's mountpoint.
+    pub(crate) dataset_mount: bool,
+    /// A note for the operator (a relative path that names no declared dataset).
+    pub(crate) note: Option<String>,
 }
 
 /// A problem at a JSON path.
@@ -44,6 +58,8 @@ pub(crate) struct Problem {
     pub(crate) at: JsonPath,
     /// What.
     pub(crate) message: String,
+    /// An error, or only a note.
+    pub(crate) is_note: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,7 +93,14 @@ const RESERVED_SHARES: &[&str] = &["global", "homes", "printers"];
 /// Decodes and validates the section at `at`; every problem is collected.
 pub(crate) fn decode_spec(raw: RawSamba, at: &JsonPath, mounts: &Mounts) -> (Spec, Vec<Problem>) {
     let mut problems = Vec::new();
-    let mut problem = |at: JsonPath, message: String| problems.push(Problem { at, message });
+    let mut notes = Vec::new();
+    let mut problem = |at: JsonPath, message: String| {
+        problems.push(Problem {
+            at,
+            message,
+            is_note: false,
+        });
+    };
     let user = raw.user.filter(|user| match check_user_name(user) {
         Ok(()) => true,
         Err(message) => {
@@ -122,7 +145,16 @@ pub(crate) fn decode_spec(raw: RawSamba, at: &JsonPath, mounts: &Mounts) -> (Spe
             ok = false;
         }
         let path = match mounts.resolve(&share.path) {
-            Ok(path) => Some(path),
+            Ok(resolved) => {
+                if let Some(message) = &resolved.note {
+                    notes.push(Problem {
+                        at: share_at.key("path"),
+                        message: message.clone(),
+                        is_note: true,
+                    });
+                }
+                Some(resolved)
+            }
             Err(message) => {
                 problem(share_at.key("path"), message);
                 None
@@ -156,14 +188,16 @@ pub(crate) fn decode_spec(raw: RawSamba, at: &JsonPath, mounts: &Mounts) -> (Spe
             shares.push(Share {
                 section: ShareSection {
                     name: share.name,
-                    path,
+                    path: path.path,
                     valid_users: share.valid_users,
                     options: checked,
                 },
+                dataset_mount: path.dataset_mount,
                 at: share_at,
             });
         }
     }
+    problems.extend(notes);
     (
         Spec {
             user,
@@ -354,26 +388,42 @@ impl Mounts {
     }
 
     /// A share's `path`: an absolute path as given (normalised), or a declared dataset's
-    /// mountpoint.
-    pub(crate) fn resolve(&self, path: &str) -> Result<String, String> {
+    /// mountpoint; a relative path that names no declared dataset is taken as upstream took
+    /// it, relative to `/`, with a note (and a suggestion when it looks like a typo).
+    pub(crate) fn resolve(&self, path: &str) -> Result<SharePathSpec, String> {
+        let is_mount = |p: &str| self.datasets.values().any(|m| m.as_deref() == Some(p));
         if path.starts_with('/') {
-            return normalize_path(path);
+            let path = normalize_path(path)?;
+            return Ok(SharePathSpec {
+                dataset_mount: is_mount(&path),
+                path,
+                note: None,
+            });
         }
         match self.datasets.get(path) {
-            Some(Some(mountpoint)) => Ok(mountpoint.clone()),
+            Some(Some(mountpoint)) => Ok(SharePathSpec {
+                path: mountpoint.clone(),
+                dataset_mount: true,
+                note: None,
+            }),
             Some(None) => Err(format!(
                 "dataset {} has mountpoint none or legacy; a share needs a mounted path",
                 excerpt(path)
             )),
             None => {
-                let mut message = format!(
-                    "{} is neither an absolute path nor a dataset declared in zfs.datasets",
+                let absolute = normalize_path(&format!("/{path}"))?;
+                let mut note = format!(
+                    "{} is not a dataset declared in zfs.datasets; it is taken as the directory {absolute}, relative to / as upstream took it, which must exist",
                     excerpt(path)
                 );
                 if let Some(meant) = suggest(path, self.datasets.keys().map(String::as_str)) {
-                    message.push_str(&format!("; did you mean {}?", excerpt(meant)));
+                    note.push_str(&format!(" (did you mean the dataset {}?)", excerpt(meant)));
                 }
-                Err(message)
+                Ok(SharePathSpec {
+                    dataset_mount: is_mount(&absolute),
+                    path: absolute,
+                    note: Some(note),
+                })
             }
         }
     }
@@ -551,17 +601,18 @@ mod tests {
         let cases = [
             (
                 "quickOS/shared-prod-data",
-                "ok \"/quickOS/shared-prod-data\"",
+                "ok /quickOS/shared-prod-data dataset",
             ),
-            ("fastData/media/films", "ok \"/srv/media/films\""),
-            ("/srv//share/", "ok \"/srv/share\""),
+            ("fastData/media/films", "ok /srv/media/films dataset"),
+            ("/srv/media", "ok /srv/media dataset"),
+            ("/srv//share/", "ok /srv/share directory"),
             (
                 "fastData/raw",
                 "error: dataset \"fastData/raw\" has mountpoint none or legacy; a share needs a mounted path",
             ),
             (
                 "quickOS/shared-prod-dat",
-                "error: \"quickOS/shared-prod-dat\" is neither an absolute path nor a dataset declared in zfs.datasets; did you mean \"quickOS/shared-prod-data\"?",
+                "ok /quickOS/shared-prod-dat directory; note: \"quickOS/shared-prod-dat\" is not a dataset declared in zfs.datasets; it is taken as the directory /quickOS/shared-prod-dat, relative to / as upstream took it, which must exist (did you mean the dataset \"quickOS/shared-prod-data\"?)",
             ),
             (
                 "/srv/../etc",
@@ -569,7 +620,20 @@ mod tests {
             ),
         ];
         for (path, expect) in cases {
-            assert_eq!(show(mounts.resolve(path)), expect, "{path}");
+            let shown = match mounts.resolve(path) {
+                Ok(r) => format!(
+                    "ok {} {}{}",
+                    r.path,
+                    if r.dataset_mount {
+                        "dataset"
+                    } else {
+                        "directory"
+                    },
+                    r.note.map(|n| format!("; note: {n}")).unwrap_or_default()
+                ),
+                Err(message) => format!("error: {message}"),
+            };
+            assert_eq!(shown, expect, "{path}");
         }
     }
 

@@ -42,10 +42,17 @@ pub(crate) fn decode(section: &Section<'_>, cx: &mut DecodeCx<'_>) {
     };
     let mounts = Mounts::from_config(cx.config());
     let (spec, problems) = decode_spec(raw, &section.path(), &mounts);
-    if !problems.is_empty() {
-        for problem in problems {
-            cx.report(Diagnostic::error(problem.message).at(section.location_of(&problem.at)));
-        }
+    let mut failed = false;
+    for problem in problems {
+        failed |= !problem.is_note;
+        let diagnostic = if problem.is_note {
+            Diagnostic::note(problem.message)
+        } else {
+            Diagnostic::error(problem.message)
+        };
+        cx.report(diagnostic.at(section.location_of(&problem.at)));
+    }
+    if failed {
         return;
     }
     let scope = cx
@@ -67,7 +74,12 @@ pub(crate) fn decode(section: &Section<'_>, cx: &mut DecodeCx<'_>) {
             .refuse_output(REFUSED_OUTPUT.iter().copied())
             .depends_on(package_id.clone());
         for share in &spec.shares {
-            let check = SharePath::new(&scope, &share.section.name, &share.section.path);
+            let check = SharePath::new(
+                &scope,
+                &share.section.name,
+                &share.section.path,
+                share.dataset_mount,
+            );
             file = file.depends_on(Resource::id(&check));
             cx.add_at(check, section.location_of(&share.at));
         }

@@ -1,6 +1,8 @@
-//! `samba.share`: a share's path exists as a directory, or a resource of this run creates it
-//! (a dataset's mountpoint: the dataset provides `path:<mountpoint>`, so the share is ordered
-//! after it). It changes nothing itself; a missing path nothing creates is a plan error for
+//! `samba.share`: a share's path exists as a directory, or it is the mountpoint of a dataset
+//! the config declares and a resource of this run provides it (the dataset provides
+//! `path:<mountpoint>`, so the share is ordered after it). A plain directory is never created:
+//! a missing one is an error even when an ancestor (a pool's mountpoint) is created, because
+//! nothing would create the directory itself. It changes nothing itself; a missing path nothing creates is a plan error for
 //! that share, naming its config entry, and the include file (which depends on every share)
 //! is then not written.
 
@@ -19,6 +21,7 @@ pub(crate) struct SharePath {
     scope: Scope,
     name: String,
     path: String,
+    dataset_mount: bool,
 }
 
 /// What the share's path is now.
@@ -31,8 +34,9 @@ pub(crate) enum PathState {
 }
 
 impl SharePath {
-    /// Share `name` at `path` on the node.
-    pub(crate) fn new(scope: &Scope, name: &str, path: &str) -> SharePath {
+    /// Share `name` at `path` on the node; `dataset_mount` when `path` is a declared dataset's
+    /// mountpoint.
+    pub(crate) fn new(scope: &Scope, name: &str, path: &str, dataset_mount: bool) -> SharePath {
         scope.observe(|inventory| {
             inventory.paths.insert(path.to_owned());
         });
@@ -40,6 +44,7 @@ impl SharePath {
             scope: scope.clone(),
             name: name.to_owned(),
             path: path.to_owned(),
+            dataset_mount,
         }
     }
 
@@ -70,11 +75,11 @@ impl Resource for SharePath {
                 self.name, self.path, fact.file_type
             )
             .into()),
-            None if cx.is_provided(&Capability::path(&self.path)) => {
+            None if self.dataset_mount && cx.is_provided(&Capability::path(&self.path)) => {
                 Ok(Some(PathState::CreatedByThisRun))
             }
             None => Err(format!(
-                "share [{}]: {} does not exist and nothing in this run creates it (declare the dataset, or create the directory)",
+                "share [{}]: {} does not exist and nothing in this run creates it (declare the dataset in zfs.datasets, or create the directory)",
                 self.name, self.path
             )
             .into()),

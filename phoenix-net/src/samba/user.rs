@@ -317,7 +317,10 @@ mod tests {
             password: None,
         };
         let delta = Resource::diff(&without_file, Some(&absent));
-        assert!(delta.is_empty() && delta.diagnostics.len() == 1, "{delta:?}");
+        assert!(
+            delta.is_empty() && delta.diagnostics.len() == 1,
+            "{delta:?}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod lxc;
 mod primitives;
 mod recovery;
 mod run_lock;
+mod samba;
 mod snapshots;
 mod suite_canary;
 mod suite_concurrency;
