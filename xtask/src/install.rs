@@ -24,6 +24,8 @@ pub(crate) const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ),
     // The admin user's sudoers drop-in is checked by the real visudo.
     ("visudo", "sudo"),
+    // phoenix-net's tests run the real testparm on the Samba files Phoenix generates.
+    ("testparm", "samba-common-bin"),
 ];
 
 /// Directories searched after `PATH`: daemons such as nginx live in sbin, which a non-root `PATH`
