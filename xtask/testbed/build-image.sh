@@ -72,7 +72,7 @@ esac
 stamp "lxc, nfs, samba, nginx, apparmor, sudo"
 logged services apt_in install \
   lxc lxcfs libpam-cgfs uidmap iptables dnsmasq-base bridge-utils \
-  nfs-kernel-server samba nginx apparmor apparmor-utils sudo
+  nfs-kernel-server samba smbclient nginx apparmor apparmor-utils sudo
 
 stamp "configure the guest"
 echo testbed > "$R/etc/hostname"

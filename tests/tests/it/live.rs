@@ -605,3 +605,77 @@ readlink /etc/localtime"#,
         assert_eq!(stats["file_writes"], 0, "{report:#}");
     }
 }
+
+/// Puts Samba back to the testbed's own: the Debian smb.conf (saved once), no Phoenix include
+/// file, a Linux user `phoenixsmb` that is not in the passdb, the share's directory, smbd
+/// running on the Debian config.
+const SAMBA_RESET: &str = r#"set -eu
+id phoenixsmb > /dev/null 2>&1 || useradd -M -s /usr/sbin/nologin phoenixsmb
+pdbedit -x phoenixsmb > /dev/null 2>&1 || true
+[ -f /etc/samba/smb.conf.testbed ] || cp -p /etc/samba/smb.conf /etc/samba/smb.conf.testbed
+cp -p /etc/samba/smb.conf.testbed /etc/samba/smb.conf
+rm -f /etc/samba/phoenix-shares.conf /root/phoenix-samba.pw
+mkdir -p /srv/phoenix-share
+systemctl restart smbd"#;
+
+/// A share on the testbed, for a user whose password is in a root-only file.
+const SAMBA_CONFIG: &str = r#"{
+    "samba": {
+        "user": "phoenixsmb",
+        "password_file": "/root/phoenix-samba.pw",
+        "shares": [
+            {"name": "phoenix-live", "path": "/srv/phoenix-share", "options": "browseable=yes writable=yes", "valid_users": ["phoenixsmb"]}
+        ]
+    }
+}"#;
+
+#[test]
+fn issue_9_a_samba_share_converges_on_the_testbed_and_is_listed_with_the_users_password() {
+    let Some(live) = live() else { return };
+    live.sh(SAMBA_RESET, &[]);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let password = format!("live-{}-{nanos}", std::process::id());
+    live.rt
+        .block_on(live.ssh.write_file(
+            Path::new("/root/phoenix-samba.pw"),
+            &FileWrite::new(format!("{password}\n"), 0o600),
+        ))
+        .expect("the password file is written");
+    let scratch = Scratch::new();
+    let config = scratch.write_config(SAMBA_CONFIG);
+    let ran = live.phoenix(&["apply", "--config", arg(&config), "--yes"]);
+    assert_code(&ran, 0, "apply");
+    assert!(!ran.stdout.contains(&password) && !ran.stderr.contains(&password));
+    // smbclient reads the password from its environment, so it is in no argv.
+    let listing = live.sh(
+        "PASSWD=$(cat /root/phoenix-samba.pw) smbclient -L localhost -U phoenixsmb -m SMB3 -g",
+        &[],
+    );
+    assert!(listing.contains("Disk|phoenix-live|"), "{listing}");
+    let smbd = "systemctl show smbd.service -p MainPID,ExecMainStartTimestampMonotonic";
+    let before = live.sh(smbd, &[]);
+    let ran = live.phoenix(&["plan", "--config", arg(&config), "--detailed-exitcode"]);
+    assert_code(&ran, 0, "plan after apply");
+    let ran = live.phoenix(&["apply", "--config", arg(&config), "--yes", "--json"]);
+    assert_code(&ran, 0, "second apply");
+    let report = json(&ran);
+    assert_eq!(report["outcomes"], Value::Array(Vec::new()), "{report:#}");
+    for stats in [&report["stats"], &report["plan"]["stats"]] {
+        assert_eq!(stats["commands_writing"], 0, "{report:#}");
+        assert_eq!(stats["file_writes"], 0, "{report:#}");
+    }
+    assert_eq!(
+        live.sh(smbd, &[]),
+        before,
+        "smbd was neither restarted nor replaced"
+    );
+    let conf = live.sh("cat /etc/samba/smb.conf", &[]);
+    assert_eq!(
+        conf.matches("include = /etc/samba/phoenix-shares.conf")
+            .count(),
+        1,
+        "{conf}"
+    );
+}
