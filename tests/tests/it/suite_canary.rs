@@ -1,8 +1,9 @@
 //! The canary suite (issue 8): a unique canary secret in every place a secret can be (a `0600`
 //! managed file, a `sensitive` file, `lxc.environment` options of a template and of a clone, a
 //! file whose old content on the host is secret, a secret replaced by another, a command's
-//! environment, the admin user's password hash), then every command an operator runs — validate, plan (text, JSON, `--out`),
-//! apply (text, JSON, from a saved plan), `-vvv` logs, a failing apply's errors, status — and
+//! environment, the admin user's password hash, the Samba password a command reads on stdin),
+//! then every command an operator runs — validate, plan (text, JSON, `--out`), apply (text,
+//! JSON, from a saved plan), `-vvv` logs, a failing apply's errors, status — and
 //! every file written that is not the host's own disk (the saved plan, the audit log): no
 //! canary may appear anywhere.
 //!
@@ -116,6 +117,10 @@ fn seed_host(scratch: &Scratch, canaries: &Canaries) {
     for (path, place) in [
         ("/etc/phoenix/was-secret.conf", "old content of a 0600 file"),
         ("/etc/phoenix/rotated.key", "old secret of a rotated file"),
+        (
+            "/root/phoenix/samba-heads.password",
+            "the Samba password file",
+        ),
     ] {
         state.files.insert(
             path.to_owned(),
@@ -145,6 +150,7 @@ fn suite_canary() {
         "a malformed lxc option",
         "admin password hash",
         "a malformed password hash",
+        "the Samba password file",
     ] {
         canaries.add(place);
     }
