@@ -1,5 +1,7 @@
 //! `samba.user`: the Samba user in the passdb (`pdbedit -L`, a query of the node's one probe),
-//! with its password from a root-only file, passed on standard input and shown nowhere.
+//! with its password from a root-only file, passed on standard input and shown nowhere. The
+//! Linux user it maps to must exist (core's `getent passwd` query, the one `user` shares) or be
+//! created by this run (a core `user` resource provides `user:NAME`).
 //!
 //! How the password converges without a state file and without a hash (house style 42): Samba
 //! cannot say whether a password matches without a login attempt (which puts the password on
@@ -10,13 +12,12 @@
 //! apply adds it again with the file's password. A run never re-sets a password on its own, so
 //! a converged host plans nothing and writes nothing.
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use phoenix_core::change::{Delta, FieldChange};
 use phoenix_core::diag::Diagnostic;
 use phoenix_core::probe::{PathFact, observe};
 use phoenix_core::sensitive::{Content, describe};
+use phoenix_core::user::passwd_query;
 use phoenix_core::{BoxError, Capability, Cmd, Ctx, Kind, Resource, ResourceId, Scope};
 use serde::Serialize;
 
@@ -26,7 +27,8 @@ pub(crate) const KIND: &str = "samba.user";
 /// The probe query that lists the passdb.
 pub(crate) const PDBEDIT_QUERY: &str = "samba.pdbedit-L";
 
-/// Where Linux users are listed.
+/// Where the simulated node's Linux users are (its `getent`).
+#[cfg(feature = "sim")]
 pub(crate) const PASSWD: &str = "/etc/passwd";
 
 /// The Samba user of the config.
@@ -49,14 +51,15 @@ pub(crate) struct UserState {
 
 impl SambaUser {
     /// The Samba user `user` on the node, whose password is in `password_file`; the scope's probe
-    /// reads `/etc/passwd`, the password file and `pdbedit -L`.
+    /// reads `getent passwd USER`, the password file and `pdbedit -L`.
     pub(crate) fn new(scope: &Scope, user: &str, password_file: Option<&str>) -> SambaUser {
         scope.observe(|inventory| {
-            inventory.paths.insert(PASSWD.to_owned());
             inventory.paths.extend(password_file.map(str::to_owned));
             inventory
                 .query(PDBEDIT_QUERY, ["pdbedit", "-L"])
                 .expect("invariant: a constant, valid query");
+            // The user name is checked at decode, so the query is valid.
+            let _ = inventory.query(&passwd_query(user), ["getent", "passwd", user]);
         });
         SambaUser {
             scope: scope.clone(),
@@ -64,6 +67,11 @@ impl SambaUser {
             password_file: password_file.map(str::to_owned),
             depends_on: Vec::new(),
         }
+    }
+
+    /// What a core `user` resource of this run that creates the Linux user provides.
+    fn linux_user(&self) -> Capability {
+        Capability::named(phoenix_core::user::KIND, &self.scope.qualify(&self.user))
     }
 
     /// Adds a dependency (the samba package).
@@ -82,19 +90,6 @@ impl SambaUser {
         self.scope
             .command(Cmd::write("smbpasswd", ["-s", "-a", self.user.as_str()]).stdin(stdin))
     }
-}
-
-/// Linux users by name, with their uid, from `/etc/passwd` text (malformed lines skipped, as
-/// the C library skips them).
-pub(crate) fn parse_passwd(text: &str) -> BTreeMap<String, u32> {
-    text.lines()
-        .filter_map(|line| {
-            let mut fields = line.split(':');
-            let name = fields.next()?;
-            let uid = fields.nth(1)?.parse().ok()?;
-            (!name.is_empty()).then(|| (name.to_owned(), uid))
-        })
-        .collect()
 }
 
 /// `pdbedit -L`: one `user:uid:full name` line per Samba user.
@@ -148,19 +143,30 @@ impl Resource for SambaUser {
     }
 
     fn requires(&self) -> Vec<Capability> {
-        vec![Capability::named("user", &self.user)]
+        vec![self.linux_user()]
     }
 
     async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<UserState>, BoxError> {
         let facts = observe(cx, &self.scope).await?;
-        let unix_user = facts
-            .paths
-            .get(PASSWD)
-            .and_then(|p| p.content.as_deref())
-            .is_some_and(|text| parse_passwd(text).contains_key(&self.user));
-        if !unix_user && !cx.is_provided(&Capability::named("user", &self.user)) {
+        let unix_user = match facts.queries.get(&passwd_query(&self.user)) {
+            Some(q) if q.success() => true,
+            Some(q) if q.status == 2 => false,
+            Some(q) => {
+                return Err(format!(
+                    "`getent passwd {}` exited with {}: {}",
+                    self.user,
+                    q.status,
+                    q.output.trim()
+                )
+                .into());
+            }
+            None => {
+                return Err(format!("the probe did not run `getent passwd {}`", self.user).into());
+            }
+        };
+        if !unix_user && !cx.is_provided(&self.linux_user()) {
             return Err(format!(
-                "Linux user {} does not exist in {PASSWD}, and nothing in this run creates it: Samba maps its users to Linux users",
+                "Linux user {} does not exist, and nothing in this run creates it: Samba maps its users to Linux users",
                 self.user
             )
             .into());
@@ -324,12 +330,7 @@ mod tests {
     }
 
     #[test]
-    fn issue_9_passwd_and_pdbedit_read_as_written() {
-        let passwd = "root:x:0:0:root:/root:/bin/bash\nheads:x:1000:1000:Heads,,,:/home/heads:/bin/bash\nbroken\n";
-        assert_eq!(
-            parse_passwd(passwd),
-            BTreeMap::from([("heads".to_owned(), 1000), ("root".to_owned(), 0)])
-        );
+    fn issue_9_pdbedit_reads_as_written() {
         let sample = phoenix_core::sim::read_fixture(std::path::Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/src/samba/fixtures/pdbedit-L.txt"

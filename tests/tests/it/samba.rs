@@ -277,9 +277,8 @@ fn issue_9_a_missing_linux_user_or_share_path_is_a_plan_error() {
     let ran = on(&scratch, "plan", &config, &[]);
     assert_eq!(ran.code, 1, "{}", ran.stdout);
     assert!(
-        ran.stderr.contains(
-            "Linux user heads does not exist in /etc/passwd, and nothing in this run creates it"
-        ),
+        ran.stderr
+            .contains("Linux user heads does not exist, and nothing in this run creates it"),
         "{}",
         ran.stderr
     );
@@ -288,4 +287,33 @@ fn issue_9_a_missing_linux_user_or_share_path_is_a_plan_error() {
         "{}",
         ran.stderr
     );
+}
+
+#[test]
+fn issue_9_a_samba_user_the_run_creates_as_a_linux_user_is_added_after_it() {
+    let (scratch, _) = lab_scratch();
+    let mut config = lab_config();
+    let admin = config["users"]["username"]
+        .as_str()
+        .expect("the lab's admin user")
+        .to_owned();
+    config["samba"]["user"] = json!(admin);
+    for share in config["samba"]["shares"].as_array_mut().expect("shares") {
+        share["valid_users"] = json!([admin]);
+    }
+    let config = write(&scratch, &config);
+    converge(&config, &scratch);
+    let state = scratch.state();
+    let order: Vec<String> = state
+        .audit
+        .iter()
+        .filter(|e| matches!(e.argv[0].as_str(), "useradd" | "smbpasswd"))
+        .map(|e| e.argv[0].clone())
+        .collect();
+    assert_eq!(
+        order,
+        ["useradd", "smbpasswd"],
+        "the Linux user comes first"
+    );
+    assert_eq!(samba_state(&scratch)["users"][&admin]["password_sets"], 1);
 }

@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use phoenix_core::sim::{Emulator, SimOutput, SimSys};
 use serde::{Deserialize, Serialize};
 
-use super::user::{PASSWD, format_pdbedit_list, parse_passwd};
+use phoenix_core::account::{parse_lines, parse_passwd_line};
+
+use super::user::{PASSWD, format_pdbedit_list};
 
 /// The `samba` namespace.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,10 +95,12 @@ fn reload_config(sys: &mut SimSys<'_>) -> SimOutput {
     SimOutput::ok_mutated("")
 }
 
-/// Linux users of the node, from its `/etc/passwd`.
+/// Linux users of the node and their uids, from its `/etc/passwd` (core's account reader; the
+/// node's `getent` reads the same file).
 fn unix_users(sys: &SimSys<'_>) -> BTreeMap<String, u32> {
     sys.read(PASSWD)
-        .map(|f| parse_passwd(&f.content))
+        .and_then(|f| parse_lines(&f.content, parse_passwd_line).ok())
+        .map(|entries| entries.into_iter().map(|e| (e.name, e.uid)).collect())
         .unwrap_or_default()
 }
 
