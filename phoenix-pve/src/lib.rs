@@ -1,7 +1,8 @@
 //! Proxmox VE's file formats, in one place that every provider can use without depending on
 //! another provider: the container conf (`/etc/pve/lxc/<vmid>.conf` and `pct config`, with its
 //! snapshot and pending sections), property strings (`netN`, `rootfs`/`mpN`, `startup`,
-//! `features`), the description encoding, `/etc/pve/storage.cfg`, and size strings (`8G`).
+//! `features`), the description encoding, `/etc/pve/storage.cfg`, the firewall files (`cluster.fw`, `host.fw`, `<vmid>.fw`, in
+//! [`firewall`]), and size strings (`8G`).
 //!
 //! Each format has one reader and, where Phoenix writes it, one writer, used both by the provider
 //! that reads the format from a host and by the emulator that writes it on the simulated node, so
@@ -14,6 +15,7 @@
 mod conf;
 mod error;
 mod facts;
+pub mod firewall;
 mod property;
 mod size;
 mod storage_cfg;
