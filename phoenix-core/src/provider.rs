@@ -168,14 +168,26 @@ const CORE_KINDS: &[&str] = &[
 fn check_managed_strings(sections: &[Section<'_>], claims: &[Claim]) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     for section in sections {
-        let managed = claims
-            .iter()
-            .find(|c| c.key == section.key && c.support == Support::Managed);
+        let managed = claims.iter().find(|c| {
+            c.key == section.key && c.support == Support::Managed && c.part.is_none()
+        });
         if let Some(claim) = managed {
             diagnostics.extend(check_strings(section, &claim.free_text));
         }
     }
     diagnostics
+}
+
+/// Whether a section this provider claims only part of holds a string that fails the checks.
+fn has_bad_strings_in_parts(sections: &[Section<'_>], claims: &[Claim]) -> bool {
+    sections.iter().any(|section| {
+        let whole = claims
+            .iter()
+            .any(|c| c.key == section.key && c.part.is_none());
+        !whole
+            && claims.iter().any(|c| c.key == section.key && c.part.is_some())
+            && !check_strings(section, &[]).is_empty()
+    })
 }
 
 /// The providers of one run, built explicitly (there are no globals).
@@ -310,6 +322,10 @@ impl Registry {
             let unsafe_strings = check_managed_strings(&sections, &claims);
             if !unsafe_strings.is_empty() {
                 desired.diagnostics.extend(unsafe_strings);
+                continue;
+            }
+            // A part of another provider's key: its owner reports the bad strings.
+            if has_bad_strings_in_parts(&sections, &claims) {
                 continue;
             }
             let mut cx = DecodeCx::new(provider.name(), provider.kinds(), config)

@@ -25,6 +25,10 @@ pub struct Claim {
     /// relative to the key, such as `*.content`; every other string is single-line. See
     /// [`check_strings`](super::check_strings).
     pub free_text: Vec<String>,
+    /// For a claim on part of a key another provider owns: the pattern of the values claimed,
+    /// relative to the key (such as `*.firewall` under `lxc_configs`); `None` for the whole key.
+    /// See [`Claim::part`].
+    pub part: Option<String>,
 }
 
 /// What a provider does with a key it claims.
@@ -49,6 +53,22 @@ impl Claim {
             key: key.into(),
             support: Support::Managed,
             free_text: Vec::new(),
+            part: None,
+        }
+    }
+
+    /// A claim on part of a key that another provider owns: this provider manages the values at
+    /// `pattern` (relative to the key; `*` matches any key or index, such as `*.firewall` under
+    /// `lxc_configs`) and gets the key's sections in `decode`; the owner may read the same values
+    /// for its own purpose. A part claim never conflicts with the owner's claim; a key that only
+    /// part claims name counts as managed. The owner checks the strings of the whole key; a
+    /// provider with a part claim is not decoded while any of them is bad (the owner reports it).
+    pub fn part(key: impl Into<String>, pattern: impl Into<String>) -> Claim {
+        Claim {
+            key: key.into(),
+            support: Support::Managed,
+            free_text: Vec::new(),
+            part: Some(pattern.into()),
         }
     }
 
@@ -68,6 +88,7 @@ impl Claim {
                 reason: reason.into(),
             },
             free_text: Vec::new(),
+            part: None,
         }
     }
 }
@@ -115,13 +136,26 @@ pub fn check_claims(config: &ConfigSet, claims: &[(String, Claim)]) -> Vec<Diagn
     let mut diagnostics = Vec::new();
     let mut by_key: HashMap<&str, (&str, &Claim)> = HashMap::new();
     let mut keys_in_order: Vec<&str> = Vec::new();
+    let mut parts: Vec<(&str, &Claim)> = Vec::new();
     for (provider, claim) in all {
+        if claim.part.is_some() {
+            parts.push((provider, claim));
+            continue;
+        }
         match by_key.get(claim.key.as_str()) {
             Some((first, _)) => diagnostics.push(duplicate_claim(&claim.key, first, provider)),
             None => {
                 by_key.insert(&claim.key, (provider, claim));
                 keys_in_order.push(&claim.key);
             }
+        }
+    }
+
+    // A key that only part claims name is managed by them.
+    for (provider, claim) in parts {
+        if !by_key.contains_key(claim.key.as_str()) {
+            by_key.insert(&claim.key, (provider, claim));
+            keys_in_order.push(&claim.key);
         }
     }
 
@@ -227,6 +261,20 @@ mod tests {
         note: lxc.json:4:12 at users: key "users" is known but not managed by Phoenix: the admin account is created by hand
         error: lxc.json:5:18 at totally_new: unknown key "totally_new"
         "#);
+    }
+
+    #[test]
+    fn issue_9_a_part_claim_shares_a_key_with_its_owner() {
+        let config = config(&[(
+            "lxc.json",
+            "{\n  \"lxc_configs\": {},\n  \"fw_only\": {}\n}",
+        )]);
+        let claims = claims(&[
+            ("phoenix-lxc", Claim::managed("lxc_configs")),
+            ("phoenix-net", Claim::part("lxc_configs", "*.firewall")),
+            ("phoenix-net", Claim::part("fw_only", "firewall")),
+        ]);
+        assert_eq!(render(&check_claims(&config, &claims)), "");
     }
 
     #[test]
