@@ -168,9 +168,9 @@ const CORE_KINDS: &[&str] = &[
 fn check_managed_strings(sections: &[Section<'_>], claims: &[Claim]) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     for section in sections {
-        let managed = claims.iter().find(|c| {
-            c.key == section.key && c.support == Support::Managed && c.part.is_none()
-        });
+        let managed = claims
+            .iter()
+            .find(|c| c.key == section.key && c.support == Support::Managed && c.part.is_none());
         if let Some(claim) = managed {
             diagnostics.extend(check_strings(section, &claim.free_text));
         }
@@ -185,7 +185,9 @@ fn has_bad_strings_in_parts(sections: &[Section<'_>], claims: &[Claim]) -> bool 
             .iter()
             .any(|c| c.key == section.key && c.part.is_none());
         !whole
-            && claims.iter().any(|c| c.key == section.key && c.part.is_some())
+            && claims
+                .iter()
+                .any(|c| c.key == section.key && c.part.is_some())
             && !check_strings(section, &[]).is_empty()
     })
 }

@@ -68,12 +68,17 @@ pub struct Net {
     pub gw: Option<String>,
     /// MAC address, uppercase.
     pub hwaddr: Option<String>,
+    /// `firewall=1`: the container's `firewall.enabled` is true (phoenix-net writes the rules).
+    pub firewall: bool,
 }
 
 impl Net {
     /// The `net0` property string as Proxmox writes it.
     pub fn to_pve(&self) -> String {
         let mut out = format!("name={},bridge={}", self.name, self.bridge);
+        if self.firewall {
+            out.push_str(",firewall=1");
+        }
         if let Some(mac) = &self.hwaddr {
             out.push_str(&format!(",hwaddr={mac}"));
         }
@@ -236,6 +241,8 @@ struct Raw {
     application_script: Option<Value>,
     #[serde(default)]
     vllm_engine_config: Option<Value>,
+    /// Shared with phoenix-net, which claims `lxc_configs.*.firewall` (its rules and files);
+    /// this provider reads only `enabled`, for `firewall=1` on net0.
     #[serde(default)]
     firewall: Option<Value>,
     #[serde(default)]
@@ -287,7 +294,6 @@ const LATER_KEYS: &[(&str, &str)] = &[
         "application scripts become features of later providers",
     ),
     ("vllm_engine_config", "vLLM arrives with a later provider"),
-    ("firewall", "the firewall arrives with phoenix-net"),
     ("ports", "informational"),
     (
         "health_check",
@@ -568,11 +574,8 @@ fn add_shared_volumes(out: &mut Decoded, sections: &[Section<'_>], cx: &mut Deco
     };
     for (name, value) in map {
         let path = section.path().key(name);
+        // Firewall settings the upstream tool put here by mistake: phoenix-net claims them.
         if name == "firewall" && value.get("host_path").is_none() {
-            cx.report(
-                Diagnostic::note("shared_volumes.firewall is firewall settings misplaced by the upstream tool, not a volume; the firewall is not managed yet")
-                    .at(section.location_of(&path)),
-            );
             continue;
         }
         let Some(shared) = cx.decode::<RawShared>(section, &path, value) else {

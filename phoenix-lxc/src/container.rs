@@ -125,6 +125,12 @@ impl Resource for Container {
         deps
     }
 
+    /// `pve.guest:<vmid>`: the container exists, so files that belong to it (phoenix-net's
+    /// firewall file, which `pct clone` would overwrite) come after it.
+    fn provides(&self) -> Vec<Capability> {
+        vec![Capability::named("pve.guest", &self.spec.id.to_string())]
+    }
+
     fn requires(&self) -> Vec<Capability> {
         let mut caps: BTreeSet<Capability> = BTreeSet::new();
         caps.insert(Capability::named("pve.storage", &self.spec.storage));

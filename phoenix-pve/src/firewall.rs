@@ -225,7 +225,30 @@ enum Current {
 /// rule or option line that does not parse) are errors with their line; the values' meaning is
 /// checked by [`verify`].
 pub fn parse_fw(text: &str) -> Result<FwConfig, ParseError> {
-    let mut config = FwConfig::default();
+    let read = read_fw(text);
+    match read.skipped.into_iter().next() {
+        Some((line, reason)) => Err(ParseError::new(line, reason)),
+        None => Ok(read.config),
+    }
+}
+
+/// A firewall file read as pve-firewall reads it: a line it cannot take is skipped (and
+/// reported, as pve-firewall warns about it), the rest is kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReadFw {
+    /// What was read.
+    pub config: FwConfig,
+    /// Each skipped line's number and why, as pve-firewall words its warning.
+    pub skipped: Vec<(usize, String)>,
+    /// Each rule's line number and text (trimmed), in the order of `config.rules` and then of
+    /// each group's rules, with the group's name (`None` for `[RULES]`).
+    pub rule_lines: Vec<(usize, String, Option<String>)>,
+}
+
+/// Reads a firewall file leniently (see [`ReadFw`]); [`parse_fw`] is the strict form.
+pub fn read_fw(text: &str) -> ReadFw {
+    let mut read = ReadFw::default();
     let mut current = Current::None;
     for (index, raw) in text.lines().enumerate() {
         let number = index + 1;
@@ -234,25 +257,41 @@ pub fn parse_fw(text: &str) -> Result<FwConfig, ParseError> {
             continue;
         }
         if line.starts_with('[') {
-            current = parse_header(line, &mut config).map_err(|m| ParseError::new(number, m))?;
+            match parse_header(line, &mut read.config) {
+                Ok(section) => current = section,
+                Err(reason) => {
+                    // pve-firewall keeps the previous section for the lines that follow.
+                    read.skipped.push((number, reason));
+                }
+            }
             continue;
         }
-        let problem = |m: String| ParseError::new(number, m);
-        match current {
-            Current::None => return Err(problem("skip line - no section".to_owned())),
+        let config = &mut read.config;
+        let result = match current {
+            Current::None => Err("skip line - no section".to_owned()),
             Current::Options => {
-                let (key, value) = parse_option(line).map_err(problem)?;
-                config.set_option(&key, value);
+                parse_option(line).map(|(key, value)| config.set_option(&key, value))
             }
-            Current::Aliases => config.aliases.push(parse_alias(line).map_err(problem)?),
-            Current::Rules => config.rules.push(parse_rule(line).map_err(problem)?),
-            Current::IpSet(at) => config.ipsets[at].entries.push(parse_ipset_entry(line)),
-            Current::Group(at) => config.groups[at]
-                .rules
-                .push(parse_rule(line).map_err(problem)?),
+            Current::Aliases => parse_alias(line).map(|alias| config.aliases.push(alias)),
+            Current::Rules => parse_rule(line).map(|rule| {
+                config.rules.push(rule);
+                read.rule_lines.push((number, line.to_owned(), None));
+            }),
+            Current::IpSet(at) => {
+                config.ipsets[at].entries.push(parse_ipset_entry(line));
+                Ok(())
+            }
+            Current::Group(at) => parse_rule(line).map(|rule| {
+                config.groups[at].rules.push(rule);
+                let name = config.groups[at].name.clone();
+                read.rule_lines.push((number, line.to_owned(), Some(name)));
+            }),
+        };
+        if let Err(reason) = result {
+            read.skipped.push((number, reason));
         }
     }
-    Ok(config)
+    read
 }
 
 /// A section header; `[ipset x]` and `[group x]` start a new (lowercased) section.

@@ -300,7 +300,18 @@ pub(crate) fn decode_net(raw: &Raw, path: &JsonPath) -> Checked<Net> {
         ip,
         gw,
         hwaddr,
+        firewall: firewall_enabled(raw),
     })
+}
+
+/// Whether `firewall.enabled` is true. phoenix-net owns the `firewall` object and reports a
+/// value of the wrong type; here anything but `true` leaves the firewall flag off.
+fn firewall_enabled(raw: &Raw) -> bool {
+    raw.firewall
+        .as_ref()
+        .and_then(|firewall| firewall.get("enabled"))
+        .and_then(serde_json::Value::as_bool)
+        == Some(true)
 }
 
 /// A template or a clone parent, never both or neither.
@@ -593,7 +604,7 @@ mod tests {
             &[
                 (
                     json!({}),
-                    r#"Net { name: "eth0", bridge: "vmbr0", ip: "dhcp", gw: None, hwaddr: None }"#,
+                    r#"Net { name: "eth0", bridge: "vmbr0", ip: "dhcp", gw: None, hwaddr: None, firewall: false }"#,
                 ),
                 (
                     json!({"network_config": {"bridge": "vmbr0,ip=1.2.3.4/24", "ip": "10.0.0.5/24", "gw": "10.0.0.1"}}),

@@ -45,6 +45,7 @@ pub(super) fn spec() -> ContainerSpec {
             ip: "10.0.0.51/24".to_owned(),
             gw: Some("10.0.0.1".to_owned()),
             hwaddr: None,
+            firewall: false,
         },
         unprivileged: true,
         features: Vec::new(),
@@ -340,6 +341,37 @@ $ pct start 101
             Some(observed("stopped", CONF)),
             r#"net0: "name=eth0,bridge=vmbr0,gw=10.0.0.1,hwaddr=BC:24:11:00:01:01,ip=10.0.0.51/24,type=veth" -> "name=eth0,bridge=vmbr0,ip=10.0.0.51/24,type=veth"
 $ pct set 101 --net0 name=eth0,bridge=vmbr0,ip=10.0.0.51/24,type=veth
+"#,
+        ),
+        (
+            "issue 9: an enabled container firewall sets firewall=1 on net0",
+            desired(|s| {
+                s.net.firewall = true;
+                s.net.hwaddr = Some("BC:24:11:00:01:01".to_owned());
+            }),
+            Some(observed("stopped", CONF)),
+            r#"net0: "name=eth0,bridge=vmbr0,gw=10.0.0.1,hwaddr=BC:24:11:00:01:01,ip=10.0.0.51/24,type=veth" -> "name=eth0,bridge=vmbr0,firewall=1,hwaddr=BC:24:11:00:01:01,ip=10.0.0.51/24,gw=10.0.0.1,type=veth"
+$ pct set 101 --net0 name=eth0,bridge=vmbr0,firewall=1,hwaddr=BC:24:11:00:01:01,ip=10.0.0.51/24,gw=10.0.0.1,type=veth
+"#,
+        ),
+        (
+            "issue 9: firewall=1 is kept while the firewall is enabled",
+            desired(|s| s.net.firewall = true),
+            Some(observed(
+                "stopped",
+                &CONF.replace("bridge=vmbr0,gw=", "bridge=vmbr0,firewall=1,gw="),
+            )),
+            "",
+        ),
+        (
+            "issue 9: a firewall flag the config does not enable is removed",
+            desired(|s| s.net.hwaddr = Some("BC:24:11:00:01:01".to_owned())),
+            Some(observed(
+                "stopped",
+                &CONF.replace("bridge=vmbr0,gw=", "bridge=vmbr0,firewall=1,gw="),
+            )),
+            r#"net0: "name=eth0,bridge=vmbr0,firewall=1,gw=10.0.0.1,hwaddr=BC:24:11:00:01:01,ip=10.0.0.51/24,type=veth" -> "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:01,ip=10.0.0.51/24,gw=10.0.0.1,type=veth"
+$ pct set 101 --net0 name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:01,ip=10.0.0.51/24,gw=10.0.0.1,type=veth
 "#,
         ),
         (

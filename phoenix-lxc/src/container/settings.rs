@@ -118,13 +118,21 @@ fn same_features(current: &str, desired: &str) -> bool {
     flags(current).is_some_and(|current| Some(current) == flags(desired))
 }
 
-/// Whether two `net0` values agree on what Phoenix manages (name, bridge, ip, gw, hwaddr).
+/// Whether two `net0` values agree on what Phoenix manages (name, bridge, ip, gw, hwaddr, and
+/// the firewall flag).
 fn same_net(current: &str, desired: &str) -> bool {
     let (Ok(current), Ok(desired)) = (parse_net(current), parse_net(desired)) else {
         return false;
     };
     // A key the config leaves out (a MAC Proxmox generated) is not compared, but a gateway the
     // config does not want is a difference.
+    // The firewall flag is Phoenix's too: on exactly when the config enables the firewall.
+    let flag = |net: &phoenix_pve::Net| {
+        net.get("firewall").and_then(phoenix_pve::parse_bool) == Some(true)
+    };
+    if flag(&current) != flag(&desired) {
+        return false;
+    }
     ["name", "bridge", "ip", "gw", "hwaddr"]
         .iter()
         .all(|key| match desired.get(key) {

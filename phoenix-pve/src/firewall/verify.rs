@@ -576,6 +576,70 @@ pub fn verify_rule(rule: &Rule, env: RuleEnv, names: Names<'_>) -> RuleErrors {
     errors
 }
 
+/// Checks an `[OPTIONS]` line as pve-firewall's `parse_clusterfw_option`,
+/// `parse_hostfw_option` and `parse_vmfw_option` do; the error is pve-firewall's
+/// `can't parse option '<line>'`. (`env` is the file's: `Cluster`, `Host`, or `Container`/`Vm`.)
+pub fn verify_option(env: RuleEnv, key: &str, value: &str) -> Result<(), String> {
+    let bit = matches!(value, "0" | "1");
+    let level =
+        value.is_empty() || super::LOG_LEVELS.contains(&value.to_ascii_lowercase().as_str());
+    let policy = |v: &str| {
+        matches!(
+            v.to_ascii_uppercase().as_str(),
+            "ACCEPT" | "DROP" | "REJECT"
+        )
+    };
+    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+    let ok = match env {
+        RuleEnv::Cluster => match key {
+            "enable" => digits,
+            "ebtables" => bit,
+            "policy_in" | "policy_out" | "policy_forward" => policy(value),
+            "log_ratelimit" => !value.is_empty() && !value.contains(char::is_whitespace),
+            _ => false,
+        },
+        RuleEnv::Host => match key {
+            "enable"
+            | "nosmurfs"
+            | "tcpflags"
+            | "ndp"
+            | "log_nf_conntrack"
+            | "nf_conntrack_allow_invalid"
+            | "protection_synflood"
+            | "nftables" => bit,
+            "log_level_in"
+            | "log_level_out"
+            | "log_level_forward"
+            | "tcp_flags_log_level"
+            | "smurf_log_level" => level,
+            "nf_conntrack_helpers" => !value.is_empty(),
+            "nf_conntrack_max"
+            | "nf_conntrack_tcp_timeout_established"
+            | "nf_conntrack_tcp_timeout_syn_recv"
+            | "protection_synflood_rate"
+            | "protection_synflood_burst"
+            | "protection_limit" => digits,
+            _ => false,
+        },
+        RuleEnv::Container | RuleEnv::Vm | RuleEnv::Group => match key {
+            "enable" | "dhcp" | "ndp" | "radv" | "macfilter" | "ipfilter" | "ips" => bit,
+            "log_level_in" | "log_level_out" => level,
+            "policy_in" | "policy_out" => policy(value),
+            "ips_queues" => {
+                let mut parts = value.splitn(2, ':');
+                parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            }
+            "layer2_protocols" => !value.is_empty(),
+            _ => false,
+        },
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("can't parse option '{key}: {value}'"))
+    }
+}
+
 /// The warning pve-firewall prints for a rule with errors, line by line (each ending in `\n`):
 /// `<prefix> - errors in rule parameters: <line>` then `  <param>: <message>`.
 pub fn format_rule_warning(prefix: &str, line: &str, errors: &RuleErrors) -> String {
@@ -713,6 +777,29 @@ mod tests {
         for (line, env, expect) in cases {
             assert_eq!(check(line, env), expect, "{line}");
         }
+    }
+
+    #[test]
+    fn issue_9_options_are_checked_for_their_file() {
+        let cases = [
+            (RuleEnv::Cluster, "enable", "1", true),
+            (RuleEnv::Cluster, "policy_in", "DROP", true),
+            (RuleEnv::Cluster, "policy_in", "ALLOW", false),
+            (RuleEnv::Cluster, "enable", "yes", false),
+            (RuleEnv::Cluster, "dhcp", "1", false),
+            (RuleEnv::Container, "dhcp", "1", true),
+            (RuleEnv::Container, "enable", "2", false),
+            (RuleEnv::Container, "ips_queues", "0:3", true),
+            (RuleEnv::Host, "nf_conntrack_max", "196608", true),
+            (RuleEnv::Host, "log_level_in", "info", true),
+        ];
+        for (env, key, value, ok) in cases {
+            assert_eq!(verify_option(env, key, value).is_ok(), ok, "{key}: {value}");
+        }
+        assert_eq!(
+            verify_option(RuleEnv::Cluster, "enable", "yes"),
+            Err("can't parse option 'enable: yes'".to_owned())
+        );
     }
 
     #[test]

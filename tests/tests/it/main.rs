@@ -5,6 +5,7 @@ mod admin;
 mod apparmor;
 mod cli;
 mod engine;
+mod firewall;
 mod live;
 mod lxc;
 mod primitives;
