@@ -26,7 +26,8 @@
 //! `parent`, `snaptime`, `snapstate`, `template` and pending changes. Output per volume (rootfs,
 //! then mount points): `create full clone of mountpoint <key> (<volid>)` and rsync's `--stats`
 //! summary; its figures are derived from the simulated file tree, not from a real template. The
-//! copy is the snapshot's state; the clone's `/etc/machine-id` is emptied (post-clone hook).
+//! copy is the snapshot's state; the clone's `/etc/machine-id` is emptied (post-clone hook), and
+//! the source's firewall file replaces the clone's (pve-firewall's `clone_vmfw_conf`).
 //!
 //! `destroy <vmid> [--purge] [--force]`: refuses a running container (`unable to destroy CT
 //! <vmid> - container is running`) unless `--force` (which warns and stops it) and a protected one
@@ -538,6 +539,16 @@ pub(crate) fn clone(ctx: &mut Ctx<'_, '_>, argv: &[String]) -> Step<Printed> {
     }
     let conf = Conf::from_main(new);
     ctx.write_conf(new_id, &conf);
+    // `clone_vmfw_conf` (pve-firewall's Firewall/Helpers.pm): the clone's firewall file is
+    // replaced by a copy of the source's, or removed when the source has none.
+    let (source_fw, clone_fw) = (
+        format!("/etc/pve/firewall/{id}.fw"),
+        format!("/etc/pve/firewall/{new_id}.fw"),
+    );
+    ctx.remove(&clone_fw);
+    if let Some(file) = ctx.read(&source_fw) {
+        ctx.write(&clone_fw, file);
+    }
     ctx.state
         .containers
         .insert(new_id, ContainerState::default());

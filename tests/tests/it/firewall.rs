@@ -173,3 +173,30 @@ fn issue_9_firewall_settings_given_twice_must_agree() {
         ran.stderr
     );
 }
+
+/// `pct clone` copies the parent's firewall file over the clone's (pve-firewall's
+/// `clone_vmfw_conf`), so a container's file is written after its container exists.
+#[test]
+fn issue_9_a_clone_s_firewall_file_is_written_after_pct_clone_copies_its_parent_s() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let hypervisor = lab_json("phoenix_hypervisor_config.json");
+    let mut lxc = lab_json("phoenix_lxc_configs.json");
+    lxc["lxc_configs"]["900"]["firewall"] = json!({
+        "enabled": true,
+        "rules": [{"type": "in", "action": "ACCEPT", "proto": "tcp", "port": "22"}]
+    });
+    let config = write_lab(&scratch, &hypervisor, &lxc);
+    converge(&config, &scratch);
+    assert_eq!(
+        node_file(&scratch, "/etc/pve/firewall/101.fw").as_deref(),
+        Some(
+            "[OPTIONS]\n\nenable: 1\n\n[RULES]\n\nIN ACCEPT -p tcp -dport 80,443 # gateway: HTTP and HTTPS\n\n"
+        )
+    );
+    // 901 has no firewall of its own: it keeps the copy of its parent's, as on Proxmox.
+    assert_eq!(
+        node_file(&scratch, "/etc/pve/firewall/901.fw").as_deref(),
+        Some("[OPTIONS]\n\nenable: 1\n\n[RULES]\n\nIN ACCEPT -p tcp -dport 22\n\n")
+    );
+}
