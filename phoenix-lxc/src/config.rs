@@ -35,8 +35,9 @@ pub const LATER_FEATURES: &[&str] = &[
 /// phoenix-security and required by a container whose `apparmor_profile` names the profile.
 pub const APPARMOR_CAPABILITY: &str = "apparmor-profile";
 
-/// The `apparmor_profile` that means no confinement (and requires no profile).
-pub const UNCONFINED_PROFILE: &str = apparmor::UNCONFINED;
+/// The values of `apparmor_profile` that name no profile, so require none: `unconfined`,
+/// `unchanged` and `generated`.
+pub const NO_PROFILE: [&str; 3] = apparmor::LXC_SPECIAL;
 
 /// The snapshot a provisioned container keeps when the config names none.
 pub const DEFAULT_SNAPSHOT: &str = "final-form";

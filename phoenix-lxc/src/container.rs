@@ -151,7 +151,7 @@ impl Resource for Container {
         }
         // The profile is loaded (or checked to be) before the container uses it.
         if let Some(profile) = &self.spec.apparmor_profile
-            && profile != crate::config::UNCONFINED_PROFILE
+            && !crate::config::NO_PROFILE.contains(&profile.as_str())
         {
             caps.insert(Capability::named(
                 crate::config::APPARMOR_CAPABILITY,

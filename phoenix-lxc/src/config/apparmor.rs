@@ -4,8 +4,9 @@
 //! One name, used everywhere (spec §6.4): upstream's setup script renamed its profiles to
 //! underscores (`lxc_phoenix_v2`) while its lxc-manager kept the hyphenated file names, so an
 //! underscored name is refused with the one spelling Phoenix uses. `unconfined` is accepted with
-//! a warning. A name must be loaded on the host or provided by this run (phoenix-security checks
-//! and ships profiles; the container requires the `apparmor-profile:<name>` capability).
+//! a warning; `unchanged` and `generated` (LXC's other special values) name no profile either. Any
+//! other name must be loaded on the host or provided by this run (phoenix-security checks and
+//! ships profiles; the container requires the `apparmor-profile:<name>` capability).
 
 use phoenix_core::Severity;
 use phoenix_core::config::{JsonPath, excerpt};
@@ -18,6 +19,10 @@ pub(crate) const PROFILE_KEY: &str = "lxc.apparmor.profile";
 
 /// The profile that means no confinement.
 pub(crate) const UNCONFINED: &str = "unconfined";
+
+/// The values of `lxc.apparmor.profile` that name no profile (lxc.container.conf(5)):
+/// `unconfined`, `unchanged` (keep the caller's, when nesting) and `generated` (LXC writes one).
+pub(crate) const LXC_SPECIAL: [&str; 3] = [UNCONFINED, "unchanged", "generated"];
 
 /// A container's profile, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +192,10 @@ mod tests {
             (
                 json!({"apparmor_profile": "nvidia_modprobe"}),
                 r#"[("lxc.apparmor.profile", "nvidia_modprobe")]"#,
+            ),
+            (
+                json!({"apparmor_profile": "generated"}),
+                r#"[("lxc.apparmor.profile", "generated")]"#,
             ),
         ];
         for (fields, expect) in cases {

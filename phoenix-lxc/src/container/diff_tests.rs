@@ -554,3 +554,27 @@ $ pct start 101
 "#,
     )]);
 }
+
+#[test]
+fn issue_9_a_container_requires_its_apparmor_profile_unless_it_names_none() {
+    let requires = |profile: Option<&str>| -> Vec<String> {
+        let container = desired(|s| s.apparmor_profile = profile.map(str::to_owned));
+        Resource::requires(&container)
+            .into_iter()
+            .map(|c| c.to_string())
+            .filter(|c| c.starts_with("apparmor-profile:"))
+            .collect()
+    };
+    assert_eq!(
+        requires(Some("lxc-phoenix-v2")),
+        ["apparmor-profile:lxc-phoenix-v2"]
+    );
+    for none in [
+        None,
+        Some("unconfined"),
+        Some("generated"),
+        Some("unchanged"),
+    ] {
+        assert_eq!(requires(none), Vec::<String>::new(), "{none:?}");
+    }
+}

@@ -15,7 +15,7 @@ use phoenix_core::file::File;
 use phoenix_core::package::Package;
 use phoenix_core::{DecodeCx, Diagnostic, Location};
 
-use super::policy::{self, UNCONFINED};
+use super::policy::{self, LXC_SPECIAL};
 use super::profile::{PACKAGE, Profile};
 
 /// The command that checks a staged profile or tunable: parse everything (includes too), load
@@ -32,7 +32,8 @@ pub struct Use {
     pub at: Location,
 }
 
-/// The profiles named by the present containers of `lxc_configs`, other than `unconfined`.
+/// The profiles named by the present containers of `lxc_configs`, other than LXC's special values
+/// (`unconfined`, `unchanged`, `generated`).
 /// Entries phoenix-lxc will refuse (a name that is not a single word) are left to it.
 pub fn profiles_in_use(config: &ConfigSet) -> BTreeMap<String, Use> {
     let mut uses: BTreeMap<String, Use> = BTreeMap::new();
@@ -50,7 +51,7 @@ pub fn profiles_in_use(config: &ConfigSet) -> BTreeMap<String, Use> {
             let Some(name) = entry.get("apparmor_profile").and_then(|v| v.as_str()) else {
                 continue;
             };
-            if name == UNCONFINED || !is_word(name) {
+            if LXC_SPECIAL.contains(&name) || !is_word(name) {
                 continue;
             }
             let at = section.location_of(&section.path().key(key).key("apparmor_profile"));
@@ -154,7 +155,7 @@ mod tests {
                 r#"lxc-phoenix-v2 [102, 103] at lxc_configs."102".apparmor_profile"#,
             ),
             (
-                r#"{"lxc_configs": {"101": {"apparmor_profile": "lxc-nosuch", "ensure": "absent"}, "102": {"apparmor_profile": "a b"}, "x": {"apparmor_profile": "y"}, "104": {"apparmor_profile": 5}}}"#,
+                r#"{"lxc_configs": {"101": {"apparmor_profile": "lxc-nosuch", "ensure": "absent"}, "102": {"apparmor_profile": "a b"}, "x": {"apparmor_profile": "y"}, "104": {"apparmor_profile": 5}, "105": {"apparmor_profile": "generated"}, "106": {"apparmor_profile": "unchanged"}}}"#,
                 "",
             ),
             (

@@ -40,6 +40,10 @@ pub const SHIPPED: &[&str] = &[PHOENIX_V2];
 /// The name that means "no AppArmor confinement".
 pub const UNCONFINED: &str = "unconfined";
 
+/// The values of `lxc.apparmor.profile` that name no profile (lxc.container.conf(5)):
+/// `unconfined`, `unchanged` (keep the caller's, when nesting) and `generated` (LXC writes one).
+pub const LXC_SPECIAL: [&str; 3] = [UNCONFINED, "unchanged", "generated"];
+
 /// The file a shipped profile is written to.
 pub fn profile_path(name: &str) -> String {
     format!("{APPARMOR_D}/lxc/{name}")
