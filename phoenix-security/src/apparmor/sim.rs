@@ -3,9 +3,9 @@
 //! The kernel's loaded profiles live in the node's `apparmor` namespace
 //! (`{"profiles": {NAME: MODE}, "loads": N}`); a node that never loaded one has the profiles of
 //! the testbed's Debian 12 host (`fixtures/aa-status-json.txt`). `apparmor_parser` parses the
-//! file and its includes from the node's files with [`check`] (the real parser's messages) and,
-//! for `-r` or `-a` without `-Q`, loads the profiles it declares; `aa-status` prints them as
-//! `aa-status --json` or as its text report.
+//! file and its includes from the node's files with the private `check` module (the real
+//! parser's messages) and, for `-r` or `-a` without `-Q`, loads the profiles it declares;
+//! `aa-status` prints them as `aa-status --json` or as its text report.
 
 use std::collections::BTreeMap;
 
