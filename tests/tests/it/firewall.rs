@@ -200,3 +200,53 @@ fn issue_9_a_clone_s_firewall_file_is_written_after_pct_clone_copies_its_parent_
         Some("[OPTIONS]\n\nenable: 1\n\n[RULES]\n\nIN ACCEPT -p tcp -dport 22\n\n")
     );
 }
+
+/// What the `pve-firewall` emulator prints: `compile`'s section headers (with the three built-in
+/// ebtables chains pve-firewall lists as `ignore` when the firewall is disabled) and its
+/// warnings on standard error, `status` and `localnet` as `pve_firewall.pm` prints them.
+#[tokio::test]
+async fn issue_9_the_pve_firewall_emulator_prints_what_pve_firewall_prints() {
+    use phoenix_core::sim::{SimFile, SimNode, SimState};
+    use phoenix_core::{Cmd, Host};
+
+    let mut state = SimState::new();
+    let mut put = |path: &str, text: &str| {
+        state
+            .files
+            .insert(path.to_owned(), SimFile::new(text, 0o640, "root:www-data"));
+    };
+    put("/etc/pve/firewall/cluster.fw", "[OPTIONS]\n\nenable: 0\n");
+    put("/etc/pve/lxc/101.conf", "hostname: web\n");
+    put(
+        "/etc/pve/firewall/101.fw",
+        "[OPTIONS]\n\nenable: 1\n\n[RULES]\n\nIN ACCEPT -p tcp -dport 99999\n",
+    );
+    // A firewall file of a container the node does not have is not read.
+    put(
+        "/etc/pve/firewall/999.fw",
+        "[RULES]\n\nIN ACCEPT -dport 22\n",
+    );
+    let node = SimNode::from_state(state, phoenix_cli::registry().emulators()).expect("node");
+    let run = |verb: &'static str| {
+        let node = &node;
+        async move {
+            node.run(&Cmd::read("pve-firewall", [verb]))
+                .await
+                .expect("runs")
+        }
+    };
+    let compile = run("compile").await;
+    assert_eq!(
+        compile.stdout,
+        "ipset cmdlist:\n\niptables cmdlist:\n\nip6tables cmdlist:\n\nebtables cmdlist:\nignore FORWARD (2jmj7l5rSw0yVb/vlWAYkK/YBwk)\nignore INPUT (2jmj7l5rSw0yVb/vlWAYkK/YBwk)\nignore OUTPUT (2jmj7l5rSw0yVb/vlWAYkK/YBwk)\n\niptables table raw cmdlist:\n\nip6tables table raw cmdlist:\nno changes\nfirewall disabled\n"
+    );
+    assert_eq!(
+        compile.stderr,
+        "/etc/pve/firewall/101.fw (line 7) - errors in rule parameters: IN ACCEPT -p tcp -dport 99999\n  dport: invalid port '99999'\n"
+    );
+    assert_eq!(run("status").await.stdout, "Status: disabled/running\n");
+    assert_eq!(
+        run("localnet").await.stdout,
+        "local hostname: pve\nlocal IP address: 10.0.0.13\nnetwork auto detect: 10.0.0.0/24\nusing detected local_network: 10.0.0.0/24\n"
+    );
+}
