@@ -49,6 +49,12 @@ pub fn profile_path(name: &str) -> String {
     format!("{APPARMOR_D}/lxc/{name}")
 }
 
+/// Where upstream's setup copied a profile (`/etc/apparmor.d/<name>`, spec §6.1): a host that
+/// ran upstream may still have it, loaded at boot beside Phoenix's.
+pub fn upstream_copy_path(name: &str) -> String {
+    format!("{APPARMOR_D}/{name}")
+}
+
 /// Whether Phoenix ships a profile called `name`.
 pub fn is_shipped(name: &str) -> bool {
     SHIPPED.contains(&name)

@@ -14,8 +14,8 @@
 use async_trait::async_trait;
 use phoenix_core::probe::observe;
 use phoenix_core::{
-    BoxError, Capability, Change, Cmd, Ctx, Delta, FieldChange, Kind, Resource, ResourceId, Scope,
-    Step, Unsupported,
+    BoxError, Capability, Change, Cmd, Ctx, Delta, Diagnostic, FieldChange, Kind, Resource,
+    ResourceId, Scope, Step, Unsupported,
 };
 use serde::{Deserialize, Serialize};
 
@@ -44,11 +44,12 @@ pub struct Profile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Source {
     /// Phoenix writes it: its file and the files that trigger a reload (the file itself and the
-    /// tunable it includes).
+    /// tunable it includes), and where upstream's setup copied it.
     Shipped {
         path: String,
         files: Vec<ResourceId>,
         depends_on: Vec<ResourceId>,
+        upstream_copy: String,
     },
     /// Someone else loads it; the containers that use it, for the message when it is not loaded.
     External { used_by: Vec<u32> },
@@ -59,6 +60,10 @@ enum Source {
 pub struct ProfileState {
     /// `enforce`, `complain`, ...
     pub mode: String,
+    /// Upstream's copy of a shipped profile (`/etc/apparmor.d/<name>`), when the host still has
+    /// it: the distro loads it at boot too, so the kernel may end up with either version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_copy: Option<String>,
 }
 
 impl Profile {
@@ -71,6 +76,10 @@ impl Profile {
         files: Vec<ResourceId>,
         depends_on: Vec<ResourceId>,
     ) -> Profile {
+        let upstream_copy = policy::upstream_copy_path(name);
+        node.observe(|inventory| {
+            inventory.paths.insert(upstream_copy.clone());
+        });
         Profile::observing(
             node,
             name,
@@ -78,6 +87,7 @@ impl Profile {
                 path: path.to_owned(),
                 files,
                 depends_on,
+                upstream_copy,
             },
         )
     }
@@ -164,8 +174,19 @@ impl Resource for Profile {
 
     async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<ProfileState>, BoxError> {
         let status = self.status(cx).await?;
+        let upstream_copy = match &self.source {
+            Source::Shipped { upstream_copy, .. } => {
+                let facts = observe(cx, &self.node).await?;
+                facts
+                    .paths
+                    .contains_key(upstream_copy)
+                    .then(|| upstream_copy.clone())
+            }
+            Source::External { .. } => None,
+        };
         let loaded = status.mode_of(&self.name).map(|mode| ProfileState {
             mode: mode.to_owned(),
+            upstream_copy,
         });
         match (&self.source, loaded) {
             (Source::External { used_by }, None) => Err(not_loaded(&self.name, used_by).into()),
@@ -178,6 +199,12 @@ impl Resource for Profile {
             (Source::Shipped { path, .. }, None) => Delta::none()
                 .field(FieldChange::new("loaded", None, Some("enforce".into())))
                 .step(Profile::load(path)),
+            (Source::Shipped { path, .. }, Some(state)) => match &state.upstream_copy {
+                Some(copy) => Delta::none().diagnostic(Diagnostic::warning(format!(
+                    "{copy} (upstream's copy of the profile) is still on the host and is loaded at boot as well as {path}, so the kernel may end up with either version; remove {copy} (Phoenix never deletes a file it does not manage)"
+                ))),
+                None => Delta::none(),
+            },
             _ => Delta::none(),
         }
     }
@@ -254,6 +281,7 @@ mod tests {
         );
         let enforce = ProfileState {
             mode: "enforce".into(),
+            upstream_copy: None,
         };
         let cases: [(&Profile, Option<&ProfileState>, &str); 3] = [
             (
@@ -271,6 +299,25 @@ mod tests {
         for (profile, observed, expect) in cases {
             assert_eq!(render(&Resource::diff(profile, observed)), expect);
         }
+        // Upstream's copy beside it is a warning, and changes nothing.
+        let with_copy = ProfileState {
+            mode: "enforce".into(),
+            upstream_copy: Some("/etc/apparmor.d/lxc-phoenix-v2".into()),
+        };
+        let delta = Resource::diff(&shipped, Some(&with_copy));
+        assert_eq!(render(&delta), "");
+        assert!(
+            delta.diagnostics[0]
+                .message
+                .starts_with("/etc/apparmor.d/lxc-phoenix-v2 (upstream's copy of the profile) is still on the host"),
+            "{:?}",
+            delta.diagnostics
+        );
+        assert!(
+            node.inventory()
+                .paths
+                .contains("/etc/apparmor.d/lxc-phoenix-v2")
+        );
         let reload = Resource::when_triggered(&shipped, &[file]);
         assert_eq!(
             reload.fields[0].note.as_deref(),

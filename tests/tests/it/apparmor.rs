@@ -262,3 +262,27 @@ fn issue_9_the_upstream_config_validates_with_apparmor_profile_managed() {
         "{unconfined:#?}"
     );
 }
+
+#[test]
+fn issue_9_upstreams_copy_of_the_profile_is_a_warning_and_is_left_alone() {
+    let (scratch, config) = lab(|_| {});
+    // What upstream's lxc-manager left: its verbatim copy at the top of /etc/apparmor.d.
+    let upstream =
+        "profile lxc-phoenix-v2 flags=(attach_disconnected,mediate_deleted) {\n  /x r,\n}\n";
+    scratch.edit_state(|state| {
+        state["files"]["/etc/apparmor.d/lxc-phoenix-v2"] =
+            serde_json::json!({"content": upstream, "mode": "0644", "owner": "root:root"});
+    });
+    converge(&config, &scratch);
+    let ran = on(&scratch, "plan", &config, &[]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr.contains("warning: apparmor.profile[lxc-phoenix-v2]: /etc/apparmor.d/lxc-phoenix-v2 (upstream's copy of the profile) is still on the host"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(
+        file_content(&scratch, "/etc/apparmor.d/lxc-phoenix-v2").as_deref(),
+        Some(upstream)
+    );
+}
