@@ -367,7 +367,39 @@ fn strings() -> Vec<Case> {
 }
 
 fn property_strings() -> Vec<Case> {
+    let rule = |field: &str, value: &str| {
+        let mut rule = json!({"type": "in", "action": "ACCEPT", "proto": "tcp", "port": "22"});
+        rule[field] = json!(value);
+        json!({"enabled": true, "rules": [rule]})
+    };
     vec![
+        edit(
+            "firewall port spliced with a second option",
+            In::Lxc,
+            r#"lxc_configs."101".firewall.rules[0].port"#,
+            move |v| ct(v, "101")["firewall"] = rule("port", "22 -source 0.0.0.0/0"),
+        ),
+        edit(
+            "firewall source spliced with a destination",
+            In::Lxc,
+            r#"lxc_configs."101".firewall.rules[0].source"#,
+            move |v| ct(v, "101")["firewall"] = rule("source", "10.0.0.1 -dest 0.0.0.0/0"),
+        ),
+        edit(
+            "firewall comment with a second rule on a new line",
+            In::Lxc,
+            r#"lxc_configs."101".firewall.rules[0].comment"#,
+            move |v| ct(v, "101")["firewall"] = rule("comment", "ok\nIN ACCEPT"),
+        ),
+        edit(
+            "cluster policy spliced with an option",
+            In::Hypervisor,
+            "firewall.default_input_policy",
+            |v| {
+                v["firewall"] =
+                    json!({"enabled": true, "default_input_policy": "ACCEPT enable: 0"});
+            },
+        ),
         edit(
             "bridge spliced with ip=",
             In::Lxc,
@@ -780,5 +812,5 @@ fn suite_hostile() {
         "suite hostile: {n_rejected} cases rejected, {n_accepted} accepted, {n_changed} state changes"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(cases.len() >= 58, "only {} cases", cases.len());
+    assert!(cases.len() >= 62, "only {} cases", cases.len());
 }
