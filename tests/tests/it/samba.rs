@@ -317,3 +317,16 @@ fn issue_9_a_samba_user_the_run_creates_as_a_linux_user_is_added_after_it() {
     );
     assert_eq!(samba_state(&scratch)["users"][&admin]["password_sets"], 1);
 }
+
+#[test]
+fn issue_9_the_upstream_config_validates_with_samba_managed() {
+    let scratch = Scratch::new();
+    let config = scratch.copy_upstream_config(&["phoenix_hypervisor_config.json"]);
+    let ran = crate::support::phoenix(&["validate", "--config", arg(&config)]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        !ran.stderr.lines().any(|l| l.contains(" at samba")),
+        "no note, warning or error about samba: {}",
+        ran.stderr
+    );
+}
