@@ -25,7 +25,9 @@ use phoenix_core::{
 use phoenix_pve::firewall::{FwConfig, format_fw, format_rule, parse_fw};
 use serde::{Deserialize, Serialize};
 
-use super::compile::{COMPILE_QUERY, LOCALNET_QUERY, parse_localnet, parse_warnings, query};
+use super::compile::{
+    COMPILE_QUERY, LOCALNET_QUERY, compile_failure, parse_localnet, parse_warnings, query,
+};
 use super::config::ClusterSpec;
 use super::lockout::{Guard, check_lockout};
 use super::{CLUSTER_FW, CLUSTER_KIND, PVE_MODE, PVE_OWNER, guest_fw_path};
@@ -46,7 +48,8 @@ pub(crate) struct ClusterState {
     pub(crate) content: Option<String>,
     /// The local network pve-firewall accepts management traffic from, when it reports one.
     pub(crate) local_network: Option<String>,
-    /// `pve-firewall compile`'s warnings about files Phoenix does not own wholly.
+    /// `pve-firewall compile`'s warnings about files Phoenix does not own wholly, and, when it
+    /// failed (a lock it could not take, say), its exit status and last line.
     pub(crate) warnings: Vec<String>,
 }
 
@@ -119,11 +122,12 @@ impl Resource for ClusterFirewall {
             }
         };
         let owned: BTreeSet<String> = self.guests.iter().map(|id| guest_fw_path(*id)).collect();
-        let warnings = parse_warnings(&compile.output)
+        let mut warnings: Vec<String> = parse_warnings(&compile.output)
             .into_iter()
             .filter(|w| !owned.contains(&w.file))
             .map(|w| w.text)
             .collect();
+        warnings.extend(compile_failure(compile));
         Ok(Some(ClusterState {
             content,
             local_network: parse_localnet(&localnet.output),

@@ -58,6 +58,20 @@ pub(crate) fn parse_localnet(output: &str) -> Option<String> {
     })
 }
 
+/// Why `pve-firewall compile` failed (it could not take its lock, say), so its checks of the
+/// files did not run: its exit status and last line. `None` when it succeeded.
+pub(crate) fn compile_failure(fact: &QueryFact) -> Option<String> {
+    if fact.success() {
+        return None;
+    }
+    let last = fact.output.lines().rev().find(|l| !l.trim().is_empty());
+    Some(format!(
+        "failed (exit {}): {}; its checks of the firewall files did not run",
+        fact.status,
+        last.unwrap_or("no output")
+    ))
+}
+
 /// One warning of `pve-firewall compile`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Warning {
@@ -97,6 +111,29 @@ fn warning_file(line: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issue_9_a_failed_compile_is_reported_with_its_last_line() {
+        let fact = |status: i32, output: &str| QueryFact {
+            status,
+            output: output.to_owned(),
+        };
+        assert_eq!(compile_failure(&fact(0, "no changes\n")), None);
+        assert_eq!(
+            compile_failure(&fact(
+                255,
+                "ipset cmdlist:\ncan't lock file '/run/lock/pvefw.lck' - got timeout\n\n"
+            ))
+            .as_deref(),
+            Some(
+                "failed (exit 255): can't lock file '/run/lock/pvefw.lck' - got timeout; its checks of the firewall files did not run"
+            )
+        );
+        assert_eq!(
+            compile_failure(&fact(2, "")).as_deref(),
+            Some("failed (exit 2): no output; its checks of the firewall files did not run")
+        );
+    }
 
     #[test]
     fn issue_9_the_local_network_is_read_from_localnet() {
