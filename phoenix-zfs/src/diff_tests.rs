@@ -208,11 +208,11 @@ fn layout_drift_is_reported_and_never_fixed() {
 }
 
 fn disk() -> Disk {
-    Disk {
-        path: "/dev/disk/by-id/x".into(),
-        pool: "fastData".into(),
-        all_disks: Arc::from(vec!["/dev/disk/by-id/x".to_owned()]),
-    }
+    Disk::new(
+        "/dev/disk/by-id/x",
+        "fastData",
+        &phoenix_core::Scope::node(),
+    )
 }
 
 fn disk_state(present: bool, signatures: &[&str]) -> DiskState {

@@ -1,15 +1,14 @@
 //! `zfs.disk`: a disk a pool is built on. It checks that the disk exists and is blank before a
 //! pool is created on it, plans a wipe (destroys data) only when asked, and reports wear.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use phoenix_core::{
     BoxError, Cmd, Ctx, Delta, Diagnostic, Disruption, FieldChange, Kind, Resource, ResourceId,
+    Scope,
 };
 use serde::Serialize;
 
-use crate::facts::{DiskProbe, Pools, Wear};
+use crate::facts::{DiskProbe, Pools, wear_argv, wear_of, wear_query};
 use crate::parse::DiskWear;
 
 /// The kind: `zfs.disk`.
@@ -20,7 +19,9 @@ pub const KIND: &str = "zfs.disk";
 pub struct Disk {
     pub(crate) path: String,
     pub(crate) pool: String,
-    pub(crate) all_disks: Arc<[String]>,
+    /// The node's scope: its one probe runs `smartctl` on every disk (see
+    /// [`Disk::observe_wear`]).
+    pub(crate) node: Scope,
 }
 
 /// What is known about the disk.
@@ -41,6 +42,26 @@ pub struct DiskState {
 }
 
 impl Disk {
+    /// The disk at `path` of pool `pool`; its wear is read by the node's one probe.
+    pub(crate) fn new(path: &str, pool: &str, node: &Scope) -> Disk {
+        Disk::observe_wear(node, path);
+        Disk {
+            path: path.to_owned(),
+            pool: pool.to_owned(),
+            node: node.clone(),
+        }
+    }
+
+    /// Adds `smartctl -j -a PATH` to the node's one probe, so the wear of every disk costs no
+    /// command of its own.
+    fn observe_wear(node: &Scope, path: &str) {
+        node.observe(|inventory| {
+            inventory
+                .query(&wear_query(path), wear_argv(path))
+                .expect("invariant: a disk path is one line without tabs, and its query name is derived from it");
+        });
+    }
+
     /// The id of the disk at `path`.
     pub fn id_for(path: &str) -> ResourceId {
         ResourceId::new(Kind::from_static(KIND), path)
@@ -57,17 +78,13 @@ impl Resource for Disk {
 
     async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<DiskState>, BoxError> {
         let pools = cx.fact(&Pools).await?;
-        let (wear, wear_error) = match cx
-            .fact(&Wear {
-                disks: Arc::clone(&self.all_disks),
-            })
-            .await?
-            .get(&self.path)
-        {
-            None => (None, None),
-            Some(Ok(wear)) => (Some(wear.clone()), None),
-            Some(Err(error)) => (None, Some(error.clone())),
-        };
+        let probed = phoenix_core::probe::observe(cx, &self.node).await?;
+        let (wear, wear_error) =
+            match wear_of(&self.path, probed.queries.get(&wear_query(&self.path))) {
+                None => (None, None),
+                Some(Ok(wear)) => (Some(wear.clone()), None),
+                Some(Err(error)) => (None, Some(error.clone())),
+            };
         let member_of = pools.owner_of(&self.path).map(str::to_owned);
         let pool_exists = pools.layout(&self.pool).is_some();
         let (present, signatures) = if member_of.is_some() || pool_exists {

@@ -191,39 +191,39 @@ impl Fact for DiskProbe {
     }
 }
 
-/// Wear figures of the pool disks, from `smartctl`, or why smartctl could not read a disk; empty
-/// when smartctl is not installed.
-#[derive(Debug, Clone)]
-pub(crate) struct Wear {
-    pub(crate) disks: Arc<[String]>,
+/// The name of the node probe's query that runs `smartctl -j -a` on `disk`: `smartctl-` and the
+/// path with every character a query name cannot hold as `_`.
+pub(crate) fn wear_query(disk: &str) -> String {
+    let name: String = disk
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("smartctl-{name}")
 }
 
-#[async_trait]
-impl Fact for Wear {
-    type Value = BTreeMap<String, Result<DiskWear, String>>;
+/// The argv of the wear query of `disk`.
+pub(crate) fn wear_argv(disk: &str) -> [&str; 4] {
+    ["smartctl", "-j", "-a", disk]
+}
 
-    fn key(&self) -> String {
-        "zfs.wear".to_owned()
-    }
-
-    async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
-        let mut wear = BTreeMap::new();
-        for disk in self.disks.iter() {
-            let cmd = Cmd::read("smartctl", ["-j", "-a", disk.as_str()]);
-            let output = match host.run(&cmd).await {
-                // Not installed: report nothing rather than fail the plan.
-                Err(err) if err.is_program_not_found() => break,
-                Err(err) => {
-                    wear.insert(disk.clone(), Err(phoenix_core::plan::error_chain(&err)));
-                    continue;
-                }
-                Ok(output) if output.status == Some(127) => break,
-                Ok(output) => output,
-            };
-            wear.insert(disk.clone(), read_wear(&cmd, &output));
-        }
-        Ok(wear)
-    }
+/// The wear figures of `disk` from what the node probe's query printed: `None` when smartctl is
+/// not installed (or the query was not run), otherwise its figures or why it could not read the
+/// disk. The query's output is smartctl's standard output and error together; with `-j`
+/// smartctl prints everything, errors included, as JSON on standard output.
+pub(crate) fn wear_of(
+    disk: &str,
+    query: Option<&phoenix_core::probe::QueryFact>,
+) -> Option<Result<DiskWear, String>> {
+    let query = query.filter(|query| !query.is_missing_program())?;
+    let cmd = Cmd::read("smartctl", wear_argv(disk));
+    let output = Output::new(Some(query.status), query.output.clone(), "");
+    Some(read_wear(&cmd, &output))
 }
 
 /// The wear figures in smartctl's output, or why there are none.
@@ -249,7 +249,11 @@ fn read_wear(cmd: &Cmd, output: &Output) -> Result<DiskWear, String> {
             output
                 .status
                 .map_or_else(|| "a signal".to_owned(), |s| format!("status {s}")),
-            output.stderr.trim_end()
+            if output.stderr.trim().is_empty() {
+                output.stdout.trim_end()
+            } else {
+                output.stderr.trim_end()
+            }
         )),
     }
 }

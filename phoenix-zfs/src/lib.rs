@@ -71,18 +71,12 @@ impl Provider for ZfsProvider {
         let Some(spec) = config::decode(sections, cx) else {
             return;
         };
-        let all_disks: Arc<[String]> = spec
-            .pools
-            .iter()
-            .flat_map(|p| p.disks.iter().cloned())
-            .collect();
+        let node = cx
+            .scope("node")
+            .expect("invariant: the node is always a scope");
         for pool in &spec.pools {
             for path in &pool.disks {
-                cx.add(disk::Disk {
-                    path: path.clone(),
-                    pool: pool.name.clone(),
-                    all_disks: Arc::clone(&all_disks),
-                });
+                cx.add(disk::Disk::new(path, &pool.name, &node));
             }
             cx.add(pool::Pool { spec: pool.clone() });
         }

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::cache::{Kept, ToolCache};
+use super::fault::{Fault, check_faults};
 use super::path::{dir_prefix, normalize};
 use super::state::SimFile;
 
@@ -125,6 +126,8 @@ pub struct SimSys<'a> {
     /// The node's program table, for a command that runs other programs (the scope probe's
     /// queries); `None` in unit tests of one emulator.
     programs: Option<&'a BTreeMap<String, Arc<dyn Emulator>>>,
+    /// The node's faults, which a command run through [`SimSys::run_program`] may fire too.
+    faults: Option<&'a mut Vec<Fault>>,
 }
 
 /// A cached namespace before a command stored it.
@@ -161,6 +164,7 @@ impl<'a> SimSys<'a> {
             files_changed: false,
             error: None,
             programs: None,
+            faults: None,
         }
     }
 
@@ -174,17 +178,43 @@ impl<'a> SimSys<'a> {
         self
     }
 
+    /// Lets commands run through [`SimSys::run_program`] fire the node's faults.
+    pub(crate) fn with_faults(mut self, faults: &'a mut Vec<Fault>) -> SimSys<'a> {
+        self.faults = Some(faults);
+        self
+    }
+
     /// Runs `argv` through the emulator that claims its program, as a shell script on the node
-    /// would (without standard input); a program no emulator claims is not found (127).
+    /// would (without standard input); a program no emulator claims is not found (127). A fault
+    /// of the node that matches `argv` fires here as it would for a command of its own (a
+    /// timeout is exit status 124, as `timeout` reports it).
     pub fn run_program(&mut self, argv: &[String]) -> SimOutput {
         let program = argv.first().map_or("", String::as_str);
+        let fault = self
+            .faults
+            .as_deref_mut()
+            .and_then(|faults| check_faults(faults, argv))
+            .cloned();
+        let status_of = |fault: &Fault| if fault.timeout { 124 } else { fault.status };
+        if let Some(fault) = fault.as_ref().filter(|fault| !fault.after_effect) {
+            return SimOutput::fail(status_of(fault), fault.stderr.clone());
+        }
         let emulator = self
             .programs
             .and_then(|programs| programs.get(program))
             .cloned();
-        match emulator {
+        let output = match emulator {
             Some(emulator) => emulator.run(argv, None, self),
             None => SimOutput::fail(127, format!("sh: 1: {program}: not found\n")),
+        };
+        match fault {
+            Some(fault) => SimOutput::new(
+                status_of(&fault),
+                output.stdout,
+                fault.stderr.clone(),
+                output.mutated,
+            ),
+            None => output,
         }
     }
 

@@ -194,7 +194,8 @@ impl SimNode {
             Ok(SimOutput::fail(fault.status, fault.stderr.clone()))
         } else if let Some(emulator) = self.emulators.get(&cmd.program) {
             let mut sys = SimSys::new(&mut state.files, &mut state.tools, cache)
-                .with_programs(&self.emulators);
+                .with_programs(&self.emulators)
+                .with_faults(&mut state.faults);
             let output = emulator.run(&argv, stdin, &mut sys);
             let report = sys.finish();
             if let Some(error) = report.error {
