@@ -1,10 +1,12 @@
 //! One loaded config file: its name, its text and its parsed JSON, with positions for diagnostics.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde_json::{Map, Value};
 
-use super::path::JsonPath;
+use super::path::{JsonPath, Segment};
 use super::scan;
 use crate::diag::{Diagnostic, Location};
 
@@ -12,11 +14,110 @@ use crate::diag::{Diagnostic, Location};
 ///
 /// The text is kept so that diagnostics can point at a line and column: `serde_json::Value`
 /// keeps no positions, so [`Document::locate`] scans the text again when a diagnostic needs one.
+/// What it scans is remembered ([`Positions`]), so locating every entry of a large file costs
+/// one pass over its text, not one pass per entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document {
     file: PathBuf,
     text: String,
     value: Value,
+    positions: Positions,
+}
+
+/// What [`Document::locate`] has learnt of the text: the children of every container it has
+/// scanned (by the offset where the container starts) and where each line starts. A cache only:
+/// a clone starts empty and it takes no part in equality.
+#[derive(Default)]
+struct Positions {
+    children: Mutex<HashMap<usize, Arc<HashMap<Segment, usize>>>>,
+    line_starts: OnceLock<Vec<usize>>,
+    /// For each long line (by its start), checkpoints `(byte offset, characters before it)`
+    /// every [`CHECKPOINT_BYTES`] or so, so a column on a long line (a config written as one
+    /// line) does not count from the line's start every time.
+    long_lines: Mutex<HashMap<usize, Arc<Checkpoints>>>,
+}
+
+/// `(byte offset, characters of the line before it)` pairs of one long line, in order.
+type Checkpoints = Vec<(usize, usize)>;
+
+/// The spacing of the checkpoints of a long line, in bytes.
+const CHECKPOINT_BYTES: usize = 4096;
+
+impl Clone for Positions {
+    fn clone(&self) -> Positions {
+        Positions::default()
+    }
+}
+
+impl PartialEq for Positions {
+    fn eq(&self, _: &Positions) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Positions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Positions")
+    }
+}
+
+impl Positions {
+    /// The children of the container at `offset`, scanned once.
+    fn children(&self, text: &str, offset: usize) -> Arc<HashMap<Segment, usize>> {
+        let mut known = self.children.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(
+            known
+                .entry(offset)
+                .or_insert_with(|| Arc::new(scan::children(text, offset).into_iter().collect())),
+        )
+    }
+
+    /// The 1-based line and column of `offset` (columns count characters).
+    fn line_column(&self, text: &str, offset: usize) -> (usize, usize) {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+                .collect()
+        });
+        let line = starts.partition_point(|&start| start <= offset).max(1);
+        let start = starts[line - 1];
+        if offset - start <= CHECKPOINT_BYTES {
+            let (_, column) = scan::line_column(&text[start..], offset - start);
+            return (line, column);
+        }
+        let checkpoints = {
+            let mut known = self
+                .long_lines
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(
+                known
+                    .entry(start)
+                    .or_insert_with(|| Arc::new(checkpoints(text, start))),
+            )
+        };
+        let (at, chars) =
+            checkpoints[checkpoints.partition_point(|&(at, _)| at <= offset).max(1) - 1];
+        let (_, column) = scan::line_column(&text[at..], offset - at);
+        (line, chars + column)
+    }
+}
+
+/// The checkpoints of the line starting at `start`: `(byte offset, characters of the line
+/// before it)`, the first at `start`, then one at the first character boundary every
+/// [`CHECKPOINT_BYTES`].
+fn checkpoints(text: &str, start: usize) -> Checkpoints {
+    let line = &text[start..];
+    let line = &line[..line.find('\n').unwrap_or(line.len())];
+    let mut checkpoints = vec![(start, 0)];
+    let mut next = CHECKPOINT_BYTES;
+    for (chars, (at, _)) in line.char_indices().enumerate() {
+        if at >= next {
+            checkpoints.push((start + at, chars));
+            next = at + CHECKPOINT_BYTES;
+        }
+    }
+    checkpoints
 }
 
 impl Document {
@@ -47,7 +148,12 @@ impl Document {
         if let Some(duplicate) = scan::first_duplicate_key(&text) {
             return Err(duplicate_key(&display, &text, &duplicate));
         }
-        let document = Document { file, text, value };
+        let document = Document {
+            file,
+            text,
+            value,
+            positions: Positions::default(),
+        };
         if !document.value.is_object() {
             let found = kind_of(&document.value);
             return Err(Diagnostic::error(format!(
@@ -95,8 +201,11 @@ impl Document {
     /// its value, not of the key. Columns count characters. `None` if the path does not exist.
     /// When a key occurs twice in one object, the last occurrence counts, as in the parsed value.
     pub fn locate(&self, path: &JsonPath) -> Option<(usize, usize)> {
-        let offset = scan::locate_offset(&self.text, path)?;
-        Some(scan::line_column(&self.text, offset))
+        let mut offset = self.text.len() - self.text.trim_start().len();
+        for segment in path.segments() {
+            offset = *self.positions.children(&self.text, offset).get(segment)?;
+        }
+        (offset < self.text.len()).then(|| self.positions.line_column(&self.text, offset))
     }
 
     /// A diagnostic location for `path`: the file, the path, and the line and column of the
@@ -221,6 +330,32 @@ mod tests {
         insta::assert_snapshot!(
             error("\"text\""),
             @"error: /etc/phoenix/x.json:1:1: expected a JSON object at the top level, found a string"
+        );
+    }
+
+    #[test]
+    fn issue_10_positions_on_a_long_line_count_characters() {
+        // A config written as one line, with multi-byte characters before the values.
+        let mut text = String::from("{");
+        for i in 0..2000 {
+            text.push_str(&format!("\"k{i}\": \"\u{e9}\u{2713}{i}\", "));
+        }
+        text.push_str("\"last\": 1}");
+        let document = parse(&text).expect("valid");
+        for i in [0, 1, 999, 1999] {
+            let path = JsonPath::root().key(format!("k{i}"));
+            let offset = scan::locate_offset(&text, &path).expect("exists");
+            assert_eq!(
+                document.locate(&path),
+                Some(scan::line_column(&text, offset)),
+                "{path}"
+            );
+        }
+        let last = JsonPath::root().key("last");
+        let offset = scan::locate_offset(&text, &last).expect("exists");
+        assert_eq!(
+            document.locate(&last),
+            Some(scan::line_column(&text, offset))
         );
     }
 

@@ -7,7 +7,9 @@
 use super::path::{JsonPath, Segment};
 
 /// The byte offset where the value at `path` starts in `text`, or `None` when the path does not
-/// exist. For a duplicated key the last occurrence counts, as it does for `serde_json`.
+/// exist. For a duplicated key the last occurrence counts, as it does for `serde_json`. The
+/// reference the remembered positions of `Document::locate` are tested against.
+#[cfg(test)]
 pub(crate) fn locate_offset(text: &str, path: &JsonPath) -> Option<usize> {
     let mut scanner = Scanner {
         bytes: text.as_bytes(),
@@ -22,6 +24,19 @@ pub(crate) fn locate_offset(text: &str, path: &JsonPath) -> Option<usize> {
         scanner.pos = start;
     }
     scanner.peek().map(|_| scanner.pos)
+}
+
+/// The values directly inside the object or array whose value starts at `offset`: each child's
+/// key (or index) and the offset where its value starts; empty for a scalar. A duplicated key
+/// is listed at each occurrence, in file order, so a map built from the list keeps the last,
+/// as `serde_json` does. One pass over the container's text.
+pub(crate) fn children(text: &str, offset: usize) -> Vec<(Segment, usize)> {
+    let mut scanner = Scanner {
+        bytes: text.as_bytes(),
+        pos: offset,
+    };
+    scanner.skip_whitespace();
+    scanner.children().unwrap_or_default()
 }
 
 /// A key that occurs twice in one object.
@@ -171,6 +186,7 @@ impl Scanner<'_> {
 
     /// At the `{` of an object: the offset of the value of `key`, leaving the scanner after the
     /// object.
+    #[cfg(test)]
     fn object_member(&mut self, key: &str) -> Option<usize> {
         self.expect(b'{')?;
         self.skip_whitespace();
@@ -200,7 +216,56 @@ impl Scanner<'_> {
         }
     }
 
+    /// At the start of a value: its direct children with the offsets of their values.
+    fn children(&mut self) -> Option<Vec<(Segment, usize)>> {
+        let mut found = Vec::new();
+        match self.peek()? {
+            b'{' => {
+                self.pos += 1;
+                self.skip_whitespace();
+                if self.expect(b'}').is_some() {
+                    return Some(found);
+                }
+                loop {
+                    self.skip_whitespace();
+                    let member = self.read_string()?;
+                    self.skip_whitespace();
+                    self.expect(b':')?;
+                    self.skip_whitespace();
+                    found.push((Segment::Key(member), self.pos));
+                    self.skip_value()?;
+                    self.skip_whitespace();
+                    match self.peek()? {
+                        b',' => self.pos += 1,
+                        b'}' => return Some(found),
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                self.pos += 1;
+                self.skip_whitespace();
+                if self.expect(b']').is_some() {
+                    return Some(found);
+                }
+                loop {
+                    self.skip_whitespace();
+                    found.push((Segment::Index(found.len()), self.pos));
+                    self.skip_value()?;
+                    self.skip_whitespace();
+                    match self.peek()? {
+                        b',' => self.pos += 1,
+                        b']' => return Some(found),
+                        _ => return None,
+                    }
+                }
+            }
+            _ => Some(found),
+        }
+    }
+
     /// At the `[` of an array: the offset of element `index`.
+    #[cfg(test)]
     fn array_element(&mut self, index: usize) -> Option<usize> {
         self.expect(b'[')?;
         self.skip_whitespace();
@@ -471,6 +536,7 @@ mod tests {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/upstream");
         let mut n_files = 0;
         let mut n_paths = 0;
+        let mut n_documents = 0;
         for entry in std::fs::read_dir(&dir).expect("fixtures dir") {
             let file = entry.expect("dir entry").path();
             if file.extension().is_none_or(|ext| ext != "json") {
@@ -481,9 +547,19 @@ mod tests {
             let mut paths = Vec::new();
             all_paths(&value, JsonPath::root(), &mut paths);
             let mut previous = None;
+            // The document's remembered positions agree with a scan from the start.
+            let document = super::super::Document::parse(file.clone(), text.clone()).ok();
+            n_documents += usize::from(document.is_some());
             for path in &paths {
                 let context = format!("{} at {path}", file.display());
                 let offset = locate_offset(&text, path).expect(&context);
+                if let Some(document) = &document {
+                    assert_eq!(
+                        document.locate(path),
+                        Some(line_column(&text, offset)),
+                        "{context}"
+                    );
+                }
                 let mut stream = serde_json::Deserializer::from_str(&text[offset..])
                     .into_iter::<serde_json::Value>();
                 let found = stream.next().expect(&context).expect(&context);
@@ -524,5 +600,6 @@ mod tests {
         }
         assert!(n_files >= 11, "only {n_files} files");
         assert!(n_paths > 2000, "only {n_paths} paths");
+        assert!(n_documents >= 11, "only {n_documents} documents");
     }
 }

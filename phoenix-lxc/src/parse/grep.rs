@@ -60,14 +60,11 @@ pub fn split_grep<P: AsRef<str>>(
     let mut files: BTreeMap<u32, GrepFile> = BTreeMap::new();
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
-        let (path, id) = ids
-            .iter()
-            .filter(|(path, _)| {
-                line.len() > path.len()
-                    && line.starts_with(*path)
-                    && line.as_bytes()[path.len()] == b':'
-            })
-            .max_by_key(|(path, _)| path.len())
+        // The longest requested path that the line starts with, followed by `:`: a lookup of
+        // the line up to each of its colons, so the cost does not grow with the files named.
+        let (path, id) = line
+            .rmatch_indices(':')
+            .find_map(|(colon, _)| ids.get_key_value(&line[..colon]))
             .ok_or_else(|| {
                 ParseError::new(number, format!("line of no requested file: `{line}`"))
             })?;
