@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,11 @@ pub struct Stats {
     /// all ran in one parallel round.
     #[serde(default)]
     pub slowest_command_ms: u64,
+    /// How long at least one host operation (a command or a file read or write) was in flight,
+    /// in milliseconds. `wall_ms - host_busy_ms` is the time the engine spent on its own: its
+    /// overhead, which is what remains on a zero-latency host.
+    #[serde(default)]
+    pub host_busy_ms: u64,
 }
 
 impl Stats {
@@ -44,6 +50,12 @@ impl Stats {
         self.file_writes += other.file_writes;
         self.wall_ms += other.wall_ms;
         self.slowest_command_ms = self.slowest_command_ms.max(other.slowest_command_ms);
+        self.host_busy_ms += other.host_busy_ms;
+    }
+
+    /// The wall time no host operation was in flight: the engine's own work.
+    pub fn engine_ms(&self) -> u64 {
+        self.wall_ms.saturating_sub(self.host_busy_ms)
     }
 }
 
@@ -52,6 +64,33 @@ impl Stats {
 pub(crate) struct Counting<H> {
     inner: H,
     stats: Mutex<Stats>,
+    busy: Mutex<Busy>,
+}
+
+/// The union of the intervals in which host operations were in flight.
+#[derive(Debug, Default)]
+struct Busy {
+    in_flight: usize,
+    since: Option<Instant>,
+    total: Duration,
+}
+
+impl Busy {
+    fn start(&mut self, now: Instant) {
+        if self.in_flight == 0 {
+            self.since = Some(now);
+        }
+        self.in_flight += 1;
+    }
+
+    fn end(&mut self, now: Instant) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if self.in_flight == 0
+            && let Some(since) = self.since.take()
+        {
+            self.total += now.saturating_duration_since(since);
+        }
+    }
 }
 
 impl<H: Host> Counting<H> {
@@ -59,16 +98,36 @@ impl<H: Host> Counting<H> {
         Counting {
             inner,
             stats: Mutex::new(Stats::default()),
+            busy: Mutex::default(),
         }
     }
 
     pub(crate) fn take(&self) -> Stats {
-        std::mem::take(
-            &mut *self
-                .stats
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
+        let busy = std::mem::take(&mut *self.busy.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut stats =
+            std::mem::take(&mut *self.stats.lock().unwrap_or_else(PoisonError::into_inner));
+        stats.host_busy_ms = u64::try_from(busy.total.as_millis()).unwrap_or(u64::MAX);
+        stats
+    }
+
+    /// Runs `operation` as a host operation in flight (until it finishes or is dropped).
+    async fn timed<T>(&self, operation: impl std::future::Future<Output = T>) -> T {
+        /// Ends the operation however its future ends.
+        struct InFlight<'a>(&'a Mutex<Busy>);
+        impl Drop for InFlight<'_> {
+            fn drop(&mut self) {
+                self.0
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .end(Instant::now());
+            }
+        }
+        self.busy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .start(Instant::now());
+        let _in_flight = InFlight(&self.busy);
+        operation.await
     }
 
     fn count(&self, f: impl FnOnce(&mut Stats)) {
@@ -92,7 +151,7 @@ impl<H: Host> Host for Counting<H> {
             }
         });
         let started = std::time::Instant::now();
-        let result = self.inner.run(cmd).await;
+        let result = self.timed(self.inner.run(cmd)).await;
         let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.count(|s| s.slowest_command_ms = s.slowest_command_ms.max(took));
         result
@@ -100,20 +159,46 @@ impl<H: Host> Host for Counting<H> {
 
     async fn read_file(&self, path: &Path) -> Result<Option<FileData>, HostError> {
         self.count(|s| s.file_reads += 1);
-        self.inner.read_file(path).await
+        self.timed(self.inner.read_file(path)).await
     }
 
     async fn write_file(&self, path: &Path, file: &FileWrite) -> Result<(), HostError> {
         self.count(|s| s.file_writes += 1);
-        self.inner.write_file(path, file).await
+        self.timed(self.inner.write_file(path, file)).await
     }
 
     async fn remove_file(&self, path: &Path) -> Result<(), HostError> {
         self.count(|s| s.file_writes += 1);
-        self.inner.remove_file(path).await
+        self.timed(self.inner.remove_file(path)).await
     }
 
     fn describe(&self) -> String {
         self.inner.describe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_10_busy_time_is_the_union_of_operations_in_flight() {
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let mut busy = Busy::default();
+        // Two overlapping operations (0-20 and 5-40), idle until 70, one more (70-80).
+        busy.start(at(0));
+        busy.start(at(5));
+        busy.end(at(20));
+        busy.end(at(40));
+        busy.start(at(70));
+        busy.end(at(80));
+        assert_eq!(busy.total, Duration::from_millis(50));
+        let stats = Stats {
+            wall_ms: 100,
+            host_busy_ms: 60,
+            ..Stats::default()
+        };
+        assert_eq!(stats.engine_ms(), 40);
     }
 }

@@ -77,6 +77,7 @@ fn every_example_plans_as_json() {
         insta::assert_json_snapshot!(format!("plan_json_{name}"), plan, {
             ".stats.wall_ms" => "[ms]",
             ".stats.slowest_command_ms" => "[ms]",
+            ".stats.host_busy_ms" => "[ms]",
             ".changes[].fingerprint" => "[hmac]",
         });
     }
