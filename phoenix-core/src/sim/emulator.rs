@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::cache::{Kept, ToolCache};
-use super::fault::{Fault, check_faults};
+use super::fault::{Fault, check_nested_faults};
 use super::path::{dir_prefix, normalize};
 use super::state::SimFile;
 
@@ -186,14 +186,14 @@ impl<'a> SimSys<'a> {
 
     /// Runs `argv` through the emulator that claims its program, as a shell script on the node
     /// would (without standard input); a program no emulator claims is not found (127). A fault
-    /// of the node that matches `argv` fires here as it would for a command of its own (a
-    /// timeout is exit status 124, as `timeout` reports it).
+    /// of the node that names this program and matches `argv` fires here as it would for a
+    /// command of its own (a timeout is exit status 124, as `timeout` reports it).
     pub fn run_program(&mut self, argv: &[String]) -> SimOutput {
         let program = argv.first().map_or("", String::as_str);
         let fault = self
             .faults
             .as_deref_mut()
-            .and_then(|faults| check_faults(faults, argv))
+            .and_then(|faults| check_nested_faults(faults, argv))
             .cloned();
         let status_of = |fault: &Fault| if fault.timeout { 124 } else { fault.status };
         if let Some(fault) = fault.as_ref().filter(|fault| !fault.after_effect) {

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 ///
 /// Every matching call counts, over the node's whole life (`matched` is saved in the state), so a
 /// fault fires once. `nth` is 1-based; 0 never fires. Faults apply to commands only, not to file
-/// operations through the `Host` API.
+/// operations through the `Host` API. A command that runs inside another (a query of the scope
+/// probe) is matched only by a fault that names its `program`, so a fault at "the nth command"
+/// counts the commands the node runs, as its audit lists them.
 ///
 /// In JSON every field but `nth` may be left out: `status` defaults to 1, `stderr` to empty.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,10 +115,22 @@ fn default_status() -> i32 {
 
 /// Counts one call against every fault that matches `argv` and returns the first that fires.
 pub(crate) fn check_faults<'a>(faults: &'a mut [Fault], argv: &[String]) -> Option<&'a Fault> {
+    check(faults, argv, false)
+}
+
+/// [`check_faults`] for a command run inside another: only faults naming its program count it.
+pub(crate) fn check_nested_faults<'a>(
+    faults: &'a mut [Fault],
+    argv: &[String],
+) -> Option<&'a Fault> {
+    check(faults, argv, true)
+}
+
+fn check<'a>(faults: &'a mut [Fault], argv: &[String], nested: bool) -> Option<&'a Fault> {
     let joined = argv.join(" ");
     let mut fired = None;
     for (index, fault) in faults.iter_mut().enumerate() {
-        if fault.matches(argv, &joined) {
+        if (!nested || fault.program.is_some()) && fault.matches(argv, &joined) {
             fault.matched += 1;
             if fault.matched == fault.nth && fired.is_none() {
                 fired = Some(index);
@@ -132,6 +146,24 @@ mod tests {
 
     fn argv(words: &[&str]) -> Vec<String> {
         words.iter().map(|word| (*word).to_owned()).collect()
+    }
+
+    #[test]
+    fn issue_10_a_command_inside_another_is_counted_only_by_faults_naming_its_program() {
+        let mut faults = vec![
+            Fault::new(1, 5, "any\n"),
+            Fault::new(1, 6, "smartctl\n").program("smartctl"),
+        ];
+        let fired = check_nested_faults(&mut faults, &argv(&["smartctl", "-a", "/dev/x"]));
+        assert_eq!(fired.map(|fault| fault.status), Some(6));
+        assert_eq!(
+            faults[0].matched, 0,
+            "positional faults count top-level commands only"
+        );
+        assert_eq!(
+            check_faults(&mut faults, &argv(&["zfs", "list"])).map(|fault| fault.status),
+            Some(5)
+        );
     }
 
     #[test]
