@@ -1,17 +1,16 @@
 //! Phoenix provider: NFS exports, Samba shares, firewall and the Nginx gateway.
 //!
-//! The Proxmox firewall is managed ([`firewall`]); the keys whose resources have not landed yet
-//! are claimed as known but not yet managed, so the upstream configs load with one note per key
-//! instead of an error.
+//! The Proxmox firewall ([`firewall`]), Samba shares ([`samba`]), NFS exports ([`nfs`]) and the
+//! host network's drift report (`network.interfaces`) are managed.
 
 pub mod firewall;
+mod network;
+pub mod nfs;
 
 use phoenix_core::config::{Claim, Section};
 use phoenix_core::{DecodeCx, Kind, Provider};
 
 pub mod samba;
-
-const NOT_YET: &str = "NFS and host network are not managed yet (phoenix-net)";
 
 /// The net provider.
 #[derive(Debug, Default, Clone, Copy)]
@@ -31,6 +30,9 @@ impl Provider for NetProvider {
         let mut kinds = vec![
             Kind::from_static(firewall::CLUSTER_KIND),
             Kind::from_static(firewall::GUEST_KIND),
+            Kind::from_static(nfs::PATH_KIND),
+            Kind::from_static(nfs::TABLE_KIND),
+            Kind::from_static(network::KIND),
         ];
         kinds.extend(samba::KINDS.iter().map(|k| Kind::from_static(k)));
         kinds
@@ -38,9 +40,9 @@ impl Provider for NetProvider {
 
     fn claims(&self) -> Vec<Claim> {
         vec![
-            Claim::known("nfs", NOT_YET),
+            Claim::managed("nfs"),
             Claim::managed("samba"),
-            Claim::known("network", NOT_YET),
+            Claim::managed("network"),
             Claim::managed("firewall"),
             Claim::part("shared_volumes", "firewall"),
             Claim::part("lxc_configs", "*.firewall"),
@@ -54,6 +56,8 @@ impl Provider for NetProvider {
             }
         }
         firewall::decode(sections, cx);
+        nfs::decode(sections, cx);
+        network::decode(sections, cx);
     }
 
     #[cfg(feature = "sim")]
@@ -61,6 +65,7 @@ impl Provider for NetProvider {
         vec![
             std::sync::Arc::new(samba::SambaEmulator),
             std::sync::Arc::new(firewall::PveFirewallEmulator),
+            std::sync::Arc::new(nfs::sim::ExportfsEmulator),
         ]
     }
 }

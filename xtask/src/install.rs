@@ -26,6 +26,8 @@ pub(crate) const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("visudo", "sudo"),
     // phoenix-net's tests run the real testparm on the Samba files Phoenix generates.
     ("testparm", "samba-common-bin"),
+    // The NFS exports file is checked by the real exportfs (and the tests compare its listing).
+    ("exportfs", "nfs-kernel-server"),
 ];
 
 /// Directories searched after `PATH`: daemons such as nginx live in sbin, which a non-root `PATH`
