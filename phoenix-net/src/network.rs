@@ -32,7 +32,10 @@ const RESOLV_CONF: &str = "/etc/resolv.conf";
 /// Upstream `network` keys that nothing on the host reads, and why.
 const KNOWN: &[(&str, &str)] = &[
     ("hostname", "the host name is not managed by Phoenix"),
-    ("workgroup", "read only by Samba's section"),
+    (
+        "workgroup",
+        "the Samba workgroup stays in smb.conf's [global], which Phoenix keeps",
+    ),
     (
         "external_registry_url",
         "a container registry for the Docker features",

@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::support::{Ran, Scratch, arg, examples, phoenix, upstream};
 
 mod apparmor;
+mod nfs;
 
 /// One live test at a time: they all converge the same host.
 static HOST_LOCK: Mutex<()> = Mutex::new(());
@@ -36,6 +37,8 @@ const SPARE: &str = "/dev/disk/by-id/virtio-phoenix-spare-1";
 /// Puts the host back to what a fresh testbed is: no pool, blank disks, none of the example's
 /// files, the ARC maximum at its default, no admin user, the time zone UTC.
 const RESET: &str = r#"set -u
+if [ -e /etc/exports.d/phoenix.exports ]; then rm -f /etc/exports.d/phoenix.exports; exportfs -ra; fi
+rmdir /etc/exports.d 2> /dev/null || true
 for pool in quickOS fastData scratch; do
   if zpool list -H "$pool" > /dev/null 2>&1; then zpool destroy -f "$pool"; fi
 done

@@ -8,6 +8,7 @@ mod engine;
 mod firewall;
 mod live;
 mod lxc;
+mod nfs;
 mod primitives;
 mod recovery;
 mod run_lock;

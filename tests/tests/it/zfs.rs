@@ -104,8 +104,9 @@ fn five_hundred_datasets_cost_the_same_number_of_commands() {
         })
         .collect();
     config["zfs"]["datasets"] = Value::Array(datasets);
-    // The lab's Samba shares are on the datasets this test replaces.
+    // The lab's Samba shares and NFS exports are on the datasets this test replaces.
     config.as_object_mut().expect("an object").remove("samba");
+    config.as_object_mut().expect("an object").remove("nfs");
     let dir = write(&scratch, &config);
     let noop = converge(&dir, &scratch);
     assert_eq!(
