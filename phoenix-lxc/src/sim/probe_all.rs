@@ -5,8 +5,9 @@
 //! The emulator recognises the script by its exact text and runs, for each container, what
 //! `lxc-attach -n VMID -- sh -c PROBE_SCRIPT phoenix-probe REQ...` does: the guest emulation
 //! that `pct exec` also uses (`pct exec` is a Perl wrapper around `lxc-attach`), or LXC 5's
-//! refusal when the container does not run (`Failed to get init pid`, exit 1). Any other
-//! `timeout` command line is not emulated.
+//! refusal when the container does not run (`Failed to get init pid`, exit 1, as captured from
+//! the testbed's real LXC 5.0.2 in `fixtures/testbed/`). Any other `timeout` command line is not
+//! emulated.
 
 use std::time::Duration;
 
@@ -89,6 +90,16 @@ fn is_probe_all(argv: &[String]) -> bool {
     )
 }
 
+/// What LXC 5 (`lxc-attach` 5.0.2, `fixtures/testbed/lxc-attach.stopped.txt`) prints, with exit
+/// status 1, for container `name` when it does not run (or does not exist): `get_attach_context`
+/// finds no init pid.
+pub(crate) fn not_running(name: &str) -> String {
+    format!(
+        "lxc-attach: {name}: ../src/lxc/attach.c: get_attach_context: 406 Connection refused - Failed to get init pid\n\
+         lxc-attach: {name}: ../src/lxc/attach.c: lxc_attach: 1470 Connection refused - Failed to get attach context\n"
+    )
+}
+
 /// What `timeout LIMIT lxc-attach -n ID -- sh -c PROBE phoenix-probe REQ...` leaves.
 fn attach(ctx: &mut Ctx<'_, '_>, id: u32, probe: &str, requests: &[String]) -> ProbeBlock {
     let mut argv: Vec<String> = ["lxc-attach", "-n", &id.to_string(), "--", "sh", "-c"]
@@ -100,20 +111,34 @@ fn attach(ctx: &mut Ctx<'_, '_>, id: u32, probe: &str, requests: &[String]) -> P
     argv.extend(requests.iter().cloned());
     let conf = match ctx.conf(id) {
         Ok(conf) if ctx.state.is_running(id) => conf,
-        // LXC 5 `get_attach_context`: no init pid for a container that does not run.
-        _ => {
-            return ProbeBlock::new(
-                Some(1),
-                "",
-                format!(
-                    "lxc-attach: {id}: ../src/lxc/attach.c: get_attach_context: 405 Failed to get init pid\n\
-                     lxc-attach: {id}: ../src/lxc/attach.c: lxc_attach: 1470 Failed to get attach context\n"
-                ),
-            );
-        }
+        _ => return ProbeBlock::new(Some(1), "", not_running(&id.to_string())),
     };
     let mounts = Mounts::of(&conf.main);
     ctx.open_mounts(&mounts);
     let output = guest::run(ctx, id, &mounts, &argv[4..], None, &argv);
     ProbeBlock::new(Some(output.status), output.stdout, output.stderr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The refusal is what the testbed's real `lxc-attach` printed for a stopped container and for
+    /// one that does not exist (`cargo xtask testbed capture`, LXC 5.0.2).
+    #[test]
+    fn issue_10_a_container_that_does_not_run_is_refused_as_real_lxc_5_refuses_it() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/testbed");
+        let version =
+            phoenix_core::sim::read_fixture(&dir.join("lxc-version.txt")).expect("fixture");
+        assert!(version.starts_with("5."), "{version}");
+        for (fixture, name) in [
+            ("lxc-attach.stopped.txt", "phoenix-stopped"),
+            ("lxc-attach.missing.txt", "phoenix-nosuch"),
+        ] {
+            let text = std::fs::read_to_string(dir.join(fixture)).expect("fixture");
+            assert!(text.contains("\n# exit=1\n"), "{fixture}");
+            let real = phoenix_core::sim::read_fixture(&dir.join(fixture)).expect("fixture");
+            assert_eq!(not_running(name), real, "{fixture}");
+        }
+    }
 }

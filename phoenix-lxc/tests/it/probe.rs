@@ -154,7 +154,7 @@ shift 3
 case $id in
 1) exec "$@" ;;
 2) exec sleep 60 ;;
-3) echo "lxc-attach: 3: ../src/lxc/attach.c: get_attach_context: 405 Failed to get init pid" >&2; exit 1 ;;
+3) echo "lxc-attach: 3: ../src/lxc/attach.c: get_attach_context: 406 Connection refused - Failed to get init pid" >&2; exit 1 ;;
 4) printf 'phoenix-probe 1 0\n 41\nphoenix-probe-end\n\377\n'; yes phoenix-probe-end | head -c 3000000; exit 0 ;;
 esac
 exit 9
