@@ -1,12 +1,25 @@
-//! Phoenix provider: NVIDIA driver and GPU passthrough.
+//! Phoenix provider: the NVIDIA host driver and GPU passthrough (host side).
 //!
-//! Until its resources land, the provider claims its config keys as known but not yet managed,
-//! so the upstream configs load with one note per key instead of an error.
+//! Kinds: `gpu.driver` (the kernel driver: installed and loaded version against the config, a
+//! guarded runfile install with DKMS that needs a reboot Phoenix never does, cross-layer drift)
+//! and `gpu.assignment` (a container's `gpu_assignment` against the GPUs `nvidia-smi` lists);
+//! plus core primitives: the `nouveau` blacklist (`file`) and the oneshot unit that creates the
+//! device nodes before guests start (`file` + `service`).
+//!
+//! Everything is inspected through queries of the node's one probe (`host`), so a no-op plan
+//! runs no command of this provider's own.
+
+pub mod assignment;
+pub mod config;
+pub mod driver;
+pub mod host;
+pub mod parse;
+#[cfg(feature = "sim")]
+pub mod sim;
+pub mod units;
 
 use phoenix_core::config::{Claim, Section};
-use phoenix_core::{DecodeCx, Kind, Provider};
-
-const NOT_YET: &str = "the NVIDIA driver and GPU passthrough are not managed yet (phoenix-gpu)";
+use phoenix_core::{DecodeCx, Diagnostic, Kind, Provider};
 
 /// The gpu provider.
 #[derive(Debug, Default, Clone, Copy)]
@@ -23,17 +36,62 @@ impl Provider for GpuProvider {
     }
 
     fn kinds(&self) -> Vec<Kind> {
-        Vec::new()
+        vec![
+            Kind::from_static(driver::KIND),
+            Kind::from_static(assignment::KIND),
+        ]
     }
 
     fn claims(&self) -> Vec<Claim> {
         vec![
-            Claim::known("nvidia_driver", NOT_YET),
-            Claim::known("nvidia_driver_version", NOT_YET),
-            Claim::known("nvidia_repo_url", NOT_YET),
-            Claim::known("nvidia_runfile_url", NOT_YET),
+            Claim::managed("nvidia_driver"),
+            Claim::managed("nvidia_driver_version"),
+            Claim::managed("nvidia_runfile_url"),
+            Claim::known(
+                "nvidia_repo_url",
+                "the CUDA repository is for the in-container nvidia feature, which is not managed yet",
+            ),
+            Claim::part("lxc_configs", "*.gpu_assignment"),
         ]
     }
 
-    fn decode(&self, _sections: &[Section<'_>], _cx: &mut DecodeCx<'_>) {}
+    /// The emulators of `nvidia-smi` and `modinfo`.
+    #[cfg(feature = "sim")]
+    fn emulators(&self) -> Vec<std::sync::Arc<dyn phoenix_core::sim::Emulator>> {
+        vec![std::sync::Arc::new(sim::NvidiaEmulator)]
+    }
+
+    fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
+        let spec = config::decode(sections, cx);
+        if spec.driver.is_none() && spec.assignments.is_empty() {
+            return;
+        }
+        let node = match cx.scope("node") {
+            Ok(node) => node,
+            Err(err) => {
+                cx.report(Diagnostic::error(err.to_string()));
+                return;
+            }
+        };
+        let containers: Vec<u32> = spec.assignments.iter().map(|a| a.vmid).collect();
+        let mut driver_id = None;
+        if let Some(driver_spec) = spec.driver {
+            let at = driver_spec.at.clone();
+            let install = driver_spec.install;
+            cx.add_at(driver::Driver::new(&node, driver_spec, containers), at);
+            driver_id = Some(driver::Driver::id_for());
+            if install {
+                for resource in units::node_files(&node) {
+                    cx.add_boxed(resource);
+                }
+            }
+        }
+        for assignment in spec.assignments {
+            let at = assignment.at.clone();
+            cx.add_at(
+                assignment::AssignmentCheck::new(&node, assignment, driver_id.clone()),
+                at,
+            );
+        }
+    }
 }

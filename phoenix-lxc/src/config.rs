@@ -232,6 +232,7 @@ struct Raw {
     // Known keys owned by later providers or kept for the record: accepted, noted once.
     #[serde(default)]
     apparmor_profile: Option<Value>,
+    /// phoenix-gpu claims `lxc_configs.*.gpu_assignment` (`Claim::part`) and checks it.
     #[serde(default)]
     gpu_assignment: Option<Value>,
     #[serde(default)]
@@ -284,7 +285,6 @@ struct Raw {
 
 /// Keys accepted but acted on by later providers (one note per key, not per container).
 const LATER_KEYS: &[(&str, &str)] = &[
-    ("gpu_assignment", "GPU passthrough arrives with phoenix-gpu"),
     (
         "apparmor_manages_nesting",
         "nesting comes from pct_options (nesting=1) and the profile; Phoenix writes no lxc.apparmor.allow_nesting",

@@ -108,7 +108,12 @@ fn show(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
             } else {
                 format!("{name}.service")
             };
-            let unit = units.units.get(&name);
+            let unit = units
+                .units
+                .get(&name)
+                .cloned()
+                .or_else(|| local_unit(&name, sys));
+            let unit = unit.as_ref();
             ORDER
                 .iter()
                 .filter(|p| properties.iter().any(|q| q == *p))
@@ -117,6 +122,18 @@ fn show(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
         })
         .collect();
     SimOutput::ok(blocks.join("\n"))
+}
+
+/// A unit whose file an administrator (or Phoenix) wrote into `/etc/systemd/system`: systemd
+/// knows it, disabled and inactive, until a verb changes it.
+fn local_unit(id: &str, sys: &SimSys<'_>) -> Option<Unit> {
+    sys.read(&format!("/etc/systemd/system/{id}"))
+        .map(|_| Unit {
+            unit_file_state: "disabled".into(),
+            active: false,
+            restarts: 0,
+            reloads: 0,
+        })
 }
 
 fn property(name: &str, id: &str, unit: Option<&Unit>) -> String {
@@ -142,6 +159,9 @@ fn change(verb: &str, name: &str, sys: &mut SimSys<'_>) -> SimOutput {
     } else {
         format!("{name}.service")
     };
+    if let Some(local) = local_unit(&id, sys) {
+        units.units.entry(id.clone()).or_insert(local);
+    }
     let Some(unit) = units.units.get_mut(&id) else {
         return match verb {
             "enable" | "disable" => SimOutput::fail(

@@ -6,6 +6,7 @@ mod apparmor;
 mod cli;
 mod engine;
 mod firewall;
+mod gpu;
 mod live;
 mod lxc;
 mod nfs;
