@@ -170,3 +170,48 @@ fn issue_11_the_lab_with_its_two_gpus_converges_and_gpu_inspection_adds_no_comma
         );
     }
 }
+
+/// `systemd-analyze verify` of `text` saved as `name` in `dir`: its exit status and output.
+async fn verify_unit(dir: &std::path::Path, name: &str, text: &str) -> (Option<i32>, String) {
+    use phoenix_core::{Cmd, Host, LocalHost};
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    let out = LocalHost::new()
+        .run(&Cmd::read("systemd-analyze", ["verify", arg(&path)]))
+        .await
+        .expect("systemd-analyze runs (systemd is installed by cargo xtask ci)");
+    let shown = format!("{}{}", out.stdout, out.stderr).replace(arg(dir), "DIR");
+    (out.status, shown)
+}
+
+#[test]
+fn issue_11_the_real_systemd_analyze_accepts_the_device_node_unit() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let scratch = Scratch::new();
+    let name = phoenix_gpu::units::UNIT;
+    // The programs it runs come with the driver, which CI has not: the check points them at a
+    // program that exists, and verifies every other line of the unit as written.
+    let text = phoenix_gpu::units::unit_text()
+        .replace("/usr/bin/nvidia-modprobe", "/bin/true")
+        .replace("/usr/bin/nvidia-smi", "/bin/true");
+    assert_eq!(text.matches("/bin/true").count(), 2, "{text}");
+    let (status, output) = rt.block_on(verify_unit(scratch.path(), name, &text));
+    assert_eq!((status, output.as_str()), (Some(0), ""));
+    // The checker is not silent on a mistake of the kind it must catch.
+    let broken = text.replace("Type=oneshot", "Type=oneshoot");
+    let (_, output) = rt.block_on(verify_unit(scratch.path(), name, &broken));
+    assert!(output.contains("Failed to parse service type"), "{output}");
+    // Unchanged driver programs are what the unit really runs.
+    let (status, output) = rt.block_on(verify_unit(
+        scratch.path(),
+        name,
+        &phoenix_gpu::units::unit_text(),
+    ));
+    if !std::path::Path::new("/usr/bin/nvidia-modprobe").exists() {
+        assert_eq!(status, Some(1), "{output}");
+        assert!(
+            output.contains("Command /usr/bin/nvidia-modprobe is not executable"),
+            "{output}"
+        );
+    }
+}
