@@ -492,6 +492,21 @@ pub(crate) fn graph(args: &GraphArgs, io: &Io) -> Result<i32, CliError> {
 }
 
 /// `phoenix sim-audit`.
+/// An audited argv on one line: an argument that spans lines (a script) is shown by its first
+/// line and its number of lines; `--json` keeps every argument whole.
+fn audit_argv(argv: &[String]) -> String {
+    argv.iter()
+        .map(|arg| match arg.lines().count() {
+            0 | 1 => arg.clone(),
+            n => format!(
+                "'{}' (script, {n} lines)",
+                arg.lines().next().unwrap_or_default()
+            ),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub(crate) fn sim_audit(args: &SimAuditArgs, io: &Io) -> Result<i32, CliError> {
     let fail = |message: String| CliError::Target {
         target: args.target.clone(),
@@ -547,7 +562,7 @@ pub(crate) fn sim_audit(args: &SimAuditArgs, io: &Io) -> Result<i32, CliError> {
                 } else {
                     "read   "
                 },
-                entry.argv.join(" ")
+                audit_argv(&entry.argv)
             ));
         }
         text.push_str(&format!(
@@ -565,4 +580,18 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("invariant: a tokio runtime can be built")
+}
+
+#[cfg(test)]
+mod audit_tests {
+    use super::audit_argv;
+
+    #[test]
+    fn a_script_argument_is_shown_by_its_first_line() {
+        let argv = ["sh", "-c", "set -f\necho a\necho b\n", "probe", "p:nginx"].map(str::to_owned);
+        assert_eq!(
+            audit_argv(&argv),
+            "sh -c 'set -f' (script, 3 lines) probe p:nginx"
+        );
+    }
 }

@@ -291,7 +291,10 @@ pub(crate) fn node_of(state: &SimState) -> Value {
     }
     // How often smbd reloaded is history, not state: a recovery that writes the share file
     // while smbd already runs (a clean converge writes it before smbd starts) must reload it.
-    if let Some(samba) = node["tools"].get_mut("samba").and_then(Value::as_object_mut) {
+    if let Some(samba) = node["tools"]
+        .get_mut("samba")
+        .and_then(Value::as_object_mut)
+    {
         samba.remove("reloads");
     }
     if let Some(cfg) = node["files"]["/etc/pve/storage.cfg"]["content"].as_str() {
