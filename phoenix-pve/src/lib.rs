@@ -16,6 +16,7 @@ mod conf;
 mod error;
 mod facts;
 pub mod firewall;
+pub mod gpu;
 mod property;
 mod size;
 mod storage_cfg;
