@@ -11,19 +11,15 @@ use super::path::{JsonPath, Segment};
 /// reference the remembered positions of `Document::locate` are tested against.
 #[cfg(test)]
 pub(crate) fn locate_offset(text: &str, path: &JsonPath) -> Option<usize> {
-    let mut scanner = Scanner {
-        bytes: text.as_bytes(),
-        pos: 0,
-    };
-    scanner.skip_whitespace();
+    let mut offset = text.len() - text.trim_start().len();
     for segment in path.segments() {
-        let start = match segment {
-            Segment::Key(key) => scanner.object_member(key)?,
-            Segment::Index(index) => scanner.array_element(*index)?,
-        };
-        scanner.pos = start;
+        offset = children(text, offset)
+            .into_iter()
+            .rev()
+            .find(|(child, _)| child == segment)?
+            .1;
     }
-    scanner.peek().map(|_| scanner.pos)
+    (offset < text.len()).then_some(offset)
 }
 
 /// The values directly inside the object or array whose value starts at `offset`: each child's
@@ -184,38 +180,6 @@ impl Scanner<'_> {
         }
     }
 
-    /// At the `{` of an object: the offset of the value of `key`, leaving the scanner after the
-    /// object.
-    #[cfg(test)]
-    fn object_member(&mut self, key: &str) -> Option<usize> {
-        self.expect(b'{')?;
-        self.skip_whitespace();
-        if self.expect(b'}').is_some() {
-            return None;
-        }
-        let mut found = None;
-        loop {
-            self.skip_whitespace();
-            let member = self.read_string()?;
-            self.skip_whitespace();
-            self.expect(b':')?;
-            self.skip_whitespace();
-            if member == key {
-                found = Some(self.pos);
-            }
-            self.skip_value()?;
-            self.skip_whitespace();
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b'}' => {
-                    self.pos += 1;
-                    return found;
-                }
-                _ => return None,
-            }
-        }
-    }
-
     /// At the start of a value: its direct children with the offsets of their values.
     fn children(&mut self) -> Option<Vec<(Segment, usize)>> {
         let mut found = Vec::new();
@@ -261,32 +225,6 @@ impl Scanner<'_> {
                 }
             }
             _ => Some(found),
-        }
-    }
-
-    /// At the `[` of an array: the offset of element `index`.
-    #[cfg(test)]
-    fn array_element(&mut self, index: usize) -> Option<usize> {
-        self.expect(b'[')?;
-        self.skip_whitespace();
-        if self.peek()? == b']' {
-            return None;
-        }
-        let mut n = 0;
-        loop {
-            self.skip_whitespace();
-            if n == index {
-                return Some(self.pos);
-            }
-            self.skip_value()?;
-            self.skip_whitespace();
-            match self.peek()? {
-                b',' => {
-                    self.pos += 1;
-                    n += 1;
-                }
-                _ => return None,
-            }
         }
     }
 

@@ -514,28 +514,41 @@ async fn issue_9_the_core_scope_probe_runs_inside_a_container() {
 /// them.
 fn resolved_in_951(scopes: &phoenix_core::Scopes, dns: &str) -> phoenix_core::Engine {
     use phoenix_core::directory::Directory;
+
+    let scope = scopes.get("ct:951").expect("a container scope");
+    let mut desired = phoenix_core::Desired::default();
+    desired.resources = resolved(
+        &scope,
+        "/etc/systemd/resolved.conf.d/phoenix.conf",
+        &format!("[Resolve]\nDNS={dns}\n"),
+    );
+    desired.resources.insert(
+        1,
+        Box::new(Directory::new(&scope, "/etc/systemd/resolved.conf.d")),
+    );
+    phoenix_core::Engine::new(desired).expect("no cycle")
+}
+
+/// A package, a file at `path` with `content`, and the service it reloads, in `scope`.
+fn resolved(
+    scope: &phoenix_core::Scope,
+    path: &str,
+    content: &str,
+) -> Vec<Box<dyn phoenix_core::DynResource>> {
     use phoenix_core::file::File;
     use phoenix_core::service::{OnChange, Service};
 
-    let scope = scopes.get("ct:951").expect("a container scope");
-    let file = File::new(
-        "/etc/systemd/resolved.conf.d/phoenix.conf",
-        format!("[Resolve]\nDNS={dns}\n"),
-    )
-    .in_scope(&scope);
+    let file = File::new(path, content).in_scope(scope);
     let file_id = phoenix_core::Resource::id(&file);
-    let mut desired = phoenix_core::Desired::default();
-    desired.resources = vec![
-        Box::new(phoenix_core::package::Package::new(&scope, "curl")),
-        Box::new(Directory::new(&scope, "/etc/systemd/resolved.conf.d")),
+    vec![
+        Box::new(phoenix_core::package::Package::new(scope, "curl")),
         Box::new(file),
         Box::new(
-            Service::new(&scope, "systemd-resolved")
+            Service::new(scope, "systemd-resolved")
                 .file(file_id)
                 .on_change(OnChange::Reload),
         ),
-    ];
-    phoenix_core::Engine::new(desired).expect("no cycle")
+    ]
 }
 
 #[tokio::test]
@@ -601,25 +614,12 @@ async fn issue_9_primitives_converge_inside_a_container_on_the_simulated_node() 
 
 /// `resolved_in_951`'s resources in each of `ids`.
 fn resolved_in(scopes: &phoenix_core::Scopes, ids: &[&str]) -> phoenix_core::Engine {
-    use phoenix_core::file::File;
-    use phoenix_core::service::{OnChange, Service};
-
     let mut desired = phoenix_core::Desired::default();
     for id in ids {
         let scope = scopes.get(&format!("ct:{id}")).expect("a container scope");
-        let file = File::new("/etc/phoenix-id", format!("{id}\n")).in_scope(&scope);
-        let file_id = phoenix_core::Resource::id(&file);
         desired
             .resources
-            .push(Box::new(phoenix_core::package::Package::new(
-                &scope, "curl",
-            )));
-        desired.resources.push(Box::new(file));
-        desired.resources.push(Box::new(
-            Service::new(&scope, "systemd-resolved")
-                .file(file_id)
-                .on_change(OnChange::Reload),
-        ));
+            .extend(resolved(&scope, "/etc/phoenix-id", &format!("{id}\n")));
     }
     phoenix_core::Engine::new(desired).expect("no cycle")
 }

@@ -160,6 +160,17 @@ esac
 exit 9
 "#;
 
+/// Installs [`FAKE_LXC_ATTACH`] as `lxc-attach` in `dir/bin`; the `PATH` that finds it first.
+async fn with_fake_lxc_attach(host: &LocalHost, dir: &std::path::Path) -> String {
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin).expect("bin dir");
+    let attach = bin.join("lxc-attach");
+    std::fs::write(&attach, FAKE_LXC_ATTACH).expect("write the stand-in");
+    let chmod = Cmd::read("chmod", ["755", attach.to_str().expect("utf-8 path")]);
+    assert_eq!(host.run(&chmod).await.expect("chmod runs").status, Some(0));
+    format!("{}:{PATH}", bin.to_str().expect("utf-8 path"))
+}
+
 /// Issue 10: the real host script, under dash and bash, frames each container's probe in its
 /// own block: a hang is cut by the per-container limit, a stopped container and a hostile one
 /// are reported on their own, and the others read as usual.
@@ -167,13 +178,7 @@ exit 9
 async fn issue_10_the_real_host_script_reports_each_container_on_its_own() {
     let host = LocalHost::new();
     let dir = tempfile::tempdir().expect("temp dir");
-    let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).expect("bin dir");
-    let attach = bin.join("lxc-attach");
-    std::fs::write(&attach, FAKE_LXC_ATTACH).expect("write the stand-in");
-    let chmod = Cmd::read("chmod", ["755", attach.to_str().expect("utf-8 path")]);
-    assert_eq!(host.run(&chmod).await.expect("chmod runs").status, Some(0));
-    let path = format!("{}:{PATH}", bin.to_str().expect("utf-8 path"));
+    let path = with_fake_lxc_attach(&host, dir.path()).await;
     let mut stdin = String::new();
     for id in 1..=4 {
         stdin.push_str(&format!("{id} cmd:sh\n{id} file:/nonexistent dir/x y\n"));
@@ -223,13 +228,7 @@ async fn issue_10_the_real_host_script_carries_the_scope_probe_of_every_containe
 
     let host = LocalHost::new();
     let dir = tempfile::tempdir().expect("temp dir");
-    let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).expect("bin dir");
-    let attach = bin.join("lxc-attach");
-    std::fs::write(&attach, FAKE_LXC_ATTACH).expect("write the stand-in");
-    let chmod = Cmd::read("chmod", ["755", attach.to_str().expect("utf-8 path")]);
-    assert_eq!(host.run(&chmod).await.expect("chmod runs").status, Some(0));
-    let path = format!("{}:{PATH}", bin.to_str().expect("utf-8 path"));
+    let path = with_fake_lxc_attach(&host, dir.path()).await;
     let file = dir.path().join("a file");
     std::fs::write(&file, "x\n@path y\n").expect("write");
 
