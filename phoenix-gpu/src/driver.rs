@@ -37,6 +37,8 @@ pub struct Driver {
     node: Scope,
     /// Containers with GPUs, for the drift warning.
     containers: Vec<u32>,
+    /// What must be in place before the runfile runs (the `nouveau` blacklist).
+    depends_on: Vec<ResourceId>,
 }
 
 /// What the node runs and has installed.
@@ -56,7 +58,14 @@ impl Driver {
             spec,
             node: node.clone(),
             containers,
+            depends_on: Vec::new(),
         }
+    }
+
+    /// Adds a dependency (the `nouveau` blacklist, which the runfile needs in place).
+    pub fn depends_on(mut self, id: ResourceId) -> Driver {
+        self.depends_on.push(id);
+        self
     }
 
     /// The id: `gpu.driver[nvidia]`.
@@ -99,6 +108,10 @@ impl Resource for Driver {
 
     fn id(&self) -> ResourceId {
         Driver::id_for()
+    }
+
+    fn depends_on(&self) -> Vec<ResourceId> {
+        self.depends_on.clone()
     }
 
     fn provides(&self) -> Vec<phoenix_core::Capability> {
@@ -203,6 +216,7 @@ mod tests {
             },
             node: Scope::node(),
             containers,
+            depends_on: Vec::new(),
         }
     }
 

@@ -78,13 +78,19 @@ impl Provider for GpuProvider {
         if let Some(driver_spec) = spec.driver {
             let at = driver_spec.at.clone();
             let install = driver_spec.install;
-            cx.add_at(driver::Driver::new(&node, driver_spec, containers), at);
-            driver_id = Some(driver::Driver::id_for());
+            let mut driver = driver::Driver::new(&node, driver_spec, containers);
             if install {
+                // The runfile refuses to install while nouveau is in use: the blacklist first.
+                driver = driver.depends_on(phoenix_core::file::File::id_in(
+                    &node,
+                    std::path::Path::new(units::BLACKLIST_PATH),
+                ));
                 for resource in units::node_files(&node) {
                     cx.add_boxed(resource);
                 }
             }
+            cx.add_at(driver, at);
+            driver_id = Some(driver::Driver::id_for());
         }
         for assignment in spec.assignments {
             let at = assignment.at.clone();

@@ -94,6 +94,10 @@ fn issue_11_a_missing_host_driver_plans_the_install_reports_reboot_required_and_
     );
     assert!(text.contains("Before=pve-guests.service"), "{text}");
     assert!(!text.contains("blacklist nvidia"), "{text}");
+    // The runfile refuses to install while nouveau is in use: the blacklist comes first.
+    let blacklist = text.find("$ write /etc/modprobe.d/phoenix-blacklist-nouveau.conf");
+    let runfile = text.find("$ curl -fsSL");
+    assert!(blacklist.is_some() && blacklist < runfile, "{text}");
 }
 
 #[test]
