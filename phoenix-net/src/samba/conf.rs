@@ -13,67 +13,77 @@ use super::params::{normalize_name, params};
 
 /// One `name = value` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ConfParam {
+pub struct ConfParam {
     /// The name as written.
-    pub(crate) name: String,
+    pub name: String,
     /// The value, trimmed.
-    pub(crate) value: String,
+    pub value: String,
     /// Its line number (from 1; the first line of a continued line).
-    pub(crate) line: usize,
+    pub line: usize,
+    /// Its last line (a continued line ends later).
+    pub end_line: usize,
 }
 
 /// A section: `[global]` (also for parameters before the first header) or a share.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ConfSection {
+pub struct ConfSection {
     /// The name between the brackets.
-    pub(crate) name: String,
+    pub name: String,
+    /// The header's line number, 0 for the parameters before the first header.
+    pub line: usize,
     /// Its parameters in file order.
-    pub(crate) params: Vec<ConfParam>,
+    pub params: Vec<ConfParam>,
 }
 
 /// A parsed smb.conf.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Conf {
+pub struct Conf {
     /// Sections in file order (a name given twice appears twice; Samba merges them).
-    pub(crate) sections: Vec<ConfSection>,
+    pub sections: Vec<ConfSection>,
 }
 
-/// Parses smb.conf text.
-pub(crate) fn parse_smb_conf(text: &str) -> Result<Conf, ParseError> {
+/// Parses smb.conf text. Comment and header lines never continue (as in Samba).
+pub fn parse_smb_conf(text: &str) -> Result<Conf, ParseError> {
     let mut conf = Conf::default();
-    let mut lines = text.lines().enumerate().peekable();
+    let mut lines = text.lines().enumerate();
     while let Some((i, raw)) = lines.next() {
-        let mut line = raw.to_owned();
-        while line.ends_with('\\') {
-            line.pop();
-            match lines.next() {
-                Some((_, next)) => line.push_str(next),
-                None => break,
-            }
-        }
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+        let first = raw.trim();
+        if first.is_empty() || first.starts_with('#') || first.starts_with(';') {
             continue;
         }
-        if let Some(rest) = trimmed.strip_prefix('[') {
+        if let Some(rest) = first.strip_prefix('[') {
             let name = rest
                 .split_once(']')
                 .map(|(name, _)| name.trim())
                 .ok_or_else(|| {
-                    ParseError::new(i + 1, format!("section header without ]: {trimmed:?}"))
+                    ParseError::new(i + 1, format!("section header without ]: {first:?}"))
                 })?;
             conf.sections.push(ConfSection {
                 name: name.to_owned(),
+                line: i + 1,
                 params: Vec::new(),
             });
             continue;
         }
-        let Some((name, value)) = trimmed.split_once('=') else {
+        let mut line = raw.to_owned();
+        let mut end = i;
+        while line.ends_with('\\') {
+            line.pop();
+            match lines.next() {
+                Some((j, next)) => {
+                    line.push_str(next);
+                    end = j;
+                }
+                None => break,
+            }
+        }
+        let Some((name, value)) = line.trim().split_once('=') else {
             continue;
         };
         if conf.sections.is_empty() {
             conf.sections.push(ConfSection {
                 name: "global".to_owned(),
+                line: 0,
                 params: Vec::new(),
             });
         }
@@ -85,6 +95,7 @@ pub(crate) fn parse_smb_conf(text: &str) -> Result<Conf, ParseError> {
             name: name.trim().to_owned(),
             value: value.trim().to_owned(),
             line: i + 1,
+            end_line: end + 1,
         });
     }
     Ok(conf)
@@ -92,7 +103,7 @@ pub(crate) fn parse_smb_conf(text: &str) -> Result<Conf, ParseError> {
 
 impl Conf {
     /// Whether some section has `include = path` (any spelling of the name).
-    pub(crate) fn includes(&self, path: &str) -> bool {
+    pub fn includes(&self, path: &str) -> bool {
         self.sections
             .iter()
             .flat_map(|s| &s.params)
@@ -100,7 +111,7 @@ impl Conf {
     }
 
     /// The share sections' names (not `[global]`), in file order.
-    pub(crate) fn share_names(&self) -> impl Iterator<Item = &str> {
+    pub fn share_names(&self) -> impl Iterator<Item = &str> {
         self.sections
             .iter()
             .map(|s| s.name.as_str())
@@ -111,46 +122,36 @@ impl Conf {
 /// `text` with one `include = path` line at the end of its global part: after the last
 /// parameter (or header) of `[global]` before the first share's header, so Samba reads the
 /// included shares where `[global]` ends and the operator's own sections follow unchanged; at
-/// the top of a file that starts with a share; at the end of a file without shares.
-pub(crate) fn append_include(text: &str, path: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut after: Option<usize> = None;
-    let mut in_global = true;
-    let mut i = 0;
-    while i < lines.len() {
-        let start = i;
-        while lines[i].ends_with('\\') && i + 1 < lines.len() {
-            i += 1;
-        }
-        let trimmed = lines[start].trim();
-        if let Some(rest) = trimmed.strip_prefix('[') {
-            let name = rest.split_once(']').map_or(rest, |(n, _)| n).trim();
-            in_global = name.eq_ignore_ascii_case("global");
-            if !in_global {
-                break;
-            }
-            after = Some(i);
-        } else if in_global
-            && trimmed.contains('=')
-            && !trimmed.starts_with('#')
-            && !trimmed.starts_with(';')
-        {
-            after = Some(i);
-        }
-        i += 1;
+/// the top of a file that starts with a share; at the end of a file without shares (or one
+/// that does not read as smb.conf, which Phoenix never edits). `None` for a file with a
+/// continued line (a trailing backslash) or a carriage return: where Samba joins lines, a new
+/// line could join one of them, so Phoenix leaves such a file to the operator rather than risk
+/// changing what it says.
+pub fn append_include(text: &str, path: &str) -> Option<String> {
+    if text.contains('\r') || text.lines().any(|l| l.ends_with('\\')) {
+        return None;
     }
-    let at = match after {
-        Some(line) => line + 1,
-        None if in_global => lines.len(),
-        None => 0,
-    };
-    let mut out: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
-    out.insert(at, include_line(path));
-    out.join("\n") + "\n"
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let at = parse_smb_conf(text).map_or(lines.len(), |conf| end_of_global(&conf, lines.len()));
+    lines.insert(at, include_line(path));
+    Some(lines.join("\n") + "\n")
+}
+
+/// Where the global part ends: the line after its last parameter or header.
+fn end_of_global(conf: &Conf, n_lines: usize) -> usize {
+    let mut after: Option<usize> = None;
+    for section in &conf.sections {
+        if !section.name.eq_ignore_ascii_case("global") {
+            return after.unwrap_or(0);
+        }
+        let last = section.params.last().map_or(section.line, |p| p.end_line);
+        after = Some(after.map_or(last, |a| a.max(last)));
+    }
+    after.unwrap_or(n_lines)
 }
 
 /// The one line Phoenix adds to smb.conf.
-pub(crate) fn include_line(path: &str) -> String {
+pub fn include_line(path: &str) -> String {
     format!("include = {path}")
 }
 
@@ -227,6 +228,11 @@ mod tests {
                 "[global] workgroup=A B@4",
             ),
             ("[s]\n justaword\n  Read Only=no  \n", "[s] Read Only=no@3"),
+            // A comment never continues (testparm applies the next line).
+            (
+                "[s]\n path = /x\n# comment \\\n comment = visible\n",
+                "[s] path=/x@2 comment=visible@4",
+            ),
             (
                 "[s]\npath=/x\n[s]\ncomment = again\n",
                 "[s] path=/x@2\n[s] comment=again@4",
@@ -260,7 +266,7 @@ mod tests {
             conf.share_names().collect::<Vec<_>>(),
             ["homes", "printers", "print$"]
         );
-        let with = append_include(&debian, path);
+        let with = append_include(&debian, path).expect("an edit");
         let parsed = parse_smb_conf(&with).expect("parses");
         assert!(parsed.includes(path));
         assert!(
@@ -287,17 +293,27 @@ mod tests {
                 "a = 1\ninclude = P\n[s]\n\tpath = /x\n",
             ),
             ("[s]\n\tpath = /x\n", "include = P\n[s]\n\tpath = /x\n"),
+            // A continued line at the end would swallow the include: a blank line ends it.
+            // A continued line where the include would go: no edit.
+            ("a = b\\", "(refused)"),
+            ("\\\\\\", "(refused)"),
             (
-                "[global]\n\ta = b\\\n c\n# share\n[s]\n",
-                "[global]\n\ta = b\\\n c\ninclude = P\n# share\n[s]\n",
+                "[homes]\n[global]\n\tx = 1\n",
+                "include = P\n[homes]\n[global]\n\tx = 1\n",
             ),
+            ("[global]\n\ta = b\\\n c\n# share\n[s]\n", "(refused)"),
+            ("[global]\r\n\ta = b\r\n", "(refused)"),
             (
                 "[global]\n# only a comment\n",
                 "[global]\ninclude = P\n# only a comment\n",
             ),
         ];
         for (text, expect) in cases {
-            assert_eq!(append_include(text, "P"), expect, "{text:?}");
+            assert_eq!(
+                append_include(text, "P").as_deref().unwrap_or("(refused)"),
+                expect,
+                "{text:?}"
+            );
         }
         assert!(
             parse_smb_conf("[global]\n   INCLUDE=/etc/samba/phoenix-shares.conf\n")

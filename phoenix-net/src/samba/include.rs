@@ -61,7 +61,10 @@ impl IncludeLine {
     /// The whole-file edit that adds the line to `observed` (a missing smb.conf gets only the
     /// line: Samba's defaults are the rest), keeping its mode and owner.
     fn edit(&self, observed: Option<&FileState>) -> File {
-        let content = append_include(observed.map_or("", |s| s.content.as_str()), &self.include);
+        let text = observed.map_or("", |s| s.content.as_str());
+        // `check` refused a file the line cannot be added to, so this is the file unchanged
+        // only for a file the plan never edits.
+        let content = append_include(text, &self.include).unwrap_or_else(|| text.to_owned());
         let file = File::new(&self.conf, content)
             .mode(observed.map_or(0o644, |s| s.mode))
             .owner(observed.map_or("root:root", |s| s.owner.as_str()))
@@ -83,7 +86,14 @@ impl IncludeLine {
                 self.conf
             ));
         }
-        Ok(conf.includes(&self.include))
+        let included = conf.includes(&self.include);
+        if !included && append_include(content, &self.include).is_none() {
+            return Err(format!(
+                "{} has a continued line (a trailing backslash) or a carriage return, where a new `include = {}` line could join another; Phoenix edits only plain one-line-per-parameter files, so join those lines first",
+                self.conf, self.include
+            ));
+        }
+        Ok(included)
     }
 }
 
@@ -219,6 +229,10 @@ mod tests {
         insta::assert_snapshot!(
             check(Some("[global]\n[Shared-Prod-Data]\n\tpath = /x\n")),
             @"error: /etc/samba/smb.conf already defines share [Shared-Prod-Data], which samba.shares defines too; rename one of them"
+        );
+        insta::assert_snapshot!(
+            check(Some("[global]\n\tworkgroup = LAB \\")),
+            @"error: /etc/samba/smb.conf has a continued line (a trailing backslash) or a carriage return, where a new `include = /etc/samba/phoenix-shares.conf` line could join another; Phoenix edits only plain one-line-per-parameter files, so join those lines first"
         );
         insta::assert_snapshot!(
             check(Some("[broken\n")),

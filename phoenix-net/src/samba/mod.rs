@@ -2,7 +2,7 @@
 //! smb.conf, checked by `testparm` before they go live; smbd reloaded only when they changed;
 //! the Samba user with its password from a root-only file.
 
-pub(crate) mod conf;
+pub mod conf;
 pub(crate) mod config;
 pub(crate) mod decode;
 pub(crate) mod include;

@@ -101,7 +101,7 @@ async fn issue_9_the_real_testparm_reads_debians_smb_conf_with_the_include_line_
     let (real, emulated) = {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let include = dir.path().join("phoenix-shares.conf").display().to_string();
-        let conf = append_include(&debian, &include);
+        let conf = append_include(&debian, &include).expect("an edit");
         std::fs::write(&include, &shares).expect("write");
         let smb = dir.path().join("smb.conf").display().to_string();
         std::fs::write(&smb, &conf).expect("write");
