@@ -239,7 +239,7 @@ impl Fact for Probe {
 }
 
 /// The probes of every guest of one class whose transport batches, from one node command
-/// ([`GuestTransport::batch`]): each guest's facts, or why its probe failed. Which guests are in
+/// ([`crate::GuestTransport::batch`]): each guest's facts, or why its probe failed. Which guests are in
 /// it is read when it is gathered (after decode, so every scoped resource has registered what it
 /// observes); every scope of the class asks for the same fact and takes its own entry.
 #[derive(Debug, Clone)]

@@ -14,7 +14,7 @@ use crate::diag::{Diagnostic, Location};
 ///
 /// The text is kept so that diagnostics can point at a line and column: `serde_json::Value`
 /// keeps no positions, so [`Document::locate`] scans the text again when a diagnostic needs one.
-/// What it scans is remembered ([`Positions`]), so locating every entry of a large file costs
+/// What it scans is remembered, so locating every entry of a large file costs
 /// one pass over its text, not one pass per entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document {

@@ -11,7 +11,7 @@
 //! - `exportfs -v` and `exportfs -s` print the table (`fixtures/host/exportfs-v.txt`,
 //!   `exportfs-v.empty.txt`, `exportfs-s.txt`) in exportfs's own order: its export list is a
 //!   hash table per client type whose first entry of a path goes to the head of the list, which
-//!   [`list_order`] reproduces, so several paths print in the order the real tool prints them.
+//!   `list_order` reproduces, so several paths print in the order the real tool prints them.
 //! - `exportfs -u CLIENT:PATH` removes one entry (silently, as the real one).
 //! - `unshare --mount --net sh -c CHECK_SCRIPT sh STAGED` (the exports file's validate command)
 //!   reads the staged file as `/etc/exports.d/phoenix.exports` alone and answers as `exportfs
