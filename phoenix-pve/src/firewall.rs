@@ -246,13 +246,20 @@ pub struct ReadFw {
     pub rule_lines: Vec<(usize, String, Option<String>)>,
 }
 
+/// Whether `c` is white space as pve-firewall's Perl `\s` matches it on the bytes it reads
+/// (`[ \t\n\x0b\f\r]`): what it trims from a line and splits words at. Other characters, a
+/// no-break space say, are part of a word, so what is written reads back the same.
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
+}
+
 /// Reads a firewall file leniently (see [`ReadFw`]); [`parse_fw`] is the strict form.
 pub fn read_fw(text: &str) -> ReadFw {
     let mut read = ReadFw::default();
     let mut current = Current::None;
     for (index, raw) in text.lines().enumerate() {
         let number = index + 1;
-        let line = raw.trim_matches([' ', '\t']);
+        let line = raw.trim_matches(is_space);
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -278,8 +285,7 @@ pub fn read_fw(text: &str) -> ReadFw {
                 read.rule_lines.push((number, line.to_owned(), None));
             }),
             Current::IpSet(at) => {
-                config.ipsets[at].entries.push(parse_ipset_entry(line));
-                Ok(())
+                parse_ipset_entry(line).map(|entry| config.ipsets[at].entries.push(entry))
             }
             Current::Group(at) => parse_rule(line).map(|rule| {
                 config.groups[at].rules.push(rule);
@@ -302,7 +308,7 @@ fn parse_header(line: &str, config: &mut FwConfig) -> Result<Current, String> {
         .and_then(|rest| rest.strip_suffix(']'))
         .ok_or_else(|| format!("unknown section header {line:?}"))?;
     let lower = inner.to_ascii_lowercase();
-    let mut words = lower.split_whitespace();
+    let mut words = lower.split(is_space).filter(|word| !word.is_empty());
     match (words.next(), words.next(), words.next()) {
         (Some("options"), None, None) if comment.is_none() => Ok(Current::Options),
         (Some("aliases"), None, None) if comment.is_none() => Ok(Current::Aliases),
@@ -331,10 +337,10 @@ fn parse_header(line: &str, config: &mut FwConfig) -> Result<Current, String> {
 fn split_header_comment(line: &str) -> (&str, Option<String>) {
     match line.find(']') {
         Some(end) => {
-            let rest = line[end + 1..].trim();
+            let rest = line[end + 1..].trim_matches(is_space);
             let comment = rest
                 .strip_prefix('#')
-                .map(|c| c.trim().to_owned())
+                .map(|c| c.trim_matches(is_space).to_owned())
                 .filter(|c| !c.is_empty());
             (&line[..=end], comment)
         }
@@ -347,18 +353,21 @@ fn parse_option(line: &str) -> Result<(String, String), String> {
     let (key, value) = line
         .split_once(':')
         .ok_or_else(|| format!("can't parse option '{line}'"))?;
-    let key = key.trim();
+    let key = key.trim_matches(is_space);
     if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(format!("can't parse option '{line}'"));
     }
-    Ok((key.to_ascii_lowercase(), value.trim().to_owned()))
+    Ok((
+        key.to_ascii_lowercase(),
+        value.trim_matches(is_space).to_owned(),
+    ))
 }
 
 /// Splits off a trailing `# comment` (from the first `#`), as pve-firewall does.
 fn split_comment(line: &str) -> (&str, Option<String>) {
     match line.find('#') {
         Some(at) => {
-            let comment = line[at + 1..].trim();
+            let comment = line[at + 1..].trim_matches(is_space);
             (
                 &line[..at],
                 (!comment.is_empty()).then(|| comment.to_owned()),
@@ -371,7 +380,10 @@ fn split_comment(line: &str) -> (&str, Option<String>) {
 /// An `[ALIASES]` line: `name cidr # comment`.
 fn parse_alias(line: &str) -> Result<Alias, String> {
     let (body, comment) = split_comment(line);
-    let words: Vec<&str> = body.split_whitespace().collect();
+    let words: Vec<&str> = body
+        .split(is_space)
+        .filter(|word| !word.is_empty())
+        .collect();
     match words.as_slice() {
         [name, cidr] => Ok(Alias {
             name: (*name).to_owned(),
@@ -382,19 +394,23 @@ fn parse_alias(line: &str) -> Result<Alias, String> {
     }
 }
 
-/// An ipset line: `[!]cidr # comment`.
-fn parse_ipset_entry(line: &str) -> IpSetEntry {
+/// An ipset line: `[!]cidr # comment`; the entry must be one word, as pve-firewall's
+/// `^(\!)?\s*(\S+)\s*(?:#\s*(.*)\s*)?$` requires.
+fn parse_ipset_entry(line: &str) -> Result<IpSetEntry, String> {
     let (body, comment) = split_comment(line);
-    let body = body.trim();
+    let body = body.trim_matches(is_space);
     let (nomatch, cidr) = match body.strip_prefix('!') {
-        Some(rest) => (true, rest.trim()),
+        Some(rest) => (true, rest.trim_matches(is_space)),
         None => (false, body),
     };
-    IpSetEntry {
+    if cidr.is_empty() || cidr.contains(is_space) {
+        return Err(format!("can't parse line '{line}'"));
+    }
+    Ok(IpSetEntry {
         nomatch,
         cidr: cidr.to_owned(),
         comment,
-    }
+    })
 }
 
 /// The log levels `-log` takes.
@@ -405,12 +421,12 @@ pub const LOG_LEVELS: &[&str] = &[
 /// One rule line (without the section): see the module documentation.
 pub fn parse_rule(line: &str) -> Result<Rule, String> {
     let (body, comment) = split_comment(line);
-    let body = body.trim();
+    let body = body.trim_matches(is_space);
     let (enabled, body) = match body.strip_prefix('|') {
         Some(rest) => (false, rest),
         None => (true, body),
     };
-    let mut words = body.split_whitespace();
+    let mut words = body.split(is_space).filter(|word| !word.is_empty());
     let (Some(kind_text), Some(action_text)) = (words.next(), words.next()) else {
         return Err(format!("unable to parse rule: {body}"));
     };
@@ -492,7 +508,11 @@ pub fn format_rule(rule: &Rule, allow_iface: bool) -> String {
             }
         }
     }
-    if let Some(comment) = rule.comment.as_deref().filter(|c| !c.trim().is_empty()) {
+    if let Some(comment) = rule
+        .comment
+        .as_deref()
+        .filter(|c| !c.trim_matches(is_space).is_empty())
+    {
         out.push_str(&format!(" # {comment}"));
     }
     out
@@ -574,13 +594,35 @@ pub fn format_fw(config: &FwConfig) -> String {
 }
 
 fn push_comment(out: &mut String, comment: Option<&str>) {
-    if let Some(comment) = comment.filter(|c| !c.trim().is_empty()) {
+    if let Some(comment) = comment.filter(|c| !c.trim_matches(is_space).is_empty()) {
         out.push_str(&format!(" # {comment}"));
     }
 }
 
 #[cfg(test)]
 mod tests {
+    /// Found by `cargo xtask fuzz` (target `firewall`): a line of vertical tabs in an ipset was an
+    /// entry with an empty address, which the writer wrote as a blank line that read back as
+    /// nothing. pve-firewall's Perl `\s` trims vertical tabs, and an entry must be one word.
+    #[test]
+    fn issue_9_vertical_tabs_are_white_space_and_an_ipset_entry_is_one_word() {
+        let text = "[IPSET base]\n\n2a01:4f9::/64\x0b\x0b\n\x0b\x0b\x0b\n10.0.0.1 x\n";
+        let read = super::read_fw(text);
+        let entries: Vec<&str> = read.config.ipsets[0]
+            .entries
+            .iter()
+            .map(|entry| entry.cidr.as_str())
+            .collect();
+        assert_eq!(entries, ["2a01:4f9::/64"]);
+        assert_eq!(
+            read.skipped,
+            [(5, "can't parse line '10.0.0.1 x'".to_owned())]
+        );
+        let written = super::format_fw(&read.config);
+        let again = super::parse_fw(&written).expect("reads back");
+        assert_eq!(super::format_fw(&again), written);
+    }
+
     use super::*;
     use crate::testing::{fixture_body, proxmox_sample};
 
