@@ -54,7 +54,9 @@ udevadm settle
 rm -f /etc/sysctl.d/90-phoenix-testbed.conf /etc/default/phoenix /etc/modprobe.d/zfs.conf
 if getent passwd phoenix_admin > /dev/null; then userdel -r phoenix_admin > /dev/null 2>&1; fi
 rm -f /etc/sudoers.d/phoenix-phoenix_admin
-ln -sfn /usr/share/zoneinfo/Etc/UTC /etc/localtime
+# Through timedated, which caches the zone it set last: a link changed behind its back would
+# make its next set-timezone to that zone a silent no-op.
+timedatectl set-timezone Etc/UTC 2> /dev/null || ln -sfn /usr/share/zoneinfo/Etc/UTC /etc/localtime
 echo 0 > /sys/module/zfs/parameters/zfs_arc_max
 for disk in "$@"; do
   if [ -n "$(wipefs --no-act --noheadings "$disk")" ]; then echo "$disk is not blank" >&2; exit 1; fi
