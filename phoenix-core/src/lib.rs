@@ -35,6 +35,7 @@ pub mod service;
 pub mod sim;
 pub mod timezone;
 pub mod user;
+pub mod utc;
 
 pub use cmd::{Cmd, Effect, Output};
 pub use diag::{Diagnostic, Location, Severity};
