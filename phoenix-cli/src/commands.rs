@@ -31,6 +31,7 @@ pub fn registry() -> Registry {
         .provider(phoenix_net::provider())
         .provider(phoenix_gpu::provider())
         .provider(phoenix_security::provider())
+        .provider(phoenix_ai::provider())
         .build()
         .expect("invariant: built-in providers declare distinct kinds")
 }

@@ -14,6 +14,7 @@ pub mod directory;
 pub mod error;
 pub mod exec;
 pub mod facts;
+pub mod feature;
 pub mod file;
 pub mod graph;
 pub mod group;

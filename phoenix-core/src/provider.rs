@@ -46,6 +46,14 @@ pub trait Provider: Send + Sync {
     fn guest_transports(&self) -> Vec<Arc<dyn GuestTransport>> {
         Vec::new()
     }
+
+    /// The in-guest features this provider implements (`nvidia`, `docker`, ...): names a
+    /// guest's feature list may hold, which the guest provider accepts because this provider
+    /// places the feature's resources in the guest's scope (see [`crate::feature`]). Two
+    /// providers may not implement one feature. None by default.
+    fn guest_features(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// What a provider's `decode` writes into: resources and diagnostics.
@@ -55,6 +63,7 @@ pub struct DecodeCx<'a> {
     kinds: BTreeSet<Kind>,
     config: &'a ConfigSet,
     scopes: Arc<Scopes>,
+    features: Arc<BTreeMap<String, String>>,
     resources: Vec<Box<dyn DynResource>>,
     origins: BTreeMap<ResourceId, Location>,
     diagnostics: Vec<Diagnostic>,
@@ -68,6 +77,7 @@ impl<'a> DecodeCx<'a> {
             kinds: kinds.into_iter().collect(),
             config,
             scopes: Arc::default(),
+            features: Arc::default(),
             resources: Vec::new(),
             origins: BTreeMap::new(),
             diagnostics: Vec::new(),
@@ -84,6 +94,23 @@ impl<'a> DecodeCx<'a> {
     pub fn with_scopes(mut self, scopes: Arc<Scopes>) -> DecodeCx<'a> {
         self.scopes = scopes;
         self
+    }
+
+    /// The same context knowing which registered provider implements each in-guest feature.
+    pub fn with_guest_features(mut self, features: Arc<BTreeMap<String, String>>) -> DecodeCx<'a> {
+        self.features = features;
+        self
+    }
+
+    /// The name of the registered provider that implements the in-guest feature `feature`
+    /// ([`Provider::guest_features`]), if any.
+    pub fn guest_feature_provider(&self, feature: &str) -> Option<&str> {
+        self.features.get(feature).map(String::as_str)
+    }
+
+    /// Every in-guest feature a registered provider implements.
+    pub fn guest_features(&self) -> impl Iterator<Item = &str> {
+        self.features.keys().map(String::as_str)
     }
 
     /// The scope called `name` (`node`, `ct:101`): one scope per name for the whole decode, so
@@ -227,8 +254,22 @@ impl RegistryBuilder {
         self
     }
 
-    /// Checks that no kind is declared twice and builds the registry.
+    /// Checks that no kind and no in-guest feature is declared twice and builds the registry.
     pub fn build(self) -> Result<Registry, Error> {
+        let mut features = BTreeMap::new();
+        for provider in &self.providers {
+            for feature in provider.guest_features() {
+                if features
+                    .insert(feature.clone(), provider.name().to_owned())
+                    .is_some()
+                {
+                    return Err(Error::Duplicate {
+                        what: "guest feature",
+                        name: feature,
+                    });
+                }
+            }
+        }
         let mut seen = BTreeMap::new();
         for provider in &self.providers {
             for kind in provider.kinds() {
@@ -299,6 +340,18 @@ impl Registry {
         )
     }
 
+    /// Every in-guest feature of the registered providers, with the name of its provider.
+    pub fn guest_features(&self) -> BTreeMap<String, String> {
+        self.providers
+            .iter()
+            .flat_map(|p| {
+                p.guest_features()
+                    .into_iter()
+                    .map(|f| (f, p.name().to_owned()))
+            })
+            .collect()
+    }
+
     /// Decodes the config into resources: checks that every top-level key is claimed, hands each
     /// provider its sections, and checks that resource ids are unique.
     pub fn decode(&self, config: &ConfigSet) -> Desired {
@@ -313,6 +366,7 @@ impl Registry {
             origins: BTreeMap::new(),
         };
         let scopes = Arc::new(self.scopes());
+        let features = Arc::new(self.guest_features());
         for provider in &self.providers {
             let claims = provider.claims();
             let sections: Vec<Section<'_>> = config
@@ -331,7 +385,8 @@ impl Registry {
                 continue;
             }
             let mut cx = DecodeCx::new(provider.name(), provider.kinds(), config)
-                .with_scopes(Arc::clone(&scopes));
+                .with_scopes(Arc::clone(&scopes))
+                .with_guest_features(Arc::clone(&features));
             provider.decode(&sections, &mut cx);
             let decoded = cx.finish();
             desired.resources.extend(decoded.resources);

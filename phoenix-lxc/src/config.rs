@@ -15,10 +15,13 @@ use format::{Shape, check_value};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Features Phoenix implements, in the order containers may list them.
+/// Features this crate implements itself; the others are implemented by the providers that say so
+/// with `Provider::guest_features`, in the container's scope, after the features listed before
+/// them (`phoenix_core::feature`).
 pub const IMPLEMENTED_FEATURES: &[&str] = &["base_setup"];
 
-/// Features the upstream tool had that later providers implement; accepted with a warning.
+/// Features the upstream tool had: each is accepted when a registered provider implements it,
+/// and skipped with a warning when none does.
 pub const LATER_FEATURES: &[&str] = &[
     "docker",
     "nvidia",
@@ -375,6 +378,7 @@ pub(crate) fn decode(sections: &[Section<'_>], cx: &mut DecodeCx<'_>) -> Decoded
     // those is not reported again (the entry's own error is the root cause).
     let mut declared: BTreeSet<u32> = BTreeSet::new();
     let mut entries: Vec<(Entry, JsonPath)> = Vec::new();
+    let elsewhere: BTreeSet<String> = cx.guest_features().map(str::to_owned).collect();
     for (key, value) in &map {
         let path = section.path().key(key);
         let id = match key.parse::<u32>() {
@@ -395,7 +399,7 @@ pub(crate) fn decode(sections: &[Section<'_>], cx: &mut DecodeCx<'_>) -> Decoded
         let Some(raw) = cx.decode::<Raw>(section, &path, value) else {
             continue;
         };
-        match entry::decode_entry(id, &raw, &path) {
+        match entry::decode_entry(id, &raw, &path, &elsewhere) {
             Ok(entry) => {
                 report(&entry.warnings, id, section, cx);
                 entries.push((entry, path));

@@ -2,7 +2,7 @@
 //! mounts), each a pure function from the raw entry to a value or to every problem found, with
 //! its JSON path.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use phoenix_core::Severity;
 use phoenix_core::config::{JsonPath, excerpt, suggest};
@@ -75,7 +75,12 @@ pub(crate) struct Entry {
 
 /// Decodes one entry: every concern is checked, and every problem of every concern is
 /// returned, so one run reports them all.
-pub(crate) fn decode_entry(id: u32, raw: &Raw, path: &JsonPath) -> Checked<Entry> {
+pub(crate) fn decode_entry(
+    id: u32,
+    raw: &Raw,
+    path: &JsonPath,
+    elsewhere: &BTreeSet<String>,
+) -> Checked<Entry> {
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let name = keep(
@@ -86,10 +91,11 @@ pub(crate) fn decode_entry(id: u32, raw: &Raw, path: &JsonPath) -> Checked<Entry
     let net = keep(decode_net(raw, path), &mut problems);
     let origin = keep(decode_origin(raw, path), &mut problems);
     let snapshot = keep(decode_snapshot_name(raw, path), &mut problems);
-    let features = keep(decode_features(raw, path), &mut problems).map(|(features, later)| {
-        warnings.extend(later);
-        features
-    });
+    let features =
+        keep(decode_features(raw, path, elsewhere), &mut problems).map(|(features, later)| {
+            warnings.extend(later);
+            features
+        });
     let pct_features = keep(decode_pct_features(raw, path), &mut problems);
     let lxc = keep(decode_lxc_options(raw, path), &mut problems);
     let apparmor = keep(decode_apparmor_profile(raw, path), &mut problems);
@@ -341,25 +347,40 @@ pub(crate) fn decode_snapshot_name(raw: &Raw, path: &JsonPath) -> Checked<String
     }
 }
 
-/// Implemented features in order; later features are warnings (and skipped); others errors.
-pub(crate) fn decode_features(raw: &Raw, path: &JsonPath) -> Checked<(Vec<String>, Vec<Problem>)> {
+/// The features in order: those implemented here or by a registered provider (`elsewhere`, see
+/// `Provider::guest_features`) are kept; a feature of the upstream tool that no registered
+/// provider implements is a warning (and skipped); anything else is an error.
+pub(crate) fn decode_features(
+    raw: &Raw,
+    path: &JsonPath,
+    elsewhere: &BTreeSet<String>,
+) -> Checked<(Vec<String>, Vec<Problem>)> {
     let mut features = Vec::new();
     let mut warnings = Vec::new();
     let mut problems = Vec::new();
-    let all: Vec<&str> = IMPLEMENTED_FEATURES
+    let all: BTreeSet<&str> = IMPLEMENTED_FEATURES
         .iter()
         .chain(LATER_FEATURES)
         .copied()
+        .chain(elsewhere.iter().map(String::as_str))
         .collect();
+    let all: Vec<&str> = all.into_iter().collect();
     for (i, feature) in raw.features.iter().enumerate() {
         let at = path.key("features").index(i);
-        if IMPLEMENTED_FEATURES.contains(&feature.as_str()) {
+        if raw.features[..i].contains(feature) {
+            problems.push(Problem::error(
+                at,
+                format!("feature {} is listed twice", excerpt(feature)),
+            ));
+        } else if IMPLEMENTED_FEATURES.contains(&feature.as_str()) || elsewhere.contains(feature) {
             features.push(feature.clone());
         } else if LATER_FEATURES.contains(&feature.as_str()) {
             warnings.push(Problem {
                 severity: Severity::Warning,
                 at,
-                message: format!("feature {feature:?} is not implemented yet; it is skipped"),
+                message: format!(
+                    "feature {feature:?} is not implemented by any registered provider; it is skipped"
+                ),
             });
         } else {
             let hint = suggest(feature, all.iter().copied())
@@ -664,16 +685,25 @@ mod tests {
 
     #[test]
     fn features_are_implemented_later_or_unknown() {
+        let elsewhere: BTreeSet<String> = ["nvidia".to_owned()].into();
         check(
-            decode_features,
+            |raw, path| decode_features(raw, path, &elsewhere),
             &[
                 (
                     json!({"features": ["base_setup"]}),
                     r#"(["base_setup"], [])"#,
                 ),
                 (
+                    json!({"features": ["base_setup", "nvidia"]}),
+                    r#"(["base_setup", "nvidia"], [])"#,
+                ),
+                (
+                    json!({"features": ["nvidia", "nvidia"]}),
+                    r#"lxc_configs."101".features[1]: feature "nvidia" is listed twice"#,
+                ),
+                (
                     json!({"features": ["base_setup", "docker"]}),
-                    r#"(["base_setup"], [Problem { severity: Warning, at: JsonPath { segments: [Key("lxc_configs"), Key("101"), Key("features"), Index(1)] }, message: "feature \"docker\" is not implemented yet; it is skipped" }])"#,
+                    r#"(["base_setup"], [Problem { severity: Warning, at: JsonPath { segments: [Key("lxc_configs"), Key("101"), Key("features"), Index(1)] }, message: "feature \"docker\" is not implemented by any registered provider; it is skipped" }])"#,
                 ),
                 (
                     json!({"features": ["dokcer"]}),
@@ -751,7 +781,8 @@ mod tests {
         let raw = raw(
             json!({"memory_mb": 0, "network_config": {"bridge": "vmbr 0", "ip": "dhcp"}, "lxc_options": ["x"]}),
         );
-        let problems = decode_entry(101, &raw, &path()).expect_err("three problems");
+        let problems =
+            decode_entry(101, &raw, &path(), &BTreeSet::new()).expect_err("three problems");
         let fields: Vec<String> = problems.iter().map(|p| p.at.to_string()).collect();
         assert_eq!(
             fields,

@@ -11,13 +11,15 @@ use super::workspace::{SourceFile, Violation};
 /// The core crate, which depends on no workspace crate.
 const CORE: &str = "phoenix-core";
 
-/// The format crates: Proxmox's file formats, below every provider and above the core crate, so
-/// that several providers read one format with one parser without depending on each other.
-const FORMATS: [&str; 1] = ["phoenix-pve"];
+/// The format crates: Proxmox's file formats (`phoenix-pve`) and the config's service
+/// declarations (`phoenix-services`), below every provider and above the core crate, so that
+/// several providers read one format with one parser without depending on each other.
+const FORMATS: [&str; 2] = ["phoenix-pve", "phoenix-services"];
 
 /// The provider crates, which depend on the core crate and the format crates only.
-const PROVIDERS: [&str; 5] = [
+const PROVIDERS: [&str; 6] = [
     "phoenix-zfs",
+    "phoenix-ai",
     "phoenix-lxc",
     "phoenix-net",
     "phoenix-gpu",
@@ -25,9 +27,11 @@ const PROVIDERS: [&str; 5] = [
 ];
 
 /// Workspace crates known even when their manifest is not among the files given to a rule.
-const KNOWN_CRATES: [&str; 10] = [
+const KNOWN_CRATES: [&str; 12] = [
     "phoenix-core",
     "phoenix-pve",
+    "phoenix-services",
+    "phoenix-ai",
     "phoenix-zfs",
     "phoenix-lxc",
     "phoenix-net",
@@ -73,7 +77,7 @@ pub(crate) fn dependency_direction(files: &[SourceFile]) -> Vec<Violation> {
             )
         } else if PROVIDERS.contains(&package) {
             (
-                &[CORE, FORMATS[0]],
+                &[CORE, FORMATS[0], FORMATS[1]],
                 "a provider depends on phoenix-core and the format crates only; an ordering between providers is a ResourceId edge",
             )
         } else {

@@ -1,0 +1,14 @@
+//! Phoenix format crate: the config's guests and the services declared in them, read the same way
+//! by every provider that needs them.
+//!
+//! phoenix-lxc owns `lxc_configs` and reports every error in it; several other providers read
+//! parts of the same entries (the features a container has, its address, the vLLM server it
+//! runs): phoenix-gpu and phoenix-security for the in-container `nvidia` and `docker` features,
+//! phoenix-ai to run the services, phoenix-net to route the gateway to them. They read them
+//! here, with one reader per concern, instead of depending on each other. The readers are
+//! lenient: an entry phoenix-lxc refuses is simply skipped (its error is phoenix-lxc's), so no
+//! error is reported twice.
+
+pub mod guests;
+
+pub use guests::{Guest, Guests, guests};
