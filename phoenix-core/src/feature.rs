@@ -9,7 +9,12 @@
 //! capabilities of the features listed before `f` ([`after`]), so a feature starts only when
 //! every resource of the features before it is done, whichever providers made them.
 
-use crate::resource::Capability;
+use async_trait::async_trait;
+
+use crate::change::{Change, Delta, Ensure};
+use crate::error::BoxError;
+use crate::id::ResourceId;
+use crate::resource::{Capability, Ctx, Resource};
 use crate::scope::Scope;
 
 /// The capability every resource of `feature` in `scope` provides: `feature:ct:901:nvidia`.
@@ -27,6 +32,91 @@ pub fn after(scope: &Scope, features: &[String], feature: &str) -> Vec<Capabilit
             .map(|earlier| capability(scope, earlier))
             .collect(),
         None => Vec::new(),
+    }
+}
+
+/// A resource that is part of feature `feature` of a guest: the resource itself, plus the
+/// feature's capability and the requirement of the features listed before it ([`part`]). Works
+/// for core's primitives and any provider's resource alike.
+#[derive(Debug)]
+pub struct Part<R> {
+    inner: R,
+    provides: Vec<Capability>,
+    requires: Vec<Capability>,
+}
+
+/// `resource` as a part of `feature` in `scope`, whose feature list is `features` (the guest's
+/// effective list, inherited features first).
+pub fn part<R: Resource>(
+    resource: R,
+    scope: &Scope,
+    features: &[String],
+    feature: &str,
+) -> Part<R> {
+    Part {
+        inner: resource,
+        provides: vec![capability(scope, feature)],
+        requires: after(scope, features, feature),
+    }
+}
+
+impl<R> Part<R> {
+    /// The resource itself.
+    pub fn inner(&self) -> &R {
+        &self.inner
+    }
+}
+
+#[async_trait]
+impl<R: Resource> Resource for Part<R> {
+    type State = R::State;
+
+    fn id(&self) -> ResourceId {
+        self.inner.id()
+    }
+
+    fn depends_on(&self) -> Vec<ResourceId> {
+        self.inner.depends_on()
+    }
+
+    fn provides(&self) -> Vec<Capability> {
+        let mut provides = self.inner.provides();
+        provides.extend(self.provides.iter().cloned());
+        provides
+    }
+
+    fn requires(&self) -> Vec<Capability> {
+        let mut requires = self.inner.requires();
+        requires.extend(self.requires.iter().cloned());
+        requires
+    }
+
+    fn locks(&self) -> Vec<String> {
+        self.inner.locks()
+    }
+
+    fn ensure(&self) -> Ensure {
+        self.inner.ensure()
+    }
+
+    async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<Self::State>, BoxError> {
+        self.inner.inspect(cx).await
+    }
+
+    fn diff(&self, observed: Option<&Self::State>) -> Delta {
+        self.inner.diff(observed)
+    }
+
+    async fn apply(&self, change: &Change, cx: &Ctx<'_>) -> Result<(), BoxError> {
+        self.inner.apply(change, cx).await
+    }
+
+    fn triggered_by(&self) -> Vec<ResourceId> {
+        self.inner.triggered_by()
+    }
+
+    fn when_triggered(&self, by: &[ResourceId]) -> Delta {
+        self.inner.when_triggered(by)
     }
 }
 
@@ -53,5 +143,24 @@ mod tests {
             assert_eq!(names(after(&ct, &list, feature)), expect, "{feature}");
         }
         assert_eq!(capability(&ct, "vllm").to_string(), "feature:node:vllm");
+    }
+
+    #[test]
+    fn a_part_adds_the_feature_capabilities_to_the_resource_s_own() {
+        let scopes = Scopes::default();
+        let ct = scopes.node();
+        let list: Vec<String> = ["nvidia", "vllm"].map(str::to_owned).to_vec();
+        let file = crate::file::File::new("/etc/x", "x\n").depends_on(ResourceId::new(
+            crate::id::Kind::from_static("package"),
+            "curl",
+        ));
+        let part = part(file, &ct, &list, "vllm");
+        let names = |caps: Vec<Capability>| -> Vec<String> {
+            caps.iter().map(ToString::to_string).collect()
+        };
+        assert_eq!(part.id().to_string(), "file[/etc/x]");
+        assert_eq!(part.depends_on().len(), 1);
+        assert_eq!(names(part.provides()), ["path:/etc/x", "feature:node:vllm"]);
+        assert_eq!(names(part.requires()), ["path:/etc", "feature:node:nvidia"]);
     }
 }
