@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::cache::{Kept, ToolCache};
 use super::fault::{Fault, check_nested_faults};
+use super::guest::GuestSys;
 use super::path::{dir_prefix, normalize};
 use super::state::SimFile;
 
@@ -28,6 +29,29 @@ pub trait Emulator: Send + Sync + std::fmt::Debug {
     /// `argv` starts with the program, so one emulator can tell `zfs` from `zpool`. The node
     /// holds its lock while this runs: keep it quick and never block.
     fn run(&self, argv: &[String], stdin: Option<&str>, sys: &mut SimSys<'_>) -> SimOutput;
+
+    /// Programs this emulator answers inside a simulated guest (a container), through
+    /// [`Emulator::run_in_guest`]; none by default. A program may be answered on the node
+    /// ([`Emulator::programs`]), in guests, or both, and two emulators may not answer one
+    /// program in guests.
+    fn guest_programs(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Runs one command inside `guest`, a program of [`Emulator::guest_programs`] that the
+    /// guest's `PATH` finds (so whatever installs it must put an executable there). `argv[0]` is
+    /// the program's name, without its directory. Must print exactly what the real tool prints
+    /// inside a container. `None` refuses a command line this emulator does not emulate (the
+    /// guest provider reports it as not emulated); the returned `mutated` covers the guest's
+    /// files and the node's namespaces alike.
+    fn run_in_guest(
+        &self,
+        _argv: &[String],
+        _stdin: Option<&str>,
+        _guest: &mut dyn GuestSys<'_>,
+    ) -> Option<SimOutput> {
+        None
+    }
 
     /// How long `program` typically takes on a real Proxmox VE host, used by the
     /// `proxmox-typical` latency profile. Each provider states its own tools' costs (and the
@@ -126,6 +150,8 @@ pub struct SimSys<'a> {
     /// The node's program table, for a command that runs other programs (the scope probe's
     /// queries); `None` in unit tests of one emulator.
     programs: Option<&'a BTreeMap<String, Arc<dyn Emulator>>>,
+    /// The node's table of programs answered inside guests ([`Emulator::guest_programs`]).
+    guest_programs: Option<&'a BTreeMap<String, Arc<dyn Emulator>>>,
     /// The node's faults, which a command run through [`SimSys::run_program`] may fire too.
     faults: Option<&'a mut Vec<Fault>>,
 }
@@ -164,6 +190,7 @@ impl<'a> SimSys<'a> {
             files_changed: false,
             error: None,
             programs: None,
+            guest_programs: None,
             faults: None,
         }
     }
@@ -176,6 +203,24 @@ impl<'a> SimSys<'a> {
     ) -> SimSys<'a> {
         self.programs = Some(programs);
         self
+    }
+
+    /// Lets a guest provider's emulator find the emulators that answer inside guests
+    /// ([`SimSys::guest_emulator`]).
+    pub(crate) fn with_guest_programs(
+        mut self,
+        guest_programs: &'a BTreeMap<String, Arc<dyn Emulator>>,
+    ) -> SimSys<'a> {
+        self.guest_programs = Some(guest_programs);
+        self
+    }
+
+    /// The emulator that answers `program` inside guests ([`Emulator::guest_programs`]), for the
+    /// provider that simulates guests to call [`Emulator::run_in_guest`] with.
+    pub fn guest_emulator(&self, program: &str) -> Option<Arc<dyn Emulator>> {
+        self.guest_programs
+            .and_then(|programs| programs.get(program))
+            .cloned()
     }
 
     /// Lets commands run through [`SimSys::run_program`] fire the node's faults.

@@ -32,6 +32,8 @@ use crate::host::{FileData, FileWrite, Host, HostError};
 pub struct SimNode {
     inner: Mutex<Inner>,
     emulators: BTreeMap<String, Arc<dyn Emulator>>,
+    /// The emulators of programs run inside guests ([`Emulator::guest_programs`]).
+    guest_emulators: BTreeMap<String, Arc<dyn Emulator>>,
     file: Option<PathBuf>,
     /// The records as the node was built or loaded, so that [`SimNode::save_records`] can tell
     /// this node's own from those already saved.
@@ -98,6 +100,7 @@ impl SimNode {
                 latency,
                 cache: ToolCache::default(),
             }),
+            guest_emulators: register_guest(&emulators)?,
             emulators: register(emulators)?,
             file: None,
         })
@@ -195,6 +198,7 @@ impl SimNode {
         } else if let Some(emulator) = self.emulators.get(&cmd.program) {
             let mut sys = SimSys::new(&mut state.files, &mut state.tools, cache)
                 .with_programs(&self.emulators)
+                .with_guest_programs(&self.guest_emulators)
                 .with_faults(&mut state.faults);
             let output = emulator.run(&argv, stdin, &mut sys);
             let report = sys.finish();
@@ -404,6 +408,23 @@ fn register(
                 return Err(SimError::DuplicateProgram { program });
             }
             by_program.insert(program, Arc::clone(&emulator));
+        }
+    }
+    Ok(by_program)
+}
+
+/// The table of programs answered inside guests; a program two emulators answer there is an
+/// error.
+fn register_guest(
+    emulators: &[Arc<dyn Emulator>],
+) -> Result<BTreeMap<String, Arc<dyn Emulator>>, SimError> {
+    let mut by_program: BTreeMap<String, Arc<dyn Emulator>> = BTreeMap::new();
+    for emulator in builtin_emulators().iter().chain(emulators) {
+        for program in emulator.guest_programs() {
+            if by_program.contains_key(&program) {
+                return Err(SimError::DuplicateProgram { program });
+            }
+            by_program.insert(program, Arc::clone(emulator));
         }
     }
     Ok(by_program)
@@ -874,6 +895,42 @@ mod tests {
         ])
         .expect_err("zfs twice");
         assert!(matches!(err, SimError::DuplicateProgram { program } if program == "zfs"));
+    }
+
+    /// An emulator answering `programs` inside guests only.
+    #[derive(Debug)]
+    struct InGuests(Vec<&'static str>);
+
+    impl Emulator for InGuests {
+        fn programs(&self) -> Vec<String> {
+            Vec::new()
+        }
+
+        fn guest_programs(&self) -> Vec<String> {
+            self.0.iter().map(|program| (*program).to_owned()).collect()
+        }
+
+        fn run(&self, _argv: &[String], _stdin: Option<&str>, _sys: &mut SimSys<'_>) -> SimOutput {
+            SimOutput::ok("")
+        }
+    }
+
+    #[tokio::test]
+    async fn issue_11_a_program_answered_in_guests_is_not_on_the_node_and_is_answered_once() {
+        let node = SimNode::new(vec![Arc::new(InGuests(vec!["docker"]))]).expect("registers");
+        let ran = run(&node, Cmd::read("docker", ["info"])).await;
+        assert_eq!(ran.status, Some(127), "only inside guests");
+        let err = SimNode::new(vec![
+            Arc::new(InGuests(vec!["docker"])),
+            Arc::new(InGuests(vec!["docker", "pip"])),
+        ])
+        .expect_err("docker twice in guests");
+        assert!(matches!(err, SimError::DuplicateProgram { program } if program == "docker"));
+        SimNode::new(vec![
+            Arc::new(Claims(vec!["nvidia-smi"])),
+            Arc::new(InGuests(vec!["nvidia-smi"])),
+        ])
+        .expect("one emulator on the node and one in guests");
     }
 
     #[tokio::test]

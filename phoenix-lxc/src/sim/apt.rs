@@ -313,6 +313,7 @@ fn install(
             status: 100,
             stdout,
             stderr,
+            ..GuestOutput::default()
         };
     }
     // Dependencies first, each once.

@@ -98,6 +98,12 @@ impl<'x, 'a> Ctx<'x, 'a> {
         mutated
     }
 
+    /// The node's view, for an emulator of another provider running in a container
+    /// (`guest_sys.rs`).
+    pub(crate) fn sys(&mut self) -> &mut SimSys<'a> {
+        self.sys
+    }
+
     /// The node file at `path` (staged changes included).
     pub(crate) fn read(&self, path: &str) -> Option<SimFile> {
         match self.staged.get(path) {

@@ -25,7 +25,7 @@ pub(crate) fn exec(mut ctx: Ctx<'_, '_>, argv: &[String], stdin: Option<&str>) -
     match exec_in(&mut ctx, argv, stdin) {
         Err(failure) => failure.into_output(),
         Ok(output) => {
-            let mutated = ctx.commit();
+            let mutated = ctx.commit() || output.mutated;
             SimOutput::new(output.status, output.stdout, output.stderr, mutated)
         }
     }

@@ -6,7 +6,9 @@
 //! `systemctl is-active [--quiet] UNIT...`, `locale-gen`, `update-locale`, `dpkg-query -W` and
 //! `apt-get update|install` (`apt.rs`), and `sh -c PROBE_SCRIPT phoenix-probe REQ...` (the probe,
 //! recognised by its exact text). The program must exist in the container (found through `PATH`
-//! as the real `execvp` would); anything else is "not emulated".
+//! as the real `execvp` would). Any other program, or a command line of the above this module
+//! refuses, goes to the emulator of any provider that answers the program inside guests
+//! (`guest_sys.rs`); what none answers is "not emulated".
 //!
 //! Texts follow GNU coreutils 9.4 in the C locale (ASCII quotes; a UTF-8 locale prints ‘…’),
 //! systemd 255 and Ubuntu's `locales` 2.39 scripts.
@@ -28,15 +30,19 @@ pub(crate) struct GuestOutput {
     pub(crate) status: i32,
     pub(crate) stdout: String,
     pub(crate) stderr: String,
+    /// Whether an emulator of another provider reported changing the container or the node
+    /// (this crate's own changes are staged in `Ctx` and counted by its commit).
+    pub(crate) mutated: bool,
+    /// Whether this is the refusal to invent output (`not_emulated`).
+    pub(crate) refused: bool,
 }
 
 impl GuestOutput {
     /// Status 0 with `stdout`.
     pub(crate) fn ok(stdout: impl Into<String>) -> GuestOutput {
         GuestOutput {
-            status: 0,
             stdout: stdout.into(),
-            stderr: String::new(),
+            ..GuestOutput::default()
         }
     }
 
@@ -44,17 +50,20 @@ impl GuestOutput {
     pub(crate) fn fail(status: i32, stderr: impl Into<String>) -> GuestOutput {
         GuestOutput {
             status,
-            stdout: String::new(),
             stderr: stderr.into(),
+            ..GuestOutput::default()
         }
     }
 
     /// The refusal to invent output for `argv` (the whole `pct exec` command line).
     pub(crate) fn not_emulated(argv: &[String]) -> GuestOutput {
-        GuestOutput::fail(
-            NOT_EMULATED,
-            format!("phoenix sim: `{}` is not emulated\n", argv.join(" ")),
-        )
+        GuestOutput {
+            refused: true,
+            ..GuestOutput::fail(
+                NOT_EMULATED,
+                format!("phoenix sim: `{}` is not emulated\n", argv.join(" ")),
+            )
+        }
     }
 }
 
@@ -87,7 +96,7 @@ pub(crate) fn run(
             return GuestOutput::not_emulated(pct_argv);
         }
     }
-    let Some((program, args)) = words.split_first() else {
+    let Some((program, _)) = words.split_first() else {
         return GuestOutput::not_emulated(pct_argv);
     };
     if program.contains('/')
@@ -111,7 +120,27 @@ pub(crate) fn run(
             ),
         );
     };
-    match basename(&path) {
+    let output = own(ctx, id, mounts, words, stdin, pct_argv, &path);
+    if !output.refused {
+        return output;
+    }
+    super::guest_sys::dispatch(ctx, id, mounts, words, stdin, &path).unwrap_or(output)
+}
+
+/// Runs a program this module emulates (found at `path`); any other is refused.
+fn own(
+    ctx: &mut Ctx<'_, '_>,
+    id: u32,
+    mounts: &Mounts,
+    words: &[String],
+    stdin: Option<&str>,
+    pct_argv: &[String],
+    path: &str,
+) -> GuestOutput {
+    let Some((_, args)) = words.split_first() else {
+        return GuestOutput::not_emulated(pct_argv);
+    };
+    match basename(path) {
         "cat" => each_file(ctx, mounts, args, stdin, pct_argv, "cat", cat),
         "test" => test(ctx, mounts, args, pct_argv),
         "mkdir" => mkdir(ctx, mounts, args, pct_argv),
@@ -125,7 +154,7 @@ pub(crate) fn run(
             }
             _ => systemctl(ctx, mounts, args, pct_argv),
         },
-        "chmod" | "chown" => guest_tools::chmod_chown(ctx, mounts, basename(&path), args, pct_argv),
+        "chmod" | "chown" => guest_tools::chmod_chown(ctx, mounts, basename(path), args, pct_argv),
         "mv" => guest_tools::mv(ctx, mounts, args, pct_argv),
         "locale-gen" => locale_gen(ctx, mounts, args, pct_argv),
         "update-locale" => update_locale(ctx, mounts, args, pct_argv),
@@ -137,9 +166,9 @@ pub(crate) fn run(
             {
                 guest_tools::stage(ctx, mounts, path, stdin)
             }
-            _ => shell(ctx, mounts, args, pct_argv),
+            _ => shell(ctx, id, mounts, args, pct_argv),
         },
-        "dash" | "bash" => shell(ctx, mounts, args, pct_argv),
+        "dash" | "bash" => shell(ctx, id, mounts, args, pct_argv),
         _ => GuestOutput::not_emulated(pct_argv),
     }
 }
@@ -370,7 +399,7 @@ fn systemctl(
         } else {
             states.iter().map(|state| format!("{state}\n")).collect()
         },
-        stderr: String::new(),
+        ..GuestOutput::default()
     }
 }
 
@@ -545,16 +574,22 @@ fn update_locale(
 }
 
 /// `sh -c SCRIPT NAME ARG...`: only Phoenix's probe script is emulated.
-fn shell(ctx: &Ctx<'_, '_>, mounts: &Mounts, args: &[String], pct_argv: &[String]) -> GuestOutput {
+fn shell(
+    ctx: &mut Ctx<'_, '_>,
+    id: u32,
+    mounts: &Mounts,
+    args: &[String],
+    pct_argv: &[String],
+) -> GuestOutput {
     match args {
         [flag, script, _name, requests @ ..] if flag == "-c" && script == PROBE_SCRIPT => {
-            let view = GuestView { ctx, mounts };
+            let view = GuestView { ctx: &*ctx, mounts };
             GuestOutput::ok(emulate_probe(requests, &view))
         }
         [flag, script, _name, args @ ..]
             if flag == "-c" && script == phoenix_core::probe::PROBE_SCRIPT =>
         {
-            super::scope_probe::emulate(ctx, mounts, args, pct_argv)
+            super::scope_probe::emulate(ctx, id, mounts, args, pct_argv)
         }
         _ => GuestOutput::not_emulated(pct_argv),
     }

@@ -14,6 +14,7 @@ mod exec;
 mod fs;
 mod grep;
 mod guest;
+mod guest_sys;
 mod guest_tools;
 mod lifecycle;
 mod overlay;

@@ -54,10 +54,13 @@ impl Emulator for ProbeAllEmulator {
         let probe = argv.last().map_or("", String::as_str);
         let mut ctx = Ctx::new(sys);
         let mut blocks = Vec::new();
+        let mut guests_mutated = false;
         for (id, requests) in read_probe_all_stdin(stdin.unwrap_or_default()) {
-            blocks.push((id, attach(&mut ctx, id, probe, &requests)));
+            let (block, mutated) = attach(&mut ctx, id, probe, &requests);
+            guests_mutated |= mutated;
+            blocks.push((id, block));
         }
-        let mutated = ctx.commit();
+        let mutated = ctx.commit() || guests_mutated;
         SimOutput::new(0, format_probe_all_output(&blocks), "", mutated)
     }
 
@@ -100,8 +103,9 @@ pub(crate) fn not_running(name: &str) -> String {
     )
 }
 
-/// What `timeout LIMIT lxc-attach -n ID -- sh -c PROBE phoenix-probe REQ...` leaves.
-fn attach(ctx: &mut Ctx<'_, '_>, id: u32, probe: &str, requests: &[String]) -> ProbeBlock {
+/// What `timeout LIMIT lxc-attach -n ID -- sh -c PROBE phoenix-probe REQ...` leaves, and
+/// whether an emulator run by it reported a change.
+fn attach(ctx: &mut Ctx<'_, '_>, id: u32, probe: &str, requests: &[String]) -> (ProbeBlock, bool) {
     let mut argv: Vec<String> = ["lxc-attach", "-n", &id.to_string(), "--", "sh", "-c"]
         .iter()
         .map(|word| (*word).to_owned())
@@ -111,12 +115,20 @@ fn attach(ctx: &mut Ctx<'_, '_>, id: u32, probe: &str, requests: &[String]) -> P
     argv.extend(requests.iter().cloned());
     let conf = match ctx.conf(id) {
         Ok(conf) if ctx.state.is_running(id) => conf,
-        _ => return ProbeBlock::new(Some(1), "", not_running(&id.to_string())),
+        _ => {
+            return (
+                ProbeBlock::new(Some(1), "", not_running(&id.to_string())),
+                false,
+            );
+        }
     };
     let mounts = Mounts::of(&conf.main);
     ctx.open_mounts(&mounts);
     let output = guest::run(ctx, id, &mounts, &argv[4..], None, &argv);
-    ProbeBlock::new(Some(output.status), output.stdout, output.stderr)
+    (
+        ProbeBlock::new(Some(output.status), output.stdout, output.stderr),
+        output.mutated,
+    )
 }
 
 #[cfg(test)]

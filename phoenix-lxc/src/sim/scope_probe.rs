@@ -16,32 +16,51 @@ use super::fs::{Mounts, Node};
 use super::guest::GuestOutput;
 use super::state::Content;
 
-/// The probe's output for its tagged arguments (a query runs no program in the container model:
-/// each is reported missing).
+/// The probe's output for its tagged arguments. A query runs its program in the container as
+/// `pct exec` would (`guest.rs`, so through the emulator of any provider that answers it in
+/// guests); a program not on the container's `PATH` is not found, as `sh` reports it.
+///
+/// **Assumption:** a program the container has but nothing emulates (`getent`, `readlink`) is
+/// reported missing too, as before guest emulators existed, so the user, group and time-zone
+/// primitives stay unsupported in containers on the simulated node rather than failing.
 pub(crate) fn emulate(
-    ctx: &Ctx<'_, '_>,
+    ctx: &mut Ctx<'_, '_>,
+    id: u32,
     mounts: &Mounts,
     args: &[String],
     pct_argv: &[String],
 ) -> GuestOutput {
-    let Some(content) = ctx.root_content(mounts) else {
+    if ctx.root_content(mounts).is_none() {
         return GuestOutput::not_emulated(pct_argv);
-    };
+    }
     let mut guest = GuestProbe {
         ctx,
+        id,
         mounts,
-        content,
         pct_argv,
+        mutated: false,
     };
-    GuestOutput::ok(probe_output(args, &mut guest))
+    let stdout = probe_output(args, &mut guest);
+    GuestOutput {
+        mutated: guest.mutated,
+        ..GuestOutput::ok(stdout)
+    }
 }
 
 /// A container's answers to the scope probe.
 struct GuestProbe<'g, 'c, 'a> {
-    ctx: &'g Ctx<'c, 'a>,
+    ctx: &'g mut Ctx<'c, 'a>,
+    id: u32,
     mounts: &'g Mounts,
-    content: &'g Content,
     pct_argv: &'g [String],
+    /// Whether a query's emulator reported a change (the node then refuses the read).
+    mutated: bool,
+}
+
+impl GuestProbe<'_, '_, '_> {
+    fn content(&self) -> Option<&Content> {
+        self.ctx.root_content(self.mounts)
+    }
 }
 
 impl ProbeSource for GuestProbe<'_, '_, '_> {
@@ -53,7 +72,12 @@ impl ProbeSource for GuestProbe<'_, '_, '_> {
         // argv is `show -p PROPERTIES -- UNIT...`.
         let units = argv.iter().skip_while(|arg| *arg != "--").skip(1);
         let blocks: Vec<String> = units
-            .map(|unit| unit_block(unit, self.content.services.get(unit).map(String::as_str)))
+            .map(|unit| {
+                let state = self
+                    .content()
+                    .and_then(|content| content.services.get(unit).map(String::as_str));
+                unit_block(unit, state)
+            })
             .collect();
         blocks.join("\n")
     }
@@ -75,6 +99,20 @@ impl ProbeSource for GuestProbe<'_, '_, '_> {
             },
             None => stat_line(ProbedPath::Missing),
         }
+    }
+
+    fn query(&mut self, argv: &[String]) -> (i32, String) {
+        let program = argv.first().map_or("", String::as_str);
+        let not_found = (127, format!("sh: 1: {program}: not found\n"));
+        if self.ctx.guest_command(self.mounts, program).is_none() {
+            return not_found;
+        }
+        let output = super::guest::run(self.ctx, self.id, self.mounts, argv, None, argv);
+        if output.refused {
+            return not_found;
+        }
+        self.mutated |= output.mutated;
+        (output.status, output.stdout + &output.stderr)
     }
 }
 

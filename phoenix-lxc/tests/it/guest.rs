@@ -678,3 +678,191 @@ async fn issue_10_every_container_scope_is_probed_by_one_host_command() {
         "{failed:#?}"
     );
 }
+
+/// A tool of another provider that answers inside guests: `hello NAME` appends NAME to
+/// `/var/lib/hello/names` in the guest and counts greetings per guest in the node's `hello`
+/// namespace; `hello --version` reads `/etc/hello.conf`; anything else is refused.
+#[derive(Debug)]
+struct HelloEmulator;
+
+impl phoenix_core::sim::Emulator for HelloEmulator {
+    fn programs(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn run(
+        &self,
+        _argv: &[String],
+        _stdin: Option<&str>,
+        _sys: &mut phoenix_core::sim::SimSys<'_>,
+    ) -> phoenix_core::sim::SimOutput {
+        unreachable!("answers in guests only")
+    }
+
+    fn guest_programs(&self) -> Vec<String> {
+        vec!["hello".to_owned()]
+    }
+
+    fn run_in_guest(
+        &self,
+        argv: &[String],
+        _stdin: Option<&str>,
+        guest: &mut dyn phoenix_core::sim::GuestSys<'_>,
+    ) -> Option<phoenix_core::sim::SimOutput> {
+        use phoenix_core::sim::{SimFile, SimOutput};
+        match argv {
+            [program, flag] if program == "hello" && flag == "--version" => {
+                let conf = guest.read("/etc/hello.conf")?;
+                Some(SimOutput::ok(format!("hello {}", conf.content)))
+            }
+            [_, name] => {
+                let mut names = guest
+                    .read("/var/lib/hello/names")
+                    .map(|file| file.content)
+                    .unwrap_or_default();
+                names.push_str(&format!("{name}\n"));
+                guest.write(
+                    "/var/lib/hello/names",
+                    SimFile::new(names, 0o644, "root:root"),
+                );
+                let scope = guest.scope().to_owned();
+                let state = guest.node().tool_state("hello");
+                let count = state[&scope].as_u64().unwrap_or_default() + 1;
+                state[&scope] = json!(count);
+                let ssh = guest.unit_state("ssh.socket").unwrap_or_default();
+                Some(SimOutput::ok_mutated(format!(
+                    "Hello, {name} ({ssh} ssh)\n"
+                )))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A running container 951 on a node that also registers `HelloEmulator`.
+async fn running_with_hello() -> phoenix_core::sim::SimNode {
+    use std::sync::Arc;
+
+    let state = running().await.state();
+    let mut emulators = phoenix_lxc::sim::emulators();
+    emulators.push(Arc::new(HelloEmulator));
+    phoenix_core::sim::SimNode::from_state(state, emulators).expect("node")
+}
+
+/// Puts an executable `hello` on the container's `PATH`, as an installer would.
+async fn install_hello(node: &phoenix_core::sim::SimNode) {
+    use phoenix_core::Host;
+
+    node.write_file(
+        std::path::Path::new("/root/hello"),
+        &phoenix_core::host::FileWrite::new("#!/bin/sh\n", 0o644),
+    )
+    .await
+    .expect("writes");
+    ok(
+        node,
+        &["pct", "exec", "951", "--", "mkdir", "-p", "/usr/local/bin"],
+    )
+    .await;
+    ok(
+        node,
+        &[
+            "pct",
+            "push",
+            "951",
+            "/root/hello",
+            "/usr/local/bin/hello",
+            "--perms",
+            "0755",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn issue_11_an_emulator_of_any_provider_answers_a_program_run_in_a_container() {
+    let node = running_with_hello().await;
+    let ran = exec(&node, &["hello", "world"]).await;
+    assert_eq!(
+        (ran.status, ran.stderr.as_str()),
+        (
+            127,
+            "lxc-attach: 951: ../src/lxc/attach.c: lxc_attach_run_command: 1845 No such file or directory - Failed to exec \"hello\"\n"
+        ),
+        "not on the container's PATH: not run"
+    );
+    install_hello(&node).await;
+    let ran = exec(&node, &["env", "LANG=C", "/usr/local/bin/hello", "world"]).await;
+    assert_eq!(
+        (ran.status, ran.stdout.as_str()),
+        (0, "Hello, world (active ssh)\n"),
+        "{}",
+        ran.stderr
+    );
+    exec(&node, &["hello", "moon"]).await;
+    assert_eq!(
+        exec(&node, &["cat", "/var/lib/hello/names"]).await.stdout,
+        "world\nmoon\n",
+        "the emulator wrote the container's own file"
+    );
+    assert_eq!(node.state().tools["hello"], json!({"ct:951": 2}));
+    let ran = exec(&node, &["hello", "a", "b"]).await;
+    assert_eq!(
+        (ran.status, ran.stderr.as_str()),
+        (
+            2,
+            "phoenix sim: `pct exec 951 -- hello a b` is not emulated\n"
+        ),
+        "a command line the emulator refuses"
+    );
+}
+
+#[tokio::test]
+async fn issue_11_a_probe_query_in_a_container_runs_through_the_emulator_that_answers_it() {
+    use std::sync::Arc;
+
+    use phoenix_core::Host;
+
+    let node = running_with_hello().await;
+    install_hello(&node).await;
+    ok(&node, &["pct", "exec", "951", "--", "mkdir", "-p", "/etc"]).await;
+    node.write_file(
+        std::path::Path::new("/root/hello.conf"),
+        &phoenix_core::host::FileWrite::new("2.12\n", 0o644),
+    )
+    .await
+    .expect("writes");
+    ok(
+        &node,
+        &["pct", "push", "951", "/root/hello.conf", "/etc/hello.conf"],
+    )
+    .await;
+    let scopes = phoenix_core::Scopes::new([
+        Arc::new(phoenix_lxc::PctExec) as Arc<dyn phoenix_core::GuestTransport>
+    ]);
+    let scope = scopes.get("ct:951").expect("a container scope");
+    scope.observe(|inventory| {
+        let _ = inventory.query("version", ["hello", "--version"]);
+        let _ = inventory.query("refused", ["hello", "a", "b"]);
+        let _ = inventory.query("absent", ["nosuch", "-v"]);
+        let _ = inventory.query("hostname", ["cat", "/etc/hostname"]);
+    });
+    let ran = run_cmd(&node, phoenix_core::probe::probe_command(&scope)).await;
+    assert_eq!(ran.status, 0, "{}", ran.stderr);
+    let facts = phoenix_core::probe::parse_probe(&ran.stdout).expect("the probe parses");
+    let answer = |name: &str| {
+        let query = &facts.queries[name];
+        (query.status, query.output.clone())
+    };
+    assert_eq!(answer("version"), (0, "hello 2.12\n".to_owned()));
+    assert_eq!(answer("hostname"), (0, "vllm-embed\n".to_owned()));
+    assert_eq!(
+        answer("absent"),
+        (127, "sh: 1: nosuch: not found\n".to_owned())
+    );
+    assert_eq!(
+        answer("refused"),
+        (127, "sh: 1: hello: not found\n".to_owned()),
+        "what nothing emulates is reported missing (scope_probe.rs's assumption)"
+    );
+}
