@@ -1,9 +1,11 @@
 //! Phoenix provider: NFS exports, Samba shares, firewall and the Nginx gateway.
 //!
-//! The Proxmox firewall ([`firewall`]), Samba shares ([`samba`]), NFS exports ([`nfs`]) and the
-//! host network's drift report (`network.interfaces`) are managed.
+//! The Proxmox firewall ([`firewall`]), Samba shares ([`samba`]), NFS exports ([`nfs`]), the
+//! host network's drift report (`network.interfaces`) and the Nginx API gateway ([`gateway`])
+//! are managed.
 
 pub mod firewall;
+pub mod gateway;
 mod network;
 pub mod nfs;
 
@@ -44,6 +46,7 @@ impl Provider for NetProvider {
             Claim::managed("samba"),
             Claim::managed("network"),
             Claim::managed("firewall"),
+            Claim::managed("gateway"),
             Claim::part("shared_volumes", "firewall"),
             Claim::part("lxc_configs", "*.firewall"),
         ]
@@ -58,6 +61,7 @@ impl Provider for NetProvider {
         firewall::decode(sections, cx);
         nfs::decode(sections, cx);
         network::decode(sections, cx);
+        gateway::decode(sections, cx);
     }
 
     #[cfg(feature = "sim")]

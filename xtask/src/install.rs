@@ -30,6 +30,16 @@ pub(crate) const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("exportfs", "nfs-kernel-server"),
     // phoenix-gpu's device-node unit is checked by the real systemd-analyze verify.
     ("systemd-analyze", "systemd"),
+    // phoenix-net's gateway: the generated nginx.conf is checked by the real `nginx -t` with the
+    // njs module it imports, and served live (in a network namespace) in front of python3
+    // stand-ins, checked with curl.
+    ("nginx", "nginx"),
+    (
+        "/usr/lib/nginx/modules/ngx_http_js_module.so",
+        "libnginx-mod-http-js",
+    ),
+    ("python3", "python3"),
+    ("curl", "curl"),
 ];
 
 /// Directories searched after `PATH`: daemons such as nginx live in sbin, which a non-root `PATH`

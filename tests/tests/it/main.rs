@@ -6,6 +6,7 @@ mod apparmor;
 mod cli;
 mod engine;
 mod firewall;
+mod gateway;
 mod gpu;
 mod live;
 mod lxc;
