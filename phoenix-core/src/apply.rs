@@ -256,12 +256,14 @@ impl Engine {
                         let host = Arc::clone(&host);
                         let facts = Arc::clone(&facts);
                         let provided = Arc::clone(&self.provided);
+                        let guests = Arc::clone(&self.guests);
                         let memory = Arc::clone(&memory);
                         let span = tracing::info_span!("apply", resource = %change.id, action = %change.action);
                         let handle = running.spawn(
                             async move {
                                 let cx = Ctx::with_facts(&*host, facts)
                                     .providing(provided)
+                                    .knowing(guests)
                                     .remembering(Arc::clone(&memory));
                                 let result =
                                     resource.apply(&change, &cx).await.map_err(ErrorChain::new);
@@ -400,14 +402,18 @@ impl Engine {
         let counting = Counting::new(host);
         let read_only = ReadOnly(&counting);
         let facts = Arc::new(Facts::new());
+        // A guest frozen by this apply (provisioned, then stopped with its fingerprint recorded)
+        // is settled: its resources converged when it was frozen.
+        let settled = self.settled_guests(&read_only, &facts).await;
         let checks = futures::stream::iter(self.resources.iter().enumerate())
-            .filter(|(index, _)| {
-                let keep = applied.contains(self.graph.id(*index)) && changes[*index].is_some();
+            .filter(|(index, resource)| {
+                let keep = applied.contains(self.graph.id(*index))
+                    && changes[*index].is_some()
+                    && !crate::settle::guest_of(&***resource).is_some_and(|g| settled.contains(&g));
                 async move { keep }
             })
             .map(|(index, resource)| {
-                let cx = Ctx::with_facts(&read_only, Arc::clone(&facts))
-                    .providing(Arc::clone(&self.provided));
+                let cx = self.cx(&read_only, &facts);
                 async move { (self.graph.id(index).clone(), check(&**resource, &cx).await) }
             })
             .buffer_unordered(64)

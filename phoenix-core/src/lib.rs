@@ -32,6 +32,7 @@ pub mod resource;
 pub mod scope;
 pub mod sensitive;
 pub mod service;
+pub mod settle;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod timezone;

@@ -1,6 +1,6 @@
 //! The engine and `plan`: build the graph, inspect everything in parallel read-only, diff.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,7 +8,7 @@ use std::time::Instant;
 use futures::{FutureExt, StreamExt};
 use serde::{Deserialize, Serialize};
 
-use crate::change::{Action, Change, Disruption};
+use crate::change::{Action, Change, Delta, Disruption};
 use crate::diag::{Diagnostic, Location};
 use crate::error::{BoxError, Error, ErrorChain};
 use crate::facts::Facts;
@@ -19,6 +19,7 @@ use crate::not_managed::{NotManaged, cause_of};
 use crate::provider::Desired;
 use crate::resource::{AnyState, Ctx, DynResource};
 use crate::sensitive::{PlanKey, fingerprint};
+use crate::settle::{GuestIndex, guest_of};
 use crate::stats::{Counting, Stats};
 
 /// A cycle error with the config entries of its members, which only the decoded config knows.
@@ -132,6 +133,8 @@ pub struct Engine {
     pub(crate) provided: Arc<std::collections::BTreeSet<crate::resource::Capability>>,
     pub(crate) graph: Graph,
     pub(crate) diagnostics: Vec<Diagnostic>,
+    /// The guests with scoped resources, their fingerprints and transports.
+    pub(crate) guests: Arc<GuestIndex>,
 }
 
 /// What deciding the changes collects besides them.
@@ -160,11 +163,15 @@ impl Engine {
             .iter()
             .flat_map(|r| r.provides())
             .collect();
+        let resources: Vec<Arc<dyn DynResource>> =
+            desired.resources.into_iter().map(Arc::from).collect();
+        let guests = Arc::new(GuestIndex::new(&resources, desired.scopes));
         Ok(Engine {
             provided: Arc::new(provided),
-            resources: desired.resources.into_iter().map(Arc::from).collect(),
+            resources,
             graph,
             diagnostics,
+            guests,
         })
     }
 
@@ -212,8 +219,9 @@ impl Engine {
         let counting = Counting::new(host);
         let read_only = ReadOnly(&counting);
         let facts = Arc::new(Facts::new());
+        let settled = self.settled_guests(&read_only, &facts).await;
         let observed = self
-            .inspect_all(&read_only, &facts, options.inspect_concurrency)
+            .inspect_all(&read_only, &facts, &settled, options.inspect_concurrency)
             .await;
         let mut tally = Tally {
             diagnostics,
@@ -254,16 +262,41 @@ impl Engine {
         }
     }
 
+    /// The guests whose transport says they are settled ([`crate::settle`]), through the run's
+    /// fact cache (so the guest provider's own reads are shared with its resources).
+    pub(crate) async fn settled_guests(
+        &self,
+        host: &dyn Host,
+        facts: &Arc<Facts>,
+    ) -> BTreeSet<String> {
+        let cx = self.cx(host, facts);
+        self.guests.settled(&cx).await
+    }
+
+    /// A context for one resource of this engine's runs.
+    pub(crate) fn cx<'h>(&self, host: &'h dyn Host, facts: &Arc<Facts>) -> Ctx<'h> {
+        Ctx::with_facts(host, Arc::clone(facts))
+            .providing(Arc::clone(&self.provided))
+            .knowing(Arc::clone(&self.guests))
+    }
+
     /// Turns one resource's inspection into its planned change, or records why there is none.
     fn decide(
         &self,
         index: usize,
-        result: Result<Option<Box<dyn AnyState>>, BoxError>,
+        result: Inspected,
         options: &PlanOptions,
         tally: &mut Tally,
     ) -> Option<Change> {
         let resource = &self.resources[index];
         let id = self.graph.id(index).clone();
+        let result = match result {
+            Inspected::Observed(result) => result,
+            Inspected::Settled => {
+                tally.summary.unchanged += 1;
+                return Some(Change::decide(id, resource.ensure(), true, Delta::none()));
+            }
+        };
         let state = match result {
             Ok(state) => state,
             Err(err) => {
@@ -323,20 +356,25 @@ impl Engine {
         Some(change)
     }
 
-    /// Inspects every resource concurrently; a panicking provider fails only its resource.
+    /// Inspects every resource concurrently, except those in a settled guest; a panicking
+    /// provider fails only its resource.
     pub(crate) async fn inspect_all(
         &self,
         host: &dyn Host,
         facts: &Arc<Facts>,
+        settled: &BTreeSet<String>,
         concurrency: usize,
-    ) -> Vec<Result<Option<Box<dyn AnyState>>, BoxError>> {
+    ) -> Vec<Inspected> {
         futures::stream::iter(self.resources.iter().enumerate())
             .map(|(index, resource)| {
-                let cx =
-                    Ctx::with_facts(host, Arc::clone(facts)).providing(Arc::clone(&self.provided));
+                let cx = self.cx(host, facts);
+                let in_settled = guest_of(&**resource).is_some_and(|g| settled.contains(&g));
                 async move {
+                    if in_settled {
+                        return Inspected::Settled;
+                    }
                     let id = self.graph.id(index);
-                    AssertUnwindSafe(async { resource.inspect(&cx).await })
+                    let observed = AssertUnwindSafe(async { resource.inspect(&cx).await })
                         .catch_unwind()
                         .await
                         .unwrap_or_else(|panic| {
@@ -344,13 +382,22 @@ impl Engine {
                                 "{id}: provider panicked: {}",
                                 panic_message(&*panic)
                             )))
-                        })
+                        });
+                    Inspected::Observed(observed)
                 }
             })
             .buffered(concurrency.max(1))
             .collect()
             .await
     }
+}
+
+/// What inspecting one resource gave.
+pub(crate) enum Inspected {
+    /// Its observed state, or why it could not be observed.
+    Observed(Result<Option<Box<dyn AnyState>>, BoxError>),
+    /// It is in a settled guest: not inspected, nothing to do.
+    Settled,
 }
 
 /// Runs a resource's `diff`, turning a panic into an error for that resource alone, as inspect

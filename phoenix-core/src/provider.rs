@@ -175,6 +175,7 @@ impl<'a> DecodeCx<'a> {
             resources: self.resources,
             diagnostics: self.diagnostics,
             origins: self.origins,
+            scopes: self.scopes,
         }
     }
 }
@@ -300,6 +301,8 @@ pub struct Desired {
     pub diagnostics: Vec<Diagnostic>,
     /// Where in the config each resource comes from, for the resources whose provider said so.
     pub origins: BTreeMap<ResourceId, Location>,
+    /// The scopes of the decode (their guests' transports tell the engine which are settled).
+    pub scopes: Arc<Scopes>,
 }
 
 impl Desired {
@@ -364,8 +367,9 @@ impl Registry {
             resources: Vec::new(),
             diagnostics: check_claims(config, &claims),
             origins: BTreeMap::new(),
+            scopes: Arc::new(self.scopes()),
         };
-        let scopes = Arc::new(self.scopes());
+        let scopes = Arc::clone(&desired.scopes);
         let features = Arc::new(self.guest_features());
         for provider in &self.providers {
             let claims = provider.claims();

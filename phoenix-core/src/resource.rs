@@ -213,6 +213,7 @@ pub struct Ctx<'a> {
     facts: Arc<Facts>,
     provided: Arc<std::collections::BTreeSet<Capability>>,
     memory: Arc<RunMemory>,
+    guests: Arc<crate::settle::GuestIndex>,
 }
 
 impl fmt::Debug for Ctx<'_> {
@@ -236,7 +237,21 @@ impl<'a> Ctx<'a> {
             facts,
             provided: Arc::default(),
             memory: Arc::default(),
+            guests: Arc::default(),
         }
+    }
+
+    /// The same context, knowing the run's guests and their fingerprints.
+    pub fn knowing(mut self, guests: Arc<crate::settle::GuestIndex>) -> Ctx<'a> {
+        self.guests = guests;
+        self
+    }
+
+    /// The fingerprint of the resources this run has in guest scope `guest` (`ct:901`), for the
+    /// guest's provider to record when it freezes the guest ([`crate::settle`]); `None` when the
+    /// run has no resource there.
+    pub fn guest_fingerprint(&self, guest: &str) -> Option<&str> {
+        self.guests.fingerprint(guest)
     }
 
     /// The same context, sharing the apply's memory of what changed and what ran once.

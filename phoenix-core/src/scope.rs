@@ -16,6 +16,7 @@ use crate::cmd::{Cmd, Output};
 use crate::resource::Capability;
 
 /// Runs commands inside guests of one class (such as `ct`), through the node.
+#[async_trait::async_trait]
 pub trait GuestTransport: Send + Sync + fmt::Debug {
     /// The class of guests, the part of a scope name before `:` (such as `ct`).
     fn class(&self) -> &str;
@@ -45,6 +46,20 @@ pub trait GuestTransport: Send + Sync + fmt::Debug {
     fn split_batch(&self, output: &Output) -> Result<BatchOutput, String> {
         let _ = output;
         Err("this transport has no batch command".to_owned())
+    }
+
+    /// Whether guest `guest` is *settled* ([`crate::settle`]): not running, and left as the
+    /// resources of its scope want it, which the transport's provider proves by the
+    /// `fingerprint` it recorded when it froze the guest. A settled guest's scoped resources are
+    /// not inspected and plan nothing. `false` by default: every guest is inspected.
+    async fn settled(
+        &self,
+        cx: &crate::resource::Ctx<'_>,
+        guest: &str,
+        fingerprint: &str,
+    ) -> Result<bool, crate::error::BoxError> {
+        let _ = (cx, guest, fingerprint);
+        Ok(false)
     }
 }
 

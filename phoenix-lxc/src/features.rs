@@ -19,7 +19,6 @@ use crate::config::ContainerSpec;
 use crate::container::{Container, lock};
 use crate::facts::{Containers, ProbeAll, ProbeBook};
 use crate::parse::{ProbeAnswer, ProbeRequest};
-use crate::snapshot::DIGEST_PREFIX;
 
 /// The kind: `lxc.features`.
 pub const KIND: &str = "lxc.features";
@@ -201,17 +200,14 @@ impl Resource for Features {
             };
             return Ok(Some(self.answers_to_state(answers)));
         }
+        let wanted = crate::snapshot::effective_digest(&self.digest, self.spec.id, cx);
         let provisioned = found
             .conf
             .snapshots
             .get(&self.spec.snapshot)
             .and_then(|s| s.description.as_deref())
-            .is_some_and(|d| {
-                d.lines().any(|l| {
-                    l.trim().strip_prefix(DIGEST_PREFIX).map(str::trim)
-                        == Some(self.digest.as_str())
-                })
-            });
+            .and_then(crate::snapshot::recorded_digest)
+            == Some(wanted.as_str());
         Ok(Some(FeaturesState::Stopped { provisioned }))
     }
 
@@ -271,7 +267,12 @@ impl Resource for Features {
         if let FeaturesState::Probed { missing, locale_ok } = self.answers_to_state(&answers) {
             phoenix_core::resource::run_steps(&self.install_steps(&missing, locale_ok), cx).await?;
         }
-        if started && !self.spec.start_at_boot {
+        // Resources of other providers in the container's scope run next, in the running
+        // container; `lxc.start` stops it after them.
+        let scoped = cx
+            .guest_fingerprint(&format!("{}:{id}", crate::guest::CLASS))
+            .is_some();
+        if started && !self.spec.start_at_boot && !scoped {
             cx.run(&Cmd::write("pct", ["shutdown", id.as_str()]))
                 .await?;
         }

@@ -15,6 +15,7 @@ pub(crate) const CLASS: &str = "ct";
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PctExec;
 
+#[async_trait::async_trait]
 impl GuestTransport for PctExec {
     fn class(&self) -> &str {
         CLASS
@@ -70,6 +71,47 @@ impl GuestTransport for PctExec {
                 (id.to_string(), stdout)
             })
             .collect())
+    }
+
+    /// A container is settled when it is not running and the snapshot its current state comes
+    /// from (the conf's `parent`) records `fingerprint` (`snapshot::effective_digest`), read
+    /// from the one conf read every container resource shares (`Containers`).
+    async fn settled(
+        &self,
+        cx: &phoenix_core::Ctx<'_>,
+        guest: &str,
+        fingerprint: &str,
+    ) -> Result<bool, phoenix_core::BoxError> {
+        let Ok(id) = guest.parse::<u32>() else {
+            return Ok(false);
+        };
+        let all = cx.fact(&crate::facts::Containers).await?;
+        let Some(found) = all.get(&id) else {
+            return Ok(false);
+        };
+        if found.status == "running" {
+            return Ok(false);
+        }
+        let Some(parent) = found
+            .conf
+            .main
+            .keys
+            .iter()
+            .find_map(|(k, v)| (k == "parent").then_some(v.as_str()))
+        else {
+            return Ok(false);
+        };
+        let recorded = found
+            .conf
+            .snapshots
+            .get(parent)
+            .and_then(|s| s.description.as_deref())
+            .and_then(crate::snapshot::recorded_digest);
+        Ok(recorded.is_some_and(|digest| {
+            digest
+                .split_once(phoenix_core::settle::SCOPE_LINE)
+                .is_some_and(|(_, recorded)| recorded.trim() == fingerprint)
+        }))
     }
 }
 

@@ -9,6 +9,7 @@
 //! directories, which is also exactly what a clone must not inherit.
 
 use async_trait::async_trait;
+use phoenix_core::settle::SCOPE_LINE;
 use phoenix_core::{
     BoxError, Cmd, Ctx, Delta, Disruption, FieldChange, Kind, Resource, ResourceId, Step,
 };
@@ -38,10 +39,31 @@ pub struct Snapshot {
 pub struct SnapshotState {
     /// The digest its description records, if any.
     pub digest: Option<String>,
+    /// The digest it should record (`effective_digest`: the spec's and the container scope's).
+    pub wanted: String,
     /// `running` or `stopped`.
     pub status: String,
     /// Bind mounts in the main section: key and value.
     pub binds: Vec<(String, String)>,
+}
+
+/// The digest the provisioning snapshot of container `id` should record: the spec's `digest`,
+/// plus the fingerprint of the resources other providers placed in the container's scope this
+/// run (`phoenix_core::settle`), so that a change to those re-provisions a stopped container too,
+/// and core can tell a stopped container is settled (`PctExec::settled`).
+pub(crate) fn effective_digest(digest: &str, id: u32, cx: &Ctx<'_>) -> String {
+    match cx.guest_fingerprint(&format!("{}:{id}", crate::guest::CLASS)) {
+        Some(fingerprint) => format!("{digest} {SCOPE_LINE} {fingerprint}"),
+        None => digest.to_owned(),
+    }
+}
+
+/// The digest a snapshot description records, if any.
+pub(crate) fn recorded_digest(description: &str) -> Option<&str> {
+    description
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(DIGEST_PREFIX))
+        .map(str::trim)
 }
 
 /// The digest of what shapes a provisioned container: origin, privilege, features and their
@@ -189,21 +211,22 @@ impl Resource for Snapshot {
                 section
                     .description
                     .as_deref()
-                    .and_then(|d| d.lines().find_map(|l| l.trim().strip_prefix(DIGEST_PREFIX)))
+                    .and_then(recorded_digest)
                     .unwrap_or("(none recorded)")
-                    .trim()
                     .to_owned()
             });
         let binds = bind_mounts(&found.conf.main);
         Ok(Some(SnapshotState {
             digest,
+            wanted: effective_digest(&self.digest, self.spec.id, cx),
             status: found.status.clone(),
             binds,
         }))
     }
 
     fn diff(&self, observed: Option<&SnapshotState>) -> Delta {
-        if observed.is_some_and(|s| s.digest.as_deref() == Some(self.digest.as_str())) {
+        let wanted = observed.map_or(self.digest.as_str(), |s| s.wanted.as_str());
+        if observed.is_some_and(|s| s.digest.as_deref() == Some(wanted)) {
             return Delta::none();
         }
         let before = observed.and_then(|s| s.digest.clone());
@@ -211,11 +234,15 @@ impl Resource for Snapshot {
             FieldChange::new(
                 self.spec.snapshot.as_str(),
                 before.map(Into::into),
-                Some(self.digest.clone().into()),
+                Some(wanted.to_owned().into()),
             )
             .note("spec digest"),
         );
-        let steps = self.plan_steps(observed);
+        let live = Snapshot {
+            spec: self.spec.clone(),
+            digest: wanted.to_owned(),
+        };
+        let steps = live.plan_steps(observed);
         let restarts = observed.is_some_and(|s| s.status == "running" && !s.binds.is_empty());
         for step in steps {
             delta = delta.step(step);
@@ -240,11 +267,13 @@ impl Resource for Snapshot {
             .content;
         let parsed = phoenix_pve::parse_conf(&text).map_err(|e| format!("read {path}: {e}"))?;
         let running = crate::facts::is_running(cx.host(), self.spec.id).await?;
+        let wanted = effective_digest(&self.digest, self.spec.id, cx);
         let state = SnapshotState {
             digest: parsed
                 .snapshots
                 .contains_key(&self.spec.snapshot)
                 .then(String::new),
+            wanted: wanted.clone(),
             status: if running {
                 "running".into()
             } else {
@@ -254,7 +283,7 @@ impl Resource for Snapshot {
         };
         let live = Snapshot {
             spec: self.spec.clone(),
-            digest: self.digest.clone(),
+            digest: wanted,
         };
         phoenix_core::resource::run_steps(&live.plan_steps(Some(&state)), cx).await
     }

@@ -84,8 +84,37 @@ impl Resource for Start {
         deps
     }
 
+    /// A container kept stopped is stopped after every resource in its scope (they run in the
+    /// container its provisioning started).
+    fn requires(&self) -> Vec<phoenix_core::Capability> {
+        match self.want {
+            Power::Stopped => vec![crate::guest::settled(self.id)],
+            Power::Running => Vec::new(),
+        }
+    }
+
     fn locks(&self) -> Vec<String> {
         vec![lock(self.id)]
+    }
+
+    /// Provisioning starts a container kept stopped: it is stopped again afterwards.
+    fn triggered_by(&self) -> Vec<ResourceId> {
+        match self.want {
+            Power::Stopped => vec![Features::id_for(self.id)],
+            Power::Running => Vec::new(),
+        }
+    }
+
+    fn when_triggered(&self, by: &[ResourceId]) -> Delta {
+        if self.want != Power::Stopped || by.is_empty() {
+            return Delta::none();
+        }
+        let id = self.id.to_string();
+        Delta::none()
+            .field(
+                FieldChange::new("status", None, Some("stopped".into())).note("after provisioning"),
+            )
+            .run(Cmd::write("pct", ["shutdown", id.as_str()]))
     }
 
     async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<StartState>, BoxError> {

@@ -287,7 +287,7 @@ fn both_upstream_fixture_sets_validate_with_notes_only() {
         // containers that run unconfined (issue 9: allowed, with a warning).
         for line in ran.stderr.lines().filter(|l| l.starts_with("warning:")) {
             assert!(
-                line.contains("is not implemented yet")
+                line.contains("is not implemented by any registered provider")
                     || line.contains("the shared bind mount wins")
                     || line.contains("runs the container without AppArmor confinement"),
                 "{commit}: {line}"

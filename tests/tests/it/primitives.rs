@@ -538,3 +538,91 @@ fn issue_9_a_query_is_named_once_and_carries_plain_arguments() {
         assert!(inventory.query::<&str>("b", []).is_err());
     });
 }
+
+/// The lab's node with `file` added to container 900's scope (a stopped template with features).
+fn lab_with_a_file_in_the_stopped_template(content: &str) -> Engine {
+    let registry = phoenix_cli::registry();
+    let config =
+        phoenix_core::config::ConfigSet::load(&crate::support::lab()).expect("the lab loads");
+    let mut desired = registry.decode(&config);
+    let scope = desired
+        .scopes
+        .get("ct:900")
+        .expect("phoenix-lxc registers ct");
+    desired.resources.push(Box::new(
+        File::new("/etc/phoenix-template-note", content).in_scope(&scope),
+    ));
+    Engine::new(desired).expect("no cycle")
+}
+
+fn lab_node() -> Arc<SimNode> {
+    let state: SimState = serde_json::from_str(
+        &std::fs::read_to_string(crate::support::lab().join("sim-state.json")).expect("read"),
+    )
+    .expect("the lab's node");
+    Arc::new(SimNode::from_state(state, phoenix_cli::registry().emulators()).expect("node"))
+}
+
+fn pct_verbs(node: &SimNode, run: u64) -> Vec<String> {
+    node.audit()
+        .iter()
+        .filter(|e| e.run == run && e.argv.first().map(String::as_str) == Some("pct"))
+        .filter(|e| e.argv.get(1).is_some_and(|v| v != "list"))
+        .map(|e| e.argv[1..e.argv.len().min(3)].join(" "))
+        .collect()
+}
+
+/// A container that does not start at boot cannot run its scope's probe once provisioned and
+/// stopped; its provisioning snapshot records the fingerprint of the resources in its scope, so
+/// a converged template plans nothing and is not started, and a changed resource in it starts,
+/// changes, stops and snapshots it again.
+#[tokio::test]
+async fn issue_11_a_stopped_template_whose_snapshot_records_its_scope_is_settled() {
+    let node = lab_node();
+    let first = lab_with_a_file_in_the_stopped_template("v1\n");
+    let report = apply(&node, &first).await;
+    assert!(all_applied(&report), "{report:#?}");
+    let status = |id: &str| {
+        node.state().tools["pct"]["containers"]
+            .get(id)
+            .and_then(|c| c.get("status"))
+            .and_then(|s| s.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "stopped".to_owned())
+    };
+    assert_eq!(status("900"), "stopped", "the template is stopped again");
+    // Converged: nothing planned, nothing started.
+    let run = node.begin_run();
+    let plan = first.plan(host(&node), &PlanOptions::default()).await;
+    assert!(!plan.has_errors(), "{:#?}", plan.diagnostics);
+    let shown: Vec<String> = plan.changes.iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(shown, Vec::<String>::new(), "the second plan is empty");
+    assert_eq!(pct_verbs(&node, run), Vec::<String>::new());
+    // Changed content: re-provisioned in order, and the template ends stopped.
+    let second = lab_with_a_file_in_the_stopped_template("v2\n");
+    let plan = second.plan(host(&node), &PlanOptions::default()).await;
+    let shown: Vec<String> = plan.changes.iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "lxc.features[900]",
+            "file[ct:900:/etc/phoenix-template-note]",
+            "lxc.start[900]",
+            "lxc.snapshot[900]"
+        ]
+    );
+    let run = node.begin_run();
+    let report = apply(&node, &second).await;
+    assert!(all_applied(&report), "{report:#?}");
+    let verbs = pct_verbs(&node, run);
+    let start = verbs.iter().position(|v| v == "start 900");
+    let write = verbs.iter().position(|v| v.starts_with("exec 900"));
+    let stop = verbs.iter().position(|v| v == "shutdown 900");
+    let snap = verbs.iter().position(|v| v.starts_with("snapshot 900"));
+    assert!(
+        start < write && write < stop && stop < snap && start.is_some(),
+        "start, write, stop, snapshot: {verbs:#?}"
+    );
+    assert_eq!(status("900"), "stopped");
+    let plan = second.plan(host(&node), &PlanOptions::default()).await;
+    assert!(plan.changes.is_empty(), "{:#?}", plan.changes);
+}
