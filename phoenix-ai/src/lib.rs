@@ -7,6 +7,8 @@
 //! service is configured to be is read from the config by the format crate `phoenix-services`,
 //! which phoenix-net's gateway reads too.
 
+mod vllm;
+
 use phoenix_core::config::{Claim, Section};
 use phoenix_core::{DecodeCx, Kind, Provider};
 
@@ -29,12 +31,17 @@ impl Provider for AiProvider {
     }
 
     fn claims(&self) -> Vec<Claim> {
-        Vec::new()
+        phoenix_services::vllm::KEYS
+            .iter()
+            .map(|key| Claim::part("lxc_configs", format!("*.{key}")))
+            .collect()
     }
 
     fn guest_features(&self) -> Vec<String> {
         Vec::new()
     }
 
-    fn decode(&self, _sections: &[Section<'_>], _cx: &mut DecodeCx<'_>) {}
+    fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
+        vllm::decode(sections, cx);
+    }
 }

@@ -105,30 +105,9 @@ pub fn decode(sections: &[Section<'_>], cx: &mut DecodeCx<'_>) -> Spec {
     spec
 }
 
-/// `gpu_assignment`: `"none"`, or GPU indexes separated by commas (blanks around them allowed:
-/// upstream's `"0, 1"`). No index twice, none empty.
-pub fn parse_assignment(text: &str) -> Result<Vec<u32>, String> {
-    if text.trim() == "none" {
-        return Ok(Vec::new());
-    }
-    let mut gpus = Vec::new();
-    for part in text.split(',') {
-        let part = part.trim();
-        if part.is_empty() || !part.chars().all(|c| c.is_ascii_digit()) || part.len() > 3 {
-            return Err(format!(
-                "expected \"none\" or GPU indexes separated by commas (\"0\", \"0,1\"), `{part}` is not an index"
-            ));
-        }
-        let index: u32 = part
-            .parse()
-            .map_err(|_| format!("`{part}` is not an index"))?;
-        if gpus.contains(&index) {
-            return Err(format!("GPU {index} is named twice"));
-        }
-        gpus.push(index);
-    }
-    Ok(gpus)
-}
+/// `gpu_assignment`: `"none"`, or GPU indexes separated by commas; the one parser lives in the
+/// format crate, which phoenix-ai reads too.
+pub use phoenix_services::guests::parse_gpu_assignment as parse_assignment;
 
 /// The driver: `nvidia_driver` (hypervisor file) wins; the LXC file's `nvidia_driver_version`
 /// and `nvidia_runfile_url` are the same facts, and must agree with it when both are given.

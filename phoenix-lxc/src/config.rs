@@ -284,9 +284,13 @@ struct Raw {
     vllm_tensor_parallel_size: Option<Value>,
     #[serde(default)]
     vllm_trust_remote_code: Option<Value>,
+    #[serde(default)]
+    vllm_version: Option<Value>,
 }
 
-/// Keys accepted but acted on by later providers (one note per key, not per container).
+/// Keys accepted but acted on by later providers (one note per key, not per container). The
+/// vLLM server's keys (`vllm_engine_config`, `vllm_version`, upstream's flat `vllm_*` keys) are
+/// phoenix-ai's (`phoenix_services::vllm::KEYS`), which reports their problems.
 const LATER_KEYS: &[(&str, &str)] = &[
     (
         "apparmor_manages_nesting",
@@ -297,7 +301,6 @@ const LATER_KEYS: &[(&str, &str)] = &[
         "application_script",
         "application scripts become features of later providers",
     ),
-    ("vllm_engine_config", "vLLM arrives with a later provider"),
     ("ports", "informational"),
     (
         "health_check",
@@ -307,17 +310,6 @@ const LATER_KEYS: &[(&str, &str)] = &[
     ("integration_tests", "legacy test wiring"),
     ("run_integration_tests", "legacy test wiring"),
     ("vllm", "legacy vLLM fields"),
-    ("vllm_args", "legacy vLLM fields"),
-    ("vllm_gpu_memory_utilization", "legacy vLLM fields"),
-    ("vllm_max_model_len", "legacy vLLM fields"),
-    ("vllm_model", "legacy vLLM fields"),
-    ("vllm_model_type", "legacy vLLM fields"),
-    ("vllm_parameters", "legacy vLLM fields"),
-    ("vllm_port", "legacy vLLM fields"),
-    ("vllm_quantization", "legacy vLLM fields"),
-    ("vllm_served_model_name", "legacy vLLM fields"),
-    ("vllm_tensor_parallel_size", "legacy vLLM fields"),
-    ("vllm_trust_remote_code", "legacy vLLM fields"),
 ];
 
 #[derive(Debug, Deserialize)]

@@ -142,6 +142,32 @@ fn effective_features(guests: &Guests, vmid: u32) -> Vec<String> {
     features
 }
 
+/// `gpu_assignment`: `"none"`, or GPU indexes separated by commas (blanks around them allowed:
+/// upstream's `"0, 1"`). No index twice, none empty. phoenix-gpu checks the indexes against the
+/// node's GPUs; phoenix-ai counts them for vLLM's tensor parallelism.
+pub fn parse_gpu_assignment(text: &str) -> Result<Vec<u32>, String> {
+    if text.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    let mut gpus = Vec::new();
+    for part in text.split(',') {
+        let part = part.trim();
+        if part.is_empty() || !part.chars().all(|c| c.is_ascii_digit()) || part.len() > 3 {
+            return Err(format!(
+                "expected \"none\" or GPU indexes separated by commas (\"0\", \"0,1\"), `{part}` is not an index"
+            ));
+        }
+        let index: u32 = part
+            .parse()
+            .map_err(|_| format!("`{part}` is not an index"))?;
+        if gpus.contains(&index) {
+            return Err(format!("GPU {index} is named twice"));
+        }
+        gpus.push(index);
+    }
+    Ok(gpus)
+}
+
 /// A container id written as a number or a string of digits.
 fn id_of(value: &Value) -> Option<u32> {
     match value {

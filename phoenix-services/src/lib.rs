@@ -10,5 +10,6 @@
 //! error is reported twice.
 
 pub mod guests;
+pub mod vllm;
 
-pub use guests::{Guest, Guests, guests};
+pub use guests::{Guest, Guests, guests, parse_gpu_assignment};

@@ -23,4 +23,5 @@ mod suite_hostile;
 mod suite_kills;
 mod support;
 mod third_party;
+mod vllm;
 mod zfs;
