@@ -200,7 +200,7 @@ impl Resource for Features {
             };
             return Ok(Some(self.answers_to_state(answers)));
         }
-        let wanted = crate::snapshot::effective_digest(&self.digest, self.spec.id, cx);
+        let wanted = crate::snapshot::effective_digest(&self.digest, &self.spec, cx);
         let provisioned = found
             .conf
             .snapshots

@@ -47,14 +47,19 @@ pub struct SnapshotState {
     pub binds: Vec<(String, String)>,
 }
 
-/// The digest the provisioning snapshot of container `id` should record: the spec's `digest`,
-/// plus the fingerprint of the resources other providers placed in the container's scope this
-/// run (`phoenix_core::settle`), so that a change to those re-provisions a stopped container too,
-/// and core can tell a stopped container is settled (`PctExec::settled`).
-pub(crate) fn effective_digest(digest: &str, id: u32, cx: &Ctx<'_>) -> String {
-    match cx.guest_fingerprint(&format!("{}:{id}", crate::guest::CLASS)) {
-        Some(fingerprint) => format!("{digest} {SCOPE_LINE} {fingerprint}"),
-        None => digest.to_owned(),
+/// The digest the provisioning snapshot of `spec`'s container should record: the spec's
+/// `digest`, and, for a container that does not start at boot, the fingerprint of the resources
+/// other providers placed in its scope this run (`phoenix_core::settle`), so that a change to
+/// those re-provisions the stopped container and core can tell it is settled
+/// (`PctExec::settled`). A running container is probed instead; its snapshot is not retaken (nor
+/// the container restarted for it) when only a service in it changes.
+pub(crate) fn effective_digest(digest: &str, spec: &ContainerSpec, cx: &Ctx<'_>) -> String {
+    let scope = format!("{}:{}", crate::guest::CLASS, spec.id);
+    match cx.guest_fingerprint(&scope) {
+        Some(fingerprint) if !spec.start_at_boot => {
+            format!("{digest} {SCOPE_LINE} {fingerprint}")
+        }
+        _ => digest.to_owned(),
     }
 }
 
@@ -218,7 +223,7 @@ impl Resource for Snapshot {
         let binds = bind_mounts(&found.conf.main);
         Ok(Some(SnapshotState {
             digest,
-            wanted: effective_digest(&self.digest, self.spec.id, cx),
+            wanted: effective_digest(&self.digest, &self.spec, cx),
             status: found.status.clone(),
             binds,
         }))
@@ -267,7 +272,7 @@ impl Resource for Snapshot {
             .content;
         let parsed = phoenix_pve::parse_conf(&text).map_err(|e| format!("read {path}: {e}"))?;
         let running = crate::facts::is_running(cx.host(), self.spec.id).await?;
-        let wanted = effective_digest(&self.digest, self.spec.id, cx);
+        let wanted = effective_digest(&self.digest, &self.spec, cx);
         let state = SnapshotState {
             digest: parsed
                 .snapshots
