@@ -40,6 +40,19 @@ pub(crate) const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ),
     ("python3", "python3"),
     ("curl", "curl"),
+    // The gateway's TLS, ModSecurity and fail2ban parts: nginx -t loads the ModSecurity module
+    // and the CRS rules, the live test checks the handshake with openssl's client and the
+    // gateway's own log lines with fail2ban-regex, and the jail file with fail2ban-client -t.
+    (
+        "/usr/lib/nginx/modules/ngx_http_modsecurity_module.so",
+        "libnginx-mod-http-modsecurity",
+    ),
+    (
+        "/usr/share/modsecurity-crs/rules/REQUEST-901-INITIALIZATION.conf",
+        "modsecurity-crs",
+    ),
+    ("fail2ban-client", "fail2ban"),
+    ("openssl", "openssl"),
 ];
 
 /// Directories searched after `PATH`: daemons such as nginx live in sbin, which a non-root `PATH`

@@ -8,14 +8,22 @@
 //! `config` the adapter from the config's containers, `build` the resources.
 
 mod build;
+pub mod ca;
 pub mod config;
+pub mod fail2ban;
+pub mod hardening;
+pub mod modsecurity;
 pub mod nginx;
+#[cfg(test)]
+mod real_hardening_tests;
 #[cfg(test)]
 mod real_nginx_tests;
 #[cfg(test)]
 mod samples;
+pub mod secure;
 pub mod site;
 pub mod spec;
+pub mod tls;
 
 pub(crate) use build::decode;
 

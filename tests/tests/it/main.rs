@@ -7,6 +7,7 @@ mod cli;
 mod engine;
 mod firewall;
 mod gateway;
+mod gateway_tls;
 mod gpu;
 mod live;
 mod lxc;
