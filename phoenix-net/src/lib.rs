@@ -37,6 +37,7 @@ impl Provider for NetProvider {
             Kind::from_static(network::KIND),
         ];
         kinds.extend(samba::KINDS.iter().map(|k| Kind::from_static(k)));
+        kinds.extend(gateway::KINDS.iter().map(|k| Kind::from_static(k)));
         kinds
     }
 

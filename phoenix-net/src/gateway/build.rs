@@ -14,6 +14,8 @@ use phoenix_core::service::{OnChange, Service};
 use phoenix_core::{DecodeCx, Diagnostic};
 
 use super::config;
+use super::secure::{self, SecurePaths};
+use super::secure_build;
 use super::site::{Layout, conf};
 use super::{NGINX_CONF, PACKAGES, PHOENIX_DIR, SCRIPT, SCRIPT_PATH, VALIDATE};
 
@@ -47,6 +49,7 @@ pub(crate) fn decode(sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
     }
     let directory_id = phoenix_core::Resource::id(&directory);
     cx.add_at(directory, declared.at.clone());
+    let secured = secure_build::add_before(cx, &declared, &scope, &directory_id);
     let script_id = File::id_in(&scope, Path::new(SCRIPT_PATH));
     cx.add_at(
         File::new(SCRIPT_PATH, SCRIPT)
@@ -57,25 +60,36 @@ pub(crate) fn decode(sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
         declared.at.clone(),
     );
     let conf_id = File::id_in(&scope, Path::new(NGINX_CONF));
-    let mut file = File::new(
-        NGINX_CONF,
-        conf(&declared.gateway, &Layout::debian()).render(),
-    )
-    .mode(0o644)
-    .owner("root:root")
-    .in_scope(&scope)
-    .validate(VALIDATE)
-    // The configuration imports the router: `nginx -t` compiles it.
-    .depends_on(script_id.clone());
+    let mut generated = conf(&declared.gateway, &Layout::debian());
+    secure::apply(
+        &mut generated,
+        &declared.secure,
+        declared.gateway.port,
+        &SecurePaths::debian(),
+    );
+    let mut file = File::new(NGINX_CONF, generated.render())
+        .mode(0o644)
+        .owner("root:root")
+        .in_scope(&scope)
+        .validate(VALIDATE)
+        // The configuration imports the router: `nginx -t` compiles it.
+        .depends_on(script_id.clone());
     let mut service = Service::new(&scope, "nginx")
         .on_change(OnChange::Reload)
         .file(script_id)
         .file(conf_id.clone())
         .depends_on(conf_id);
-    for id in packages {
+    for id in packages.into_iter().chain(secured.packages) {
         file = file.depends_on(id.clone());
         service = service.depends_on(id);
     }
+    // What nginx.conf loads comes first (its `nginx -t` loads it) and reloads nginx.
+    for id in secured.files {
+        file = file.depends_on(id.clone());
+        service = service.file(id);
+    }
+    let service_id = phoenix_core::Resource::id(&service);
     cx.add_at(file, declared.at.clone());
-    cx.add_at(service, declared.at);
+    cx.add_at(service, declared.at.clone());
+    secure_build::add_after(cx, &declared, &scope, &service_id);
 }

@@ -52,6 +52,10 @@ pub struct Declared {
     pub at: Location,
     /// The generator's input.
     pub gateway: Gateway,
+    /// The gateway container's address, when static (the local CA's certificate names it).
+    pub ip: Option<String>,
+    /// TLS, API keys, ModSecurity and fail2ban ([`super::secure`]).
+    pub secure: super::secure::Secure,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +78,14 @@ struct RawGateway {
     max_conns: Option<u32>,
     #[serde(default)]
     routes: Vec<RawRoute>,
+    #[serde(default)]
+    tls: Option<super::tls::RawTls>,
+    #[serde(default)]
+    api_keys_file: Option<String>,
+    #[serde(default)]
+    modsecurity: super::modsecurity::Mode,
+    #[serde(default)]
+    fail2ban: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -368,6 +380,26 @@ fn declared(
             message: "expected at least 1".into(),
         });
     }
+    let port = raw.port.unwrap_or(defaults::PORT);
+    let secure = super::secure::check(
+        &super::secure::RawSecure {
+            tls: raw.tls.clone(),
+            api_keys_file: raw.api_keys_file.clone(),
+            modsecurity: raw.modsecurity,
+            fail2ban: raw.fail2ban,
+        },
+        port,
+    )
+    .unwrap_or_else(|found| {
+        for (at, message) in found {
+            let path = at.split('.').fold(root.clone(), |path, key| path.key(key));
+            problems.push(Problem {
+                at: section.location_of(&path),
+                message,
+            });
+        }
+        super::secure::Secure::default()
+    });
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -376,12 +408,14 @@ fn declared(
         at: section.location_of(&root.key("container")),
         gateway: Gateway {
             server_names,
-            port: raw.port.unwrap_or(defaults::PORT),
+            port,
             max_body_bytes,
             bytes_per_token,
             client,
             services,
         },
+        ip: containers.get(&raw.container).and_then(|c| c.ip.clone()),
+        secure,
     })
 }
 

@@ -7,6 +7,7 @@
 //! `spec` is the plain input, `site` the pure generator over the typed model in `nginx`,
 //! `config` the adapter from the config's containers, `build` the resources.
 
+pub mod api_keys;
 mod build;
 pub mod ca;
 pub mod config;
@@ -21,9 +22,11 @@ mod real_nginx_tests;
 #[cfg(test)]
 mod samples;
 pub mod secure;
+mod secure_build;
 pub mod site;
 pub mod spec;
 pub mod tls;
+pub mod tls_resources;
 
 pub(crate) use build::decode;
 
@@ -45,3 +48,12 @@ pub const PACKAGES: &[&str] = &["nginx", "libnginx-mod-http-js"];
 /// How a staged `nginx.conf` is checked (`%s` is the staged file, beside the live one, so
 /// relative includes resolve alike).
 pub const VALIDATE: [&str; 4] = ["nginx", "-t", "-c", "%s"];
+
+/// The kinds of the gateway's own resources (the rest are core's primitives).
+pub const KINDS: &[&str] = &[
+    tls_resources::CA_KIND,
+    tls_resources::CERT_KIND,
+    tls_resources::TRUST_KIND,
+    tls_resources::REFRESH_KIND,
+    api_keys::KIND,
+];
