@@ -7,10 +7,19 @@
 //! service is configured to be is read from the config by the format crate `phoenix-services`,
 //! which phoenix-net's gateway reads too.
 
+mod install;
+pub mod ollama;
+pub mod qdrant;
+#[cfg(test)]
+mod testing;
+mod unit_file;
 mod vllm;
 
 use phoenix_core::config::{Claim, Section};
-use phoenix_core::{DecodeCx, Kind, Provider};
+use phoenix_core::{DecodeCx, Diagnostic, Kind, Provider};
+use phoenix_services::Problem;
+
+pub use install::INSTALL_SCRIPT;
 
 /// The AI services provider.
 #[derive(Debug, Default, Clone, Copy)]
@@ -21,18 +30,33 @@ pub fn provider() -> AiProvider {
     AiProvider
 }
 
+/// Reports the problems of a service reader as diagnostics.
+fn report(problems: Vec<Problem>, cx: &mut DecodeCx<'_>) {
+    for problem in problems {
+        cx.report(Diagnostic::new(problem.severity, problem.message).at(problem.location));
+    }
+}
+
 impl Provider for AiProvider {
     fn name(&self) -> &str {
         "ai"
     }
 
     fn kinds(&self) -> Vec<Kind> {
-        Vec::new()
+        vec![
+            Kind::from_static(ollama::models::KIND),
+            Kind::from_static(qdrant::upgrade::SNAPSHOT_KIND),
+            Kind::from_static(qdrant::upgrade::STORAGE_KIND),
+        ]
     }
 
     fn claims(&self) -> Vec<Claim> {
         phoenix_services::vllm::KEYS
             .iter()
+            .chain(&[
+                phoenix_services::ollama::FEATURE,
+                phoenix_services::qdrant::FEATURE,
+            ])
             .map(|key| Claim::part("lxc_configs", format!("*.{key}")))
             .collect()
     }
@@ -43,5 +67,8 @@ impl Provider for AiProvider {
 
     fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
         vllm::decode(sections, cx);
+        let features = self.guest_features();
+        ollama::decode_all(cx, features.iter().any(|f| f == ollama::FEATURE));
+        qdrant::decode_all(cx, features.iter().any(|f| f == qdrant::FEATURE));
     }
 }

@@ -246,6 +246,12 @@ struct Raw {
     application_script: Option<Value>,
     #[serde(default)]
     vllm_engine_config: Option<Value>,
+    /// phoenix-ai claims `lxc_configs.*.ollama` and `lxc_configs.*.qdrant` (`Claim::part`) and
+    /// checks them (read by phoenix-services).
+    #[serde(default)]
+    ollama: Option<Value>,
+    #[serde(default)]
+    qdrant: Option<Value>,
     /// Shared with phoenix-net, which claims `lxc_configs.*.firewall` (its rules and files);
     /// this provider reads only `enabled`, for `firewall=1` on net0.
     #[serde(default)]
