@@ -158,6 +158,13 @@ impl Resource for Container {
                 profile,
             ));
         }
+        // Whatever routes to a container (the gateway's upstreams) lets it go first.
+        if self.spec.ensure == Ensure::Absent {
+            caps.insert(Capability::named(
+                "guest-released",
+                &format!("ct:{}", self.spec.id),
+            ));
+        }
         caps.into_iter().collect()
     }
 

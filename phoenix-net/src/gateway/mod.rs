@@ -19,6 +19,7 @@ pub mod nginx;
 mod real_hardening_tests;
 #[cfg(test)]
 mod real_nginx_tests;
+pub mod release;
 #[cfg(test)]
 mod samples;
 pub mod secure;

@@ -271,3 +271,40 @@ fn issue_13_the_secured_gateway_serves_tls_from_the_local_ca_live() {
         one("botsearch")
     );
 }
+
+#[test]
+fn issue_13_a_removed_replica_leaves_the_upstream_before_its_container_is_destroyed() {
+    use crate::support::{Scratch, arg, phoenix};
+    let scratch = Scratch::new();
+    let dir =
+        scratch.copy_lab_config(&["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"]);
+    let path = dir.join("phoenix_lxc_configs.json");
+    let mut lxc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+    let mut replica = lxc["lxc_configs"]["951"].clone();
+    replica["name"] = "vllm-granite-embed-r2-b".into();
+    replica["network_config"]["ip"] = "10.0.0.156/24".into();
+    replica["mac_address"] = "52:54:00:AA:BB:56".into();
+    replica["ensure"] = "absent".into();
+    lxc["lxc_configs"]["956"] = replica;
+    lxc["gateway"] = serde_json::json!({"container": 101});
+    std::fs::write(&path, lxc.to_string()).expect("write");
+    let ran = phoenix(&["graph", "--config", arg(&dir), "--format", "text"]);
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+    let line = ran
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("lxc.container[956]"))
+        .unwrap_or_else(|| panic!("no lxc.container[956]:\n{}", ran.stdout));
+    assert!(
+        line.contains("service[ct:101:nginx.service]"),
+        "the destroy of 956 does not wait for nginx's reload: {line}"
+    );
+    // A replica that stays is not held back by the gateway.
+    let kept = ran
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("lxc.container[951]"))
+        .unwrap_or_default();
+    assert!(!kept.contains("nginx"), "{kept}");
+}
