@@ -85,7 +85,7 @@ fn issue_11_a_missing_host_driver_plans_the_install_reports_reboot_required_and_
             )
         })
         .collect();
-    assert_eq!(deferred.len(), 3, "901, 951 and 955 wait: {warnings:?}");
+    assert_eq!(deferred.len(), 4, "901, 951, 953 and 955 wait: {warnings:?}");
     assert!(messages(&plan, "error").is_empty(), "{plan}");
     // The blacklist and the device-node unit are planned with it; nvidia is never blacklisted.
     assert!(
@@ -147,7 +147,7 @@ fn issue_11_a_loaded_driver_that_differs_from_the_config_is_cross_layer_drift() 
     let plan = plan_json(&config, &scratch);
     let warnings = messages(&plan, "warning");
     assert!(
-        warnings.iter().any(|m| m == "cross-layer drift: the node's loaded NVIDIA driver is 580.76.05, the config's is 580.95.05; containers 901, 951, 955 get GPUs, and their user-space driver must be exactly the host's"),
+        warnings.iter().any(|m| m == "cross-layer drift: the node's loaded NVIDIA driver is 580.76.05, the config's is 580.95.05; containers 901, 951, 953, 955 get GPUs, and their user-space driver must be exactly the host's"),
         "{warnings:?}"
     );
     assert!(
