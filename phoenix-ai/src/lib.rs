@@ -6,28 +6,48 @@
 //! the container's scope, after the features listed before it (`phoenix_core::feature`). What a
 //! service is configured to be is read from the config by the format crate `phoenix-services`,
 //! which phoenix-net's gateway reads too.
+//!
+//! After a service's resources, its health check (`health::Check`, kind `ai.health`) asks it
+//! from the node; the embedding round trip (`roundtrip`, kind `ai.round_trip`) follows the
+//! checks of its two services. `status` is `phoenix status`'s table of services.
 
+mod checks;
+pub mod config;
+pub mod endpoint;
+pub mod error;
+pub mod health;
+pub mod http;
 mod install;
 pub mod ollama;
 pub mod qdrant;
+pub mod roundtrip;
+#[cfg(feature = "sim")]
+pub mod sim;
+pub mod stand_in;
+pub mod status;
 #[cfg(test)]
 mod testing;
 mod unit_file;
 mod vllm;
 
-use phoenix_core::config::{Claim, Section};
+use phoenix_core::config::{Claim, ConfigSet, Section};
 use phoenix_core::{DecodeCx, Diagnostic, Kind, Provider};
 use phoenix_services::Problem;
 
+pub use error::{Error, Result};
 pub use install::INSTALL_SCRIPT;
 
 /// The AI services provider.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct AiProvider;
+#[derive(Debug, Default, Clone)]
+pub struct AiProvider {
+    /// Features whose services are health-checked even though this provider does not set them
+    /// up (set up by hand, or by tests).
+    checked: Vec<String>,
+}
 
 /// The AI services provider, for `Registry::builder().provider(...)`.
 pub fn provider() -> AiProvider {
-    AiProvider
+    AiProvider::default()
 }
 
 /// Reports the problems of a service reader as diagnostics.
@@ -35,6 +55,43 @@ fn report(problems: Vec<Problem>, cx: &mut DecodeCx<'_>) {
     for problem in problems {
         cx.report(Diagnostic::new(problem.severity, problem.message).at(problem.location));
     }
+}
+
+impl AiProvider {
+    /// Also checks the services of `features` (`vllm`, `ollama`, `qdrant`) where containers have
+    /// them, for services that are there without this provider setting them up.
+    pub fn checking<S: AsRef<str>>(mut self, features: impl IntoIterator<Item = S>) -> AiProvider {
+        self.checked
+            .extend(features.into_iter().map(|f| f.as_ref().to_owned()));
+        self
+    }
+
+    /// The features whose services get a health check: those this provider sets up, and those
+    /// it was asked to check.
+    fn checked_features(&self) -> Vec<String> {
+        let mut features = self.guest_features();
+        features.extend(self.checked.iter().cloned());
+        features
+    }
+}
+
+/// The round trip `phoenix round-trip` runs for `config` (which must have passed decode), or why
+/// there is none.
+pub fn round_trip_of(config: &ConfigSet) -> Result<roundtrip::RoundTrip, String> {
+    let spec = config::round_trip_spec(config)
+        .ok_or_else(|| format!("the config has no {} key", config::ROUND_TRIP_KEY))?;
+    let guests = phoenix_services::guests(config);
+    let endpoint = |vmid: u32, service: endpoint::Service| {
+        guests
+            .get(&vmid)
+            .and_then(|g| endpoint::Endpoint::of(g, service))
+            .ok_or_else(|| format!("container {vmid} has no {service} endpoint"))
+    };
+    Ok(roundtrip::RoundTrip::new(
+        &spec,
+        endpoint(spec.embedding_container, endpoint::Service::Vllm)?,
+        endpoint(spec.qdrant_container, endpoint::Service::Qdrant)?,
+    ))
 }
 
 impl Provider for AiProvider {
@@ -47,22 +104,33 @@ impl Provider for AiProvider {
             Kind::from_static(ollama::models::KIND),
             Kind::from_static(qdrant::upgrade::SNAPSHOT_KIND),
             Kind::from_static(qdrant::upgrade::STORAGE_KIND),
+            Kind::from_static(health::KIND),
+            Kind::from_static(roundtrip::KIND),
         ]
     }
 
     fn claims(&self) -> Vec<Claim> {
-        phoenix_services::vllm::KEYS
+        let mut claims: Vec<Claim> = phoenix_services::vllm::KEYS
             .iter()
             .chain(&[
                 phoenix_services::ollama::FEATURE,
                 phoenix_services::qdrant::FEATURE,
             ])
+            .chain(config::PART_KEYS)
             .map(|key| Claim::part("lxc_configs", format!("*.{key}")))
-            .collect()
+            .collect();
+        claims.push(Claim::managed(config::ROUND_TRIP_KEY));
+        claims
     }
 
     fn guest_features(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// The node's `curl` (requests to the services' stand-ins).
+    #[cfg(feature = "sim")]
+    fn emulators(&self) -> Vec<std::sync::Arc<dyn phoenix_core::sim::Emulator>> {
+        vec![std::sync::Arc::new(sim::CurlEmulator)]
     }
 
     fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
@@ -70,5 +138,6 @@ impl Provider for AiProvider {
         let features = self.guest_features();
         ollama::decode_all(cx, features.iter().any(|f| f == ollama::FEATURE));
         qdrant::decode_all(cx, features.iter().any(|f| f == qdrant::FEATURE));
+        checks::decode_all(sections, cx, &self.checked_features());
     }
 }
