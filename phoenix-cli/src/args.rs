@@ -27,8 +27,15 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Roll a container back to its provisioning snapshot (final-form) and converge again.
     Reconfigure(ReconfigureArgs),
-    /// Report on the target without planning changes: pool health, disk wear, warnings (read-only).
+    /// Report on the target without planning changes: pool health, disk wear, warnings, and a
+    /// table of the AI services (container, endpoint, state, model, version) asked with
+    /// read-only HTTP requests from the node (read-only).
     Status(StatusArgs),
+    /// Run the embedding round trip of the config's `embedding_round_trip`: embed its sentence
+    /// with the vLLM embedding service, upsert it into a scratch Qdrant collection, search it
+    /// back and delete the collection (writes only that scratch collection). Apply runs it too,
+    /// after either service changed or was unhealthy, unless `after_apply` is false.
+    RoundTrip(RoundTripArgs),
     /// Show the dependency graph of the config's resources.
     Graph(GraphArgs),
     /// Show the audit log of a simulated node (every command it ran, and which ones mutated it).
@@ -151,6 +158,19 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub common: Common,
     /// The host: `local`, `ssh://[user@]host[:port]`, `sim` or `sim:FILE`.
+    #[arg(long, env = "PHOENIX_TARGET", default_value = "local")]
+    pub target: String,
+    #[command(flatten)]
+    pub ssh: SshArgs,
+}
+
+/// `phoenix round-trip`.
+#[derive(Debug, Args)]
+pub struct RoundTripArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The host the requests are sent from: `local`, `ssh://[user@]host[:port]`, `sim` or
+    /// `sim:FILE`.
     #[arg(long, env = "PHOENIX_TARGET", default_value = "local")]
     pub target: String,
     #[command(flatten)]

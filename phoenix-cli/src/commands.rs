@@ -443,6 +443,10 @@ pub(crate) fn status(args: &StatusArgs, io: &Io) -> Result<i32, CliError> {
     };
     let opened = Opened::open(&target, &args.target, &args.ssh, &rt, io, run)?;
     let plan = rt.block_on(engine.plan(Arc::clone(&opened.host), &PlanOptions::default()));
+    let services = match ConfigSet::load(&args.common.config) {
+        Ok(config) => crate::services::rows(&config, &opened.host, &rt),
+        Err(_) => Vec::new(),
+    };
     opened.finish(&rt)?;
     let config_notes = engine.config_diagnostics().len();
     let findings: Vec<Diagnostic> =
@@ -453,6 +457,7 @@ pub(crate) fn status(args: &StatusArgs, io: &Io) -> Result<i32, CliError> {
             "host": plan.host,
             "findings": findings,
             "pending_changes": plan.changes.len(),
+            "services": services,
             "stats": plan.stats,
         });
         emit(&io.stdout, &to_json(&report));
@@ -466,6 +471,7 @@ pub(crate) fn status(args: &StatusArgs, io: &Io) -> Result<i32, CliError> {
             text.push_str(line);
             text.push('\n');
         }
+        text.push_str(&crate::services::table(&services));
         text.push_str(&format!(
             "{} change(s) pending ({} resource(s) converged); run `phoenix plan` to see them.\n",
             plan.changes.len(),

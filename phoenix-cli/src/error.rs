@@ -37,6 +37,12 @@ pub enum CliError {
         "refusing to apply without --yes: stdin is not a terminal, so there is no one to confirm"
     )]
     NotInteractive,
+    /// The config has no usable `embedding_round_trip`.
+    #[error("run the embedding round trip: {0}")]
+    RoundTripConfig(String),
+    /// A health check or the embedding round trip failed.
+    #[error(transparent)]
+    Ai(#[from] phoenix_ai::Error),
     /// An LXC operation failed.
     #[error(transparent)]
     Lxc(#[from] phoenix_lxc::Error),

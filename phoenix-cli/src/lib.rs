@@ -10,6 +10,7 @@ pub mod io;
 pub mod logging;
 mod plan_key;
 pub mod render;
+mod services;
 pub mod target;
 
 use clap::Parser as _;
@@ -46,6 +47,7 @@ where
         Command::Apply(args) => commands::apply(args, io),
         Command::Status(args) => commands::status(args, io),
         Command::Reconfigure(args) => commands::reconfigure(args, io),
+        Command::RoundTrip(args) => services::round_trip(args, io),
         Command::Graph(args) => commands::graph(args, io),
         Command::SimAudit(args) => commands::sim_audit(args, io),
     };

@@ -8,10 +8,11 @@
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-/// The filter for `verbosity` (0 = warnings only), unless `PHOENIX_LOG` sets one.
+/// The filter for `verbosity` (0 = warnings, and the progress of health checks waiting for a
+/// service, which can take minutes), unless `PHOENIX_LOG` sets one.
 pub fn filter(verbosity: u8) -> EnvFilter {
     let level = match verbosity {
-        0 => "warn",
+        0 => "warn,phoenix_ai::health=info",
         1 => "info",
         2 => "debug",
         _ => "trace",

@@ -308,14 +308,8 @@ const LATER_KEYS: &[(&str, &str)] = &[
         "application scripts become features of later providers",
     ),
     ("ports", "informational"),
-    (
-        "health_check",
-        "health checks arrive with the service providers",
-    ),
-    ("tests", "Phoenix verifies every resource after apply"),
-    ("integration_tests", "legacy test wiring"),
-    ("run_integration_tests", "legacy test wiring"),
-    ("vllm", "legacy vLLM fields"),
+    // `health_check`, `tests`, `integration_tests`, `run_integration_tests` and `vllm` are
+    // phoenix-ai's (`Claim::part`), which notes or reads them.
 ];
 
 #[derive(Debug, Deserialize)]

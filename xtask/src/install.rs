@@ -39,6 +39,8 @@ pub(crate) const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "libnginx-mod-http-js",
     ),
     ("python3", "python3"),
+    // The gateway's live test and phoenix-ai's health checks and embedding round trip run the
+    // real curl against stand-in HTTP servers.
     ("curl", "curl"),
     // The gateway's TLS, ModSecurity and fail2ban parts: nginx -t loads the ModSecurity module
     // and the CRS rules, the live test checks the handshake with openssl's client and the

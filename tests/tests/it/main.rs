@@ -2,6 +2,7 @@
 //! simulated node, through the library and through the command line run in-process.
 
 mod admin;
+mod ai;
 mod apparmor;
 mod cli;
 mod engine;
