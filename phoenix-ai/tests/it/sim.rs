@@ -79,7 +79,8 @@ const CONFIG: &str = r#"{
   "lxc_configs": {
     "951": {"name": "vllm-granite-embed-r2", "start_at_boot": true, "features": ["vllm"],
             "network_config": {"ip": "10.0.0.151/24"},
-            "vllm_engine_config": {"ServerConfig": {"port": 8000, "served_model_name": "granite-embed-r2"}},
+            "vllm_engine_config": {"ModelConfig": {"model": "ibm-granite/granite-embedding-english-r2"},
+                                   "ServerConfig": {"port": 8000, "served_model_name": "granite-embed-r2"}},
             "health_check": {"timeout_seconds": 2, "interval_seconds": 1}},
     "952": {"name": "qdrant-VSCodeRag", "start_at_boot": true, "features": ["qdrant"],
             "network_config": {"ip": "10.0.0.152/24"},
