@@ -29,7 +29,10 @@ pub(crate) fn decode_all(sections: &[Section<'_>], cx: &mut DecodeCx<'_>, featur
     };
     let mut checks: BTreeMap<(u32, Service), (ResourceId, Endpoint)> = BTreeMap::new();
     for guest in phoenix_services::guests(cx.config()).values() {
-        let has_service = guest.features.iter().any(|f| features.contains(&f.as_str()));
+        let has_service = guest
+            .features
+            .iter()
+            .any(|f| features.contains(&f.as_str()));
         if !has_service || !guest.start_at_boot {
             // A template does not run: its clones' services are checked.
             continue;

@@ -5,7 +5,8 @@
 //! The vLLM port and served model name come from `phoenix_services::vllm` (the one model of the
 //! server's flags); when its keys have errors (reported by this provider), leniently from
 //! `vllm_engine_config.ServerConfig` (or `ModelConfig.model`), else upstream's flat `vllm_port`,
-//! `vllm_served_model_name` and `vllm_model`. The default ports are the services' own (vLLM
+//! `vllm_served_model_name` and `vllm_model`. Ollama's port is `ollama.port`, Qdrant's
+//! `qdrant.http_port` (checked by `phoenix_services`). The default ports are the services' own (vLLM
 //! 8000, Ollama 11434, Qdrant 6333).
 
 use std::fmt;
@@ -113,7 +114,9 @@ impl Endpoint {
                 ),
                 None => (vllm_port(entry), vllm_served_model(entry)),
             },
-            _ => (None, None),
+            // The keys `phoenix_services::{ollama, qdrant}` read and check.
+            Service::Ollama => (port_at(entry, "ollama", "port"), None),
+            Service::Qdrant => (port_at(entry, "qdrant", "http_port"), None),
         };
         Some(Endpoint {
             service,
@@ -169,6 +172,15 @@ fn section<'a>(entry: &'a Value, name: &str, key: &str) -> Option<&'a Value> {
     entry.get("vllm_engine_config")?.get(name)?.get(key)
 }
 
+fn port_at(entry: &Value, key: &str, field: &str) -> Option<u16> {
+    entry
+        .get(key)?
+        .get(field)?
+        .as_u64()
+        .and_then(|p| u16::try_from(p).ok())
+        .filter(|p| *p != 0)
+}
+
 fn vllm_port(entry: &Value) -> Option<u16> {
     section(entry, "ServerConfig", "port")
         .or_else(|| entry.get("vllm_port"))
@@ -204,6 +216,8 @@ mod tests {
             "802": {"features": ["vllm"], "network_config": {"ip": "10.0.0.182/24"},
                     "vllm_engine_config": {"ModelConfig": {"model": "Qwen/Qwen3-4B"}}},
             "955": {"features": ["nvidia", "ollama"], "network_config": {"ip": "10.0.0.155/24"}},
+            "956": {"features": ["ollama", "qdrant"], "network_config": {"ip": "10.0.0.156/24"},
+                    "ollama": {"port": 11500}, "qdrant": {"http_port": 6400}},
             "952": {"features": ["qdrant"], "network_config": {"ip": "dhcp"}}
         }}"#;
         let document = Document::parse(PathBuf::from("c.json"), text.to_owned()).expect("JSON");
@@ -221,6 +235,8 @@ mod tests {
                 "950.vllm http://10.0.0.150:8000 Some(\"qwen2.5-7b-awq\")",
                 "951.vllm http://10.0.0.151:8001 Some(\"granite-embed-r2\")",
                 "955.ollama http://10.0.0.155:11434 None",
+                "956.ollama http://10.0.0.156:11500 None",
+                "956.qdrant http://10.0.0.156:6400 None",
             ]
         );
         assert!(endpoints_of(&guests[&951], &["ollama"]).is_empty());

@@ -84,6 +84,7 @@ const CONFIG: &str = r#"{
             "health_check": {"timeout_seconds": 2, "interval_seconds": 1}},
     "952": {"name": "qdrant-VSCodeRag", "start_at_boot": true, "features": ["qdrant"],
             "network_config": {"ip": "10.0.0.152/24"},
+            "volumes": [{"name": "qdrant_data", "pool": "quickOS-shared-prod-data", "size_gb": 20, "mount_point": "/qdrant/storage"}],
             "health_check": {"command": "curl -s --fail http://localhost:6333", "retries": 2, "interval": 1}}
   },
   "embedding_round_trip": {"embedding_container": 951, "qdrant_container": 952}
