@@ -53,15 +53,20 @@ fn issue_12_phoenix_status_shows_a_table_of_the_services() {
     assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
     insta::assert_snapshot!(services_block(&ran.stdout), @r"
     Services:
-      CONTAINER                  SERVICE  ENDPOINT                 STATE                                             MODEL                                 VERSION
-      951 vllm-granite-embed-r2  vLLM     http://10.0.0.151:8000   healthy                                           granite-embed-r2                      0.10.2
-      952 qdrant-VSCodeRag       Qdrant   http://10.0.0.152:6333   GET /readyz: HTTP 503: some shards are not ready  -                                     -
-      955 ollama-oWUI            Ollama   http://10.0.0.155:11434  healthy                                           llama3.1:8b, nomic-embed-text:latest  0.5.7
+      CONTAINER                    SERVICE  ENDPOINT                 STATE                                                            MODEL                                 VERSION
+      951 vllm-granite-embed-r2    vLLM     http://10.0.0.151:8000   healthy                                                          granite-embed-r2                      0.10.2
+      952 qdrant-VSCodeRag         Qdrant   http://10.0.0.152:6333   GET /readyz: HTTP 503: some shards are not ready                 -                                     -
+      953 vllm-granite-embed-r2-b  vLLM     http://10.0.0.154:8000   GET /health: curl: (7) Failed to connect to 10.0.0.154 port ...  -                                     -
+      955 ollama-oWUI              Ollama   http://10.0.0.155:11434  healthy                                                          llama3.1:8b, nomic-embed-text:latest  0.5.7
     ");
     let json = phoenix(&["status", "--config", &config, "--target", &target, "--json"]);
     let report: Value = serde_json::from_str(&json.stdout).expect("JSON");
     assert_eq!(report["services"][0]["healthy"], true);
     assert_eq!(report["services"][1]["healthy"], false);
+    assert_eq!(
+        report["services"][2]["container"],
+        "953 vllm-granite-embed-r2-b"
+    );
 }
 
 #[test]

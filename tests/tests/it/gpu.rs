@@ -85,7 +85,11 @@ fn issue_11_a_missing_host_driver_plans_the_install_reports_reboot_required_and_
             )
         })
         .collect();
-    assert_eq!(deferred.len(), 4, "901, 951, 953 and 955 wait: {warnings:?}");
+    assert_eq!(
+        deferred.len(),
+        4,
+        "901, 951, 953 and 955 wait: {warnings:?}"
+    );
     assert!(messages(&plan, "error").is_empty(), "{plan}");
     // The blacklist and the device-node unit are planned with it; nvidia is never blacklisted.
     assert!(
