@@ -1,6 +1,6 @@
 //! The resources of the gateway's security settings, beside the gateway's own ([`super::build`]):
 //! the local CA on the node and its certificate in the gateway's container, the CA in the trust
-//! store of every lab container with features, the API keys map, ModSecurity's packages and rules
+//! store of every lab container with features that starts at boot, the API keys map, ModSecurity's packages and rules
 //! file, and fail2ban's package, jail file (checked by `fail2ban-client -t`) and service.
 //!
 //! What nginx loads (certificate, keys map, rules file) comes before `nginx.conf`, whose
@@ -65,7 +65,8 @@ pub(crate) fn add_before(
         added.files.push(Resource::id(&cert));
         cx.add_at(cert, at.clone());
         if *trust {
-            for (vmid, location) in trusting(cx.config()) {
+            let provisioned = trusting(cx.config(), |f| cx.guest_feature_provider(f).is_some());
+            for (vmid, location) in provisioned {
                 let Ok(guest) = cx.scope(&format!("ct:{vmid}")) else {
                     continue;
                 };
@@ -175,9 +176,14 @@ fn cert_names(declared: &Declared, extra: &[String]) -> Vec<String> {
     names
 }
 
-/// The containers whose trust store gets the CA: every present container of `lxc_configs` with
-/// features (Phoenix provisions them, so they have a scope), with its location.
-fn trusting(config: &ConfigSet) -> Vec<(u32, Location)> {
+/// The in-guest feature phoenix-lxc implements itself (it lists no `Provider::guest_features`).
+const LXC_FEATURE: &str = "base_setup";
+
+/// The containers whose trust store gets the CA: every present container of `lxc_configs` that
+/// Phoenix provisions (one of its own features is `base_setup` or `implemented` by a registered
+/// provider, so its scope is ready) and that starts at boot (the services that call each other;
+/// a template's clones get their own), with its location.
+fn trusting(config: &ConfigSet, implemented: impl Fn(&str) -> bool) -> Vec<(u32, Location)> {
     let mut out = Vec::new();
     for section in config.sections().filter(|s| s.key == "lxc_configs") {
         let Some(entries) = section.value.as_object() else {
@@ -188,11 +194,18 @@ fn trusting(config: &ConfigSet) -> Vec<(u32, Location)> {
                 continue;
             };
             let absent = entry.get("ensure").and_then(Value::as_str) == Some("absent");
-            let has_features = entry
-                .get("features")
-                .and_then(Value::as_array)
-                .is_some_and(|f| !f.is_empty());
-            if !absent && has_features {
+            let has_features =
+                entry
+                    .get("features")
+                    .and_then(Value::as_array)
+                    .is_some_and(|features| {
+                        features
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .any(|f| f == LXC_FEATURE || implemented(f))
+                    });
+            let runs = entry.get("start_at_boot").and_then(Value::as_bool) == Some(true);
+            if !absent && has_features && runs {
                 out.push((vmid, section.location_of(&section.path().key(key))));
             }
         }

@@ -151,6 +151,8 @@ fn suite_canary() {
         "admin password hash",
         "a malformed password hash",
         "the Samba password file",
+        "the gateway's API keys file",
+        "the local CA's key",
     ] {
         canaries.add(place);
     }
@@ -331,6 +333,7 @@ fn suite_canary() {
 
     check_bad_input(&mut canaries, &scratch);
     check_command_environment(&mut canaries);
+    check_gateway_secrets(&mut canaries);
     println!(
         "suite canary: {} canaries, {} outputs checked, 0 leaks",
         canaries.by_place.len(),
@@ -467,5 +470,99 @@ fn check_command_environment(canaries: &mut Canaries) {
     assert!(
         captured.stderr().contains("TOKEN=<redacted>"),
         "the log shows the command"
+    );
+}
+
+/// The gateway's secrets (issue 13): the operator's API keys file and the local CA's key on
+/// the node, both read by the node's probe; no plan, log or saved plan shows them.
+fn check_gateway_secrets(canaries: &mut Canaries) {
+    let scratch = Scratch::new();
+    let config =
+        scratch.copy_lab_config(&["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"]);
+    scratch.seed_lab_state();
+    let lxc = config.join("phoenix_lxc_configs.json");
+    let mut json: Value =
+        serde_json::from_str(&std::fs::read_to_string(&lxc).expect("read")).expect("JSON");
+    json["gateway"] = serde_json::json!({
+        "container": 101,
+        "tls": {"mode": "local_ca"},
+        "api_keys_file": "/root/phoenix/gateway-api-keys",
+        "modsecurity": "detection",
+        "fail2ban": true,
+    });
+    std::fs::write(&lxc, serde_json::to_string_pretty(&json).expect("JSON")).expect("write");
+    let authority = phoenix_net::gateway::ca::new_ca(1_796_000_000).expect("a CA");
+    let mut state = scratch.state();
+    state.files.insert(
+        "/root/phoenix/gateway-api-keys".to_owned(),
+        SimFile::new(
+            format!("{}\n", canaries.get("the gateway's API keys file")),
+            0o600,
+            "root:root",
+        ),
+    );
+    state.files.insert(
+        phoenix_net::gateway::tls_resources::CA_KEY.to_owned(),
+        SimFile::new(
+            format!(
+                "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+                canaries.get("the local CA's key")
+            ),
+            0o600,
+            "root:root",
+        ),
+    );
+    state.files.insert(
+        phoenix_net::gateway::tls_resources::CA_CERT.to_owned(),
+        SimFile::new(authority.cert_pem, 0o644, "root:root"),
+    );
+    scratch.write_state(&state);
+    let config = arg(&config).to_owned();
+    let target = scratch.target();
+    let saved = scratch.path().join("gateway-plan.json");
+    for (what, args, logged) in [
+        ("gateway plan", vec!["plan"], false),
+        ("gateway plan --json", vec!["plan", "--json"], false),
+        ("gateway plan -vvv", vec!["plan"], true),
+        (
+            "gateway plan --out",
+            vec!["plan", "--out", arg(&saved)],
+            false,
+        ),
+    ] {
+        let mut all = vec![
+            args[0],
+            "--config",
+            config.as_str(),
+            "--target",
+            target.as_str(),
+        ];
+        all.extend_from_slice(&args[1..]);
+        let ran = if logged {
+            all.push("-vvv");
+            phoenix_logged(&all)
+        } else {
+            phoenix(&all)
+        };
+        assert!(
+            ran.code == 0 || ran.code == 2,
+            "{what}: {}\n{}",
+            ran.stdout,
+            ran.stderr
+        );
+        if what == "gateway plan" {
+            // The plan does make the keys map and trusts the CA: the secrets were in play.
+            assert!(
+                ran.stdout.contains("gateway.api_keys[ct:101:"),
+                "{}",
+                ran.stdout
+            );
+            assert!(ran.stdout.contains("gateway.trust[ct:"), "{}", ran.stdout);
+        }
+        canaries.check_run(what, &ran);
+    }
+    canaries.check(
+        "the gateway's saved plan",
+        &std::fs::read_to_string(&saved).expect("saved"),
     );
 }
