@@ -308,3 +308,72 @@ fn issue_13_a_removed_replica_leaves_the_upstream_before_its_container_is_destro
         .unwrap_or_default();
     assert!(!kept.contains("nginx"), "{kept}");
 }
+
+#[tokio::test]
+async fn issue_13_the_local_ca_is_made_once_on_the_node_with_a_root_only_key_and_kept() {
+    use phoenix_core::apply::{Observer, Quiet, Status};
+    use phoenix_core::directory::Directory;
+    use phoenix_core::scope::Scope;
+    use phoenix_core::sim::{SimNode, SimState};
+    use phoenix_core::{ApplyOptions, DynResource, PlanOptions, Resource};
+    use phoenix_net::gateway::tls_resources::{CA_CERT, CA_DIR, CA_KEY, CaResource};
+    use std::sync::Arc;
+
+    let node = Arc::new(SimNode::from_state(SimState::new(), Vec::new()).expect("a node"));
+    let make = || {
+        let scope = Scope::node();
+        let dir = Directory::new(&scope, CA_DIR)
+            .mode(0o700)
+            .owner("root:root");
+        let ca = CaResource::new(&scope).depends_on(Resource::id(&dir));
+        crate::support::engine(vec![
+            Box::new(dir) as Box<dyn DynResource>,
+            Box::new(ca) as Box<dyn DynResource>,
+        ])
+    };
+    let host = crate::support::host(&node);
+    let plan = make()
+        .plan(Arc::clone(&host), &PlanOptions::default())
+        .await;
+    let text = serde_json::to_string(&plan.changes).expect("JSON");
+    assert!(
+        text.contains("gateway.ca") && text.contains("made by Phoenix at apply"),
+        "{text}"
+    );
+    let report = make()
+        .apply(
+            Arc::clone(&host),
+            &ApplyOptions::default(),
+            Arc::new(Quiet) as Arc<dyn Observer>,
+        )
+        .await
+        .expect("no plan errors");
+    assert!(
+        report.outcomes.iter().all(|o| o.status == Status::Applied),
+        "{:#?}",
+        report.outcomes
+    );
+    let state = node.state();
+    let key = &state.files[CA_KEY];
+    assert_eq!((key.mode, key.owner.as_str()), (0o600, "root:root"));
+    assert!(key.content.contains("PRIVATE KEY"));
+    let cert = state.files[CA_CERT].content.clone();
+    let info = ca::read_cert(&cert).expect("the CA reads back");
+    assert!(info.is_ca);
+    // The report shows no key material.
+    let shown = format!("{report:?}");
+    assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+    // Converged: the second plan is empty, and the CA is the same.
+    let plan = make()
+        .plan(Arc::clone(&host), &PlanOptions::default())
+        .await;
+    let changes: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| !c.is_noop())
+        .map(|c| c.id.to_string())
+        .collect();
+    assert_eq!(changes, Vec::<String>::new(), "{:#?}", plan.diagnostics);
+    assert!(plan.diagnostics.is_empty(), "{:#?}", plan.diagnostics);
+    assert_eq!(node.state().files[CA_CERT].content, cert);
+}
