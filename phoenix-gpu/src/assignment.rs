@@ -2,8 +2,9 @@
 //!
 //! GPU indexes map to device nodes (`/dev/nvidia<i>`) through `nvidia-smi`'s list, read by the
 //! node's one probe: an index the node does not have is a plan error at the container's
-//! `gpu_assignment`; when the list cannot be read (no driver yet, or one waiting for a reboot),
-//! the container's GPU work is deferred with a warning that says why.
+//! `gpu_assignment`. When the list cannot be read (no driver yet, or one waiting for a reboot)
+//! there is nothing to check yet: phoenix-lxc's `lxc.gpu`, which defers the container's
+//! passthrough lines, says so with the reason.
 
 use async_trait::async_trait;
 use phoenix_core::{BoxError, Ctx, Delta, Diagnostic, Kind, Resource, ResourceId, Scope};
@@ -73,19 +74,12 @@ impl Resource for AssignmentCheck {
     }
 }
 
-/// The pure check: every index exists on the node, or a deferral when the list is unknown.
+/// The pure check: every index exists on the node; nothing to say while the list is unknown
+/// (`lxc.gpu` reports the deferral).
 pub fn check(assignment: &Assignment, observed: Option<&HostGpus>) -> Delta {
     let vmid = assignment.vmid;
     let Some(indexes) = observed.and_then(|gpus| gpus.indexes.as_ref()) else {
-        let why = observed
-            .and_then(|gpus| gpus.why.clone())
-            .unwrap_or_else(|| "the GPUs are unknown".into());
-        return Delta::none().diagnostic(
-            Diagnostic::warning(format!(
-                "GPU passthrough of container {vmid} is deferred: the node's GPUs cannot be listed ({why}); it follows once the NVIDIA driver is installed and loaded (after a reboot)"
-            ))
-            .at(assignment.at.clone()),
-        );
+        return Delta::none();
     };
     let missing: Vec<String> = assignment
         .gpus
@@ -147,12 +141,7 @@ mod tests {
                 Some(Severity::Error),
                 "GPU 2, 3 does not exist",
             ),
-            (
-                &[0],
-                &unknown,
-                Some(Severity::Warning),
-                "deferred: the node's GPUs cannot be listed (nvidia-smi is not installed)",
-            ),
+            (&[0], &unknown, None, ""),
         ];
         for (gpus, host, severity, message) in cases {
             let delta = check(&assignment(gpus), Some(host));

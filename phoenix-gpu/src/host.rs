@@ -1,54 +1,42 @@
 //! What the node says about its GPUs, read through queries of the node's one probe (so a no-op
 //! plan runs no command of this provider's own): the GPU list from `nvidia-smi`, the loaded
 //! module from `/proc/driver/nvidia/version`, the module installed for the running kernel from
-//! `modinfo`, the device majors from `/proc/devices`, and pve-container's version from the
-//! probe's packages.
+//! `modinfo`, the device majors from `/proc/devices`, and pve-container's version from
+//! `dpkg-query`; the GPU list, the majors and pve-container's version are queries phoenix-lxc
+//! shares (`phoenix_pve::gpu::node_queries`).
 
 use phoenix_core::probe::{QueryFact, ScopeFacts, observe};
 use phoenix_core::{BoxError, Ctx, Scope};
 use serde::{Deserialize, Serialize};
 
-use crate::parse::{
-    GpuRow, ParseError, ProcDevices, QUERY_FIELDS, parse_driver_version, parse_proc_devices,
-    parse_query_gpu,
-};
+use crate::parse::{GpuRow, ParseError, ProcDevices, parse_driver_version};
 
-/// The query name of the GPU list.
-pub const QUERY_GPUS: &str = "nvidia-smi";
+/// The query name of the GPU list (shared with phoenix-lxc through `phoenix_pve::gpu`).
+pub const QUERY_GPUS: &str = phoenix_pve::gpu::QUERY_GPUS;
 /// The query name of the loaded module's version.
 pub const QUERY_LOADED: &str = "nvidia-version";
 /// The query name of the installed module's version.
 pub const QUERY_INSTALLED: &str = "nvidia-modinfo";
-/// The query name of the device majors.
-pub const QUERY_DEVICES: &str = "proc-devices";
-/// The package whose version says whether `devN:` entries exist (pve-container ≥ 5.0.7).
-pub const PVE_CONTAINER: &str = "pve-container";
+/// The query name of the device majors (shared with phoenix-lxc).
+pub const QUERY_DEVICES: &str = phoenix_pve::gpu::QUERY_DEVICES;
 
-/// The argv of each query.
-pub fn queries() -> [(&'static str, Vec<String>); 4] {
+/// The argv of this provider's own queries (the shared ones are `phoenix_pve::gpu`'s).
+pub fn queries() -> [(&'static str, Vec<String>); 2] {
     let owned = |argv: &[&str]| argv.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     [
-        (
-            QUERY_GPUS,
-            owned(&[
-                "nvidia-smi",
-                &format!("--query-gpu={QUERY_FIELDS}"),
-                "--format=csv,noheader",
-            ]),
-        ),
         (QUERY_LOADED, owned(&["cat", "/proc/driver/nvidia/version"])),
         (
             QUERY_INSTALLED,
             owned(&["modinfo", "-F", "version", "nvidia"]),
         ),
-        (QUERY_DEVICES, owned(&["cat", "/proc/devices"])),
     ]
 }
 
-/// Registers the queries with the node's probe (not pve-container's package: every package in a
-/// scope's inventory is one the scope's `apt-get install` installs when missing). Called at decode by every
-/// resource that reads [`GpuHost`]; registering twice is the same registration.
+/// Registers the queries with the node's probe: the shared ones (GPU list, majors,
+/// pve-container's version) and this provider's own. Called at decode by every resource that
+/// reads [`GpuHost`]; registering twice is the same registration.
 pub fn observe_node(node: &Scope) {
+    phoenix_pve::gpu::observe_node(node);
     node.observe(|inventory| {
         for (name, argv) in queries() {
             inventory
@@ -72,7 +60,7 @@ pub struct GpuHost {
     pub gpus_error: Option<String>,
     /// The device majors.
     pub devices: ProcDevices,
-    /// pve-container's version, when the probe observed it for another resource.
+    /// pve-container's version (`None`: not installed).
     pub pve_container: Option<String>,
 }
 
@@ -99,24 +87,7 @@ pub fn from_facts(facts: &ScopeFacts) -> Result<GpuHost, ParseError> {
             output: String::new(),
         })
     };
-    let gpus = query(QUERY_GPUS);
-    let (gpus, gpus_error) = if gpus.success() {
-        (Some(parse_query_gpu(&gpus.output)?), None)
-    } else if gpus.is_missing_program() {
-        (None, Some("nvidia-smi is not installed".to_owned()))
-    } else {
-        let last = gpus
-            .output
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        (
-            None,
-            Some(format!("nvidia-smi exited {}: {last}", gpus.status)),
-        )
-    };
+    let shared = phoenix_pve::gpu::node_gpus(facts)?;
     let loaded = query(QUERY_LOADED);
     let loaded = if loaded.success() {
         Some(parse_driver_version(&loaded.output)?.version)
@@ -128,31 +99,19 @@ pub fn from_facts(facts: &ScopeFacts) -> Result<GpuHost, ParseError> {
         .success()
         .then(|| installed.output.trim().to_owned())
         .filter(|version| !version.is_empty());
-    let devices = query(QUERY_DEVICES);
-    let devices = if devices.success() {
-        parse_proc_devices(&devices.output)?
-    } else {
-        ProcDevices::default()
-    };
-    let pve_container = facts
-        .packages
-        .get(PVE_CONTAINER)
-        .filter(|package| package.is_installed())
-        .map(|package| package.version.clone());
     Ok(GpuHost {
         loaded,
         installed,
-        gpus,
-        gpus_error,
-        devices,
-        pve_container,
+        gpus: shared.gpus,
+        gpus_error: shared.gpus_error,
+        devices: shared.devices,
+        pve_container: shared.pve_container,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use phoenix_core::probe::PackageFact;
 
     fn fact(status: i32, output: &str) -> QueryFact {
         QueryFact {
@@ -166,7 +125,10 @@ mod tests {
         let mut facts = ScopeFacts::default();
         facts.queries.insert(
             QUERY_GPUS.into(),
-            fact(0, include_str!("parse/fixtures/query-gpu.csv")),
+            fact(
+                0,
+                include_str!("../../phoenix-pve/src/gpu/fixtures/query-gpu.csv"),
+            ),
         );
         facts.queries.insert(
             QUERY_LOADED.into(),
@@ -180,14 +142,14 @@ mod tests {
             .insert(QUERY_INSTALLED.into(), fact(0, "580.159.04\n"));
         facts.queries.insert(
             QUERY_DEVICES.into(),
-            fact(0, include_str!("parse/fixtures/proc-devices.txt")),
+            fact(
+                0,
+                include_str!("../../phoenix-pve/src/gpu/fixtures/proc-devices.txt"),
+            ),
         );
-        facts.packages.insert(
-            PVE_CONTAINER.into(),
-            PackageFact {
-                status: "ii".into(),
-                version: "5.1.12".into(),
-            },
+        facts.queries.insert(
+            phoenix_pve::gpu::QUERY_PVE_CONTAINER.into(),
+            fact(0, "5.1.12"),
         );
         let host = from_facts(&facts).expect("host");
         assert_eq!(host.loaded.as_deref(), Some("580.159.04"));
@@ -219,7 +181,7 @@ mod tests {
         assert_eq!(
             host,
             GpuHost {
-                gpus_error: Some("nvidia-smi is not installed".into()),
+                gpus_error: Some("the NVIDIA driver is not installed: no nvidia-smi".into()),
                 ..GpuHost::default()
             }
         );

@@ -3,8 +3,9 @@
 //! Kinds: `gpu.driver` (the kernel driver: installed and loaded version against the config, a
 //! guarded runfile install with DKMS that needs a reboot Phoenix never does, cross-layer drift)
 //! and `gpu.assignment` (a container's `gpu_assignment` against the GPUs `nvidia-smi` lists);
-//! plus core primitives: the `nouveau` blacklist (`file`) and the oneshot unit that creates the
-//! device nodes before guests start (`file` + `service`).
+//! and `gpu.devices` (the oneshot unit that creates the device nodes before guests start, its
+//! start deferred while the driver waits for a reboot); plus core primitives: the `nouveau`
+//! blacklist and the unit's file (`file`).
 //!
 //! Everything is inspected through queries of the node's one probe (`host`), so a no-op plan
 //! runs no command of this provider's own.
@@ -39,6 +40,7 @@ impl Provider for GpuProvider {
         vec![
             Kind::from_static(driver::KIND),
             Kind::from_static(assignment::KIND),
+            Kind::from_static(units::DEVICES_KIND),
         ]
     }
 

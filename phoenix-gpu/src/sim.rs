@@ -170,7 +170,10 @@ mod tests {
         let query = format!("--query-gpu={QUERY_FIELDS}");
         let out = nvidia_smi(&h200(), &[query.as_str(), "--format=csv,noheader"]);
         assert_eq!(out.status, 0);
-        let sample = parse_query_gpu(include_str!("parse/fixtures/query-gpu.csv")).expect("sample");
+        let sample = parse_query_gpu(include_str!(
+            "../../phoenix-pve/src/gpu/fixtures/query-gpu.csv"
+        ))
+        .expect("sample");
         let emulated = parse_query_gpu(&out.stdout).expect("emulated");
         // Everything but the UUID, which is the card's own.
         assert_eq!(emulated[0].name, sample[0].name);

@@ -178,6 +178,11 @@ pub struct ContainerSpec {
     /// The vLLM engine config, carried for later providers.
     #[serde(skip)]
     pub vllm_engine_config: Option<Value>,
+    /// The GPUs of `gpu_assignment` (`Some(vec![])` for `"none"`, `None` when the key is absent
+    /// or malformed: phoenix-gpu validates it and reports its errors), passed through by
+    /// `lxc.gpu`.
+    #[serde(skip)]
+    pub gpus: Option<Vec<u32>>,
 }
 
 /// Fields of one container, in the upstream shape (unknown keys are errors with a suggestion).

@@ -15,7 +15,7 @@ mod diff_tests;
 mod disks;
 #[cfg(all(test, feature = "sim"))]
 mod inspect_tests;
-mod settings;
+pub(crate) mod settings;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -169,7 +169,12 @@ impl Resource for Features {
     }
 
     fn depends_on(&self) -> Vec<ResourceId> {
-        vec![Container::id_for(self.spec.id)]
+        let mut deps = vec![Container::id_for(self.spec.id)];
+        // Provisioning starts the container with its GPUs in place.
+        if self.spec.gpus.is_some() {
+            deps.push(crate::gpu::Passthrough::id_for(self.spec.id));
+        }
+        deps
     }
 
     /// Provisioning starts the container: scoped resources in `ct:<id>` come after it.

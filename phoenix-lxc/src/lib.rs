@@ -2,7 +2,8 @@
 //!
 //! Per container: `lxc.container` (create from a template or clone the parent's snapshot; one
 //! `pct set` for what differs; mounts by path; raw `lxc.*` lines in the main section; grow the
-//! root disk; restart once at the end when needed), `lxc.features` (in-container provisioning,
+//! root disk; restart once at the end when needed), `lxc.gpu` (the NVIDIA passthrough lines of
+//! a container with `gpu_assignment`), `lxc.features` (in-container provisioning,
 //! probed in one `pct exec`), `lxc.snapshot` (the provisioning snapshot with a spec digest) and,
 //! for containers that start at boot, `lxc.start` (in boot order, after dependencies).
 //!
@@ -14,6 +15,7 @@ pub mod container;
 mod error;
 mod facts;
 pub mod features;
+pub mod gpu;
 mod guest;
 pub mod parse;
 pub mod reconfigure;
@@ -55,6 +57,7 @@ impl Provider for LxcProvider {
         [
             container::KIND,
             features::KIND,
+            gpu::KIND,
             snapshot::KIND,
             start::KIND,
             template::KIND,
@@ -136,6 +139,15 @@ impl Provider for LxcProvider {
             );
             if spec.ensure == Ensure::Absent {
                 continue;
+            }
+            if let Some(gpus) = &spec.gpus {
+                match cx.scope("node") {
+                    Ok(node) => cx.add_at(
+                        gpu::Passthrough::new(&node, spec.id, gpus.clone(), spec.lxc.clone()),
+                        origin.clone(),
+                    ),
+                    Err(err) => cx.report(phoenix_core::Diagnostic::error(err.to_string())),
+                }
             }
             let digest = snapshot::digest(spec);
             if !spec.features.is_empty() {

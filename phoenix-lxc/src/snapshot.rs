@@ -184,6 +184,9 @@ impl Resource for Snapshot {
 
     fn depends_on(&self) -> Vec<ResourceId> {
         let mut deps = vec![Container::id_for(self.spec.id)];
+        if self.spec.gpus.is_some() {
+            deps.push(crate::gpu::Passthrough::id_for(self.spec.id));
+        }
         if !self.spec.features.is_empty() {
             deps.push(crate::features::Features::id_for(self.spec.id));
             if !self.spec.start_at_boot {

@@ -1,6 +1,7 @@
-//! The NVIDIA passthrough lines of a container conf, in both forms Proxmox VE knows, as a pure
-//! function of the GPUs a container gets and what the node has. Not written into any conf yet:
-//! phoenix-lxc, which owns the conf, is to write them (ARCHITECTURE.md, `phoenix-gpu`).
+//! The NVIDIA passthrough of a container conf, in both forms Proxmox VE knows, as pure
+//! functions of the GPUs a container gets and what the node has. phoenix-lxc, which owns the
+//! conf, writes them; phoenix-gpu checks the driver and the assignment. Both read the node
+//! through the same queries of its one probe (`node`), so neither depends on the other.
 //!
 //! - `devN:` entries (pve-container ≥ 5.0.7, Proxmox VE 8.1+): Proxmox creates the nodes at
 //!   every start with the majors the host has then, so nothing depends on dynamic majors.
@@ -12,7 +13,19 @@
 //!   and `lxc.mount.entry: ... none bind,optional,create=file` per node.
 //!
 //! Both are checked against real confs (`../shared/fixtures/proxmox/lxc-conf.nvidia-dev.1.conf`,
-//! `lxc-conf.nvidia-raw.1.conf`).
+//! `lxc-conf.nvidia-raw.1.conf`); `owned` finds these lines in a conf and plans their edit.
+
+mod devices;
+mod node;
+mod owned;
+mod query;
+
+pub use devices::{ProcDevices, parse_proc_devices};
+pub use node::{
+    NodeGpus, QUERY_DEVICES, QUERY_GPUS, QUERY_PVE_CONTAINER, node_gpus, node_queries, observe_node,
+};
+pub use owned::{Edit, Found, Line, MAX_DEVICES, found_lines, plan_edit};
+pub use query::{GpuRow, QUERY_FIELDS, format_query_gpu, parse_query_gpu};
 
 /// The `video` group's fixed id in Debian's and Ubuntu's base-passwd.
 pub const VIDEO_GID: u32 = 44;

@@ -4,8 +4,8 @@
 //! order of `-p`; `fixtures/host/systemctl-show.txt`), empty ones included because `-p` asks for
 //! them, with a blank line between units; an unknown unit is `LoadState=not-found`. The verbs
 //! `enable`, `disable`, `start`, `stop`, `restart`, `reload` and `reload-or-restart` change the
-//! unit's state in the node's `systemd` namespace, which also counts restarts and reloads so
-//! tests can see them.
+//! unit's state in the node's `systemd` namespace, which also counts restarts and reloads (and
+//! `systemctl daemon-reload`s) so tests can see them.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +18,13 @@ use super::emulator::{SimOutput, SimSys};
 pub(crate) struct Units {
     #[serde(default)]
     pub(crate) units: BTreeMap<String, Unit>,
+    /// How many `systemctl daemon-reload` ran.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) daemon_reloads: u32,
+}
+
+fn is_zero(count: &u32) -> bool {
+    *count == 0
 }
 
 /// One unit.
@@ -58,6 +65,7 @@ const ORDER: &[&str] = &[
 pub(crate) fn systemctl(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
     match args.split_first() {
         Some((verb, rest)) if verb == "show" => show(rest, sys),
+        Some((verb, [])) if verb == "daemon-reload" => daemon_reload(sys),
         Some((verb, [unit])) => change(verb, unit, sys),
         _ => SimOutput::fail(
             1,
@@ -67,6 +75,15 @@ pub(crate) fn systemctl(args: &[String], sys: &mut SimSys<'_>) -> SimOutput {
             ),
         ),
     }
+}
+
+/// `systemctl daemon-reload`: systemd rereads every unit file; it prints nothing. Counted, so
+/// tests can see that none runs without need.
+fn daemon_reload(sys: &mut SimSys<'_>) -> SimOutput {
+    let mut units: Units = sys.load("systemd");
+    units.daemon_reloads += 1;
+    sys.store("systemd", &units);
+    SimOutput::ok_mutated("")
 }
 
 /// `systemctl show -p A,B [--] UNIT...`.

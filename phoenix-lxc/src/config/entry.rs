@@ -166,6 +166,11 @@ pub(crate) fn decode_entry(
         mounts,
         snapshot,
         vllm_engine_config: raw.vllm_engine_config.clone(),
+        gpus: raw
+            .gpu_assignment
+            .as_ref()
+            .and_then(serde_json::Value::as_str)
+            .and_then(|text| phoenix_services::guests::parse_gpu_assignment(text).ok()),
     };
     Ok(Entry {
         spec,

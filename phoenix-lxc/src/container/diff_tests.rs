@@ -59,6 +59,7 @@ pub(super) fn spec() -> ContainerSpec {
         mounts: Vec::new(),
         snapshot: "final-form".to_owned(),
         vllm_engine_config: None,
+        gpus: None,
     }
 }
 

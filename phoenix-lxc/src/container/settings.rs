@@ -147,7 +147,7 @@ fn same_net(current: &str, desired: &str) -> bool {
 const SINGLE_VALUED: &[&str] = &["lxc.apparmor.profile"];
 
 /// The conf without the main section's lines that set `lines` (`key: value` or `key = value`).
-fn remove_from_main(text: &str, lines: &[&(String, String)]) -> String {
+pub(crate) fn remove_from_main(text: &str, lines: &[&(String, String)]) -> String {
     let mut out = String::with_capacity(text.len());
     let mut in_main = true;
     for line in text.split_inclusive('\n') {
@@ -164,8 +164,37 @@ fn remove_from_main(text: &str, lines: &[&(String, String)]) -> String {
     out
 }
 
+/// The conf with the main section's lines that set `lines` replaced by `block`, which takes the
+/// place of the first of them (so the lines around stay where they are), or goes at the end of
+/// the main section when none is there.
+pub(crate) fn replace_in_main(text: &str, lines: &[&(String, String)], block: &str) -> String {
+    let mut out = String::with_capacity(text.len() + block.len());
+    let mut in_main = true;
+    let mut placed = false;
+    for line in text.split_inclusive('\n') {
+        in_main &= !line.starts_with('[');
+        let set = line
+            .find([':', '='])
+            .map(|at| (line[..at].trim(), line[at + 1..].trim()));
+        let drop = in_main
+            && set.is_some_and(|(key, value)| lines.iter().any(|(k, v)| k == key && v == value));
+        if drop && !placed {
+            out.push_str(block);
+            placed = true;
+        }
+        if !drop {
+            out.push_str(line);
+        }
+    }
+    if placed {
+        out
+    } else {
+        insert_into_main(&out, block)
+    }
+}
+
 /// Inserts `lines` at the end of the conf's main section (before the first `[section]`).
-fn insert_into_main(text: &str, lines: &str) -> String {
+pub(crate) fn insert_into_main(text: &str, lines: &str) -> String {
     let mut out = String::with_capacity(text.len() + lines.len());
     let mut inserted = false;
     let mut pending_blank = String::new();
@@ -203,6 +232,23 @@ mod tests {
         assert_eq!(
             remove_from_main(text, &[&line]),
             "arch: amd64\nlxc.cap.drop: \n\n[final-form]\nlxc.apparmor.profile: unconfined\n"
+        );
+    }
+
+    #[test]
+    fn issue_11_a_replaced_block_takes_the_place_of_the_old_one() {
+        let text = "arch: amd64\nlxc.a: 1\nlxc.b: 2\nlxc.c: 3\n\n[snap]\nlxc.a: 1\n";
+        let (a, b) = (
+            ("lxc.a".to_owned(), "1".to_owned()),
+            ("lxc.b".to_owned(), "2".to_owned()),
+        );
+        assert_eq!(
+            replace_in_main(text, &[&a, &b], "lxc.a: 9\nlxc.b: 8\n"),
+            "arch: amd64\nlxc.a: 9\nlxc.b: 8\nlxc.c: 3\n\n[snap]\nlxc.a: 1\n"
+        );
+        assert_eq!(
+            replace_in_main("arch: amd64\n", &[], "lxc.a: 9\n"),
+            "arch: amd64\nlxc.a: 9\n"
         );
     }
 

@@ -81,7 +81,7 @@ fn issue_11_a_missing_host_driver_plans_the_install_reports_reboot_required_and_
         .iter()
         .filter(|m| {
             m.contains(
-                "is deferred: the node's GPUs cannot be listed (nvidia-smi is not installed)",
+                "is deferred: the node's GPUs cannot be listed (the NVIDIA driver is not installed: no nvidia-smi); its conf lines follow once the NVIDIA driver is loaded",
             )
         })
         .collect();
@@ -98,6 +98,25 @@ fn issue_11_a_missing_host_driver_plans_the_install_reports_reboot_required_and_
     );
     assert!(text.contains("Before=pve-guests.service"), "{text}");
     assert!(!text.contains("blacklist nvidia"), "{text}");
+    // The device-node unit is enabled now and starts at the reboot: nvidia-modprobe would fail
+    // before it.
+    assert!(
+        text.contains("$ systemctl enable phoenix-nvidia-devices.service"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("systemctl start phoenix-nvidia-devices.service"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("daemon-reload"),
+        "a new unit file needs none: {text}"
+    );
+    assert!(
+        messages(&plan, "note").iter().any(|m| m
+            == "phoenix-nvidia-devices.service starts at the next boot, not now: no NVIDIA module is loaded; the driver needs a reboot"),
+        "{plan}"
+    );
     // The runfile refuses to install while nouveau is in use: the blacklist comes first.
     let blacklist = text.find("$ write /etc/modprobe.d/phoenix-blacklist-nouveau.conf");
     let runfile = text.find("$ curl -fsSL");
@@ -222,4 +241,303 @@ fn issue_11_the_real_systemd_analyze_accepts_the_device_node_unit() {
             "{output}"
         );
     }
+}
+
+/// The lab's node with an older Proxmox VE (pve-container 4.4-6, PVE 7.4's), which has no
+/// `devN:` entries.
+fn older_proxmox(scratch: &Scratch) {
+    scratch.edit_state(|state| {
+        state["tools"]["dpkg"]["installed"]["pve-container"] = json!("4.4-6");
+    });
+}
+
+/// Moves nvidia-uvm's major in the node's `/proc/devices`, as a reboot with another module load
+/// order does.
+fn move_uvm_major(scratch: &Scratch, from: u32, to: u32) {
+    scratch.edit_state(|state| {
+        let devices = &mut state["files"]["/proc/devices"]["content"];
+        let text = devices.as_str().expect("/proc/devices").to_owned();
+        assert!(text.contains(&format!("{from} nvidia-uvm\n")), "{text}");
+        *devices = json!(text.replace(
+            &format!("{from} nvidia-uvm\n"),
+            &format!("{to} nvidia-uvm\n")
+        ));
+    });
+}
+
+/// The conf of container `vmid` on the scratch node.
+fn conf(scratch: &Scratch, vmid: u32) -> String {
+    let state: Value =
+        serde_json::from_slice(&scratch.state_bytes()).expect("the state file is JSON");
+    state["files"][format!("/etc/pve/lxc/{vmid}.conf")]["content"]
+        .as_str()
+        .expect("the conf")
+        .to_owned()
+}
+
+/// The main section of a conf (before its first snapshot section).
+fn main_section(conf: &str) -> &str {
+    conf.split("\n[").next().unwrap_or_default()
+}
+
+/// The `lxc.gpu` blocks of a text plan.
+fn gpu_blocks(text: &str) -> String {
+    text.split("\n\n")
+        .filter(|block| block.trim_start().starts_with("~ lxc.gpu["))
+        .map(|block| format!("{}\n", block.trim_end()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn issue_11_the_lab_gets_dev_entries_for_gpu_0_on_pve_8() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let config = arg(&lab()).to_owned();
+    let plan = on(&scratch, "plan", &config, &[]).stdout;
+    insta::assert_snapshot!("lab_passthrough_pve_8", gpu_blocks(&plan));
+    converge(&config, &scratch);
+    for vmid in [901, 951, 955] {
+        let main = main_section(&conf(&scratch, vmid)).to_owned();
+        for entry in [
+            "/dev/nvidia0,gid=44",
+            "/dev/nvidiactl,gid=44",
+            "/dev/nvidia-uvm,gid=44",
+            "/dev/nvidia-uvm-tools,gid=44",
+        ] {
+            assert_eq!(main.matches(entry).count(), 1, "{vmid}: {main}");
+        }
+        assert!(!main.contains("lxc.cgroup2"), "{vmid}: {main}");
+    }
+    // 953, the second replica of the embedding pool, has GPU 1.
+    let main = main_section(&conf(&scratch, 953)).to_owned();
+    assert!(main.contains("/dev/nvidia1,gid=44"), "{main}");
+    assert!(!main.contains("/dev/nvidia0,"), "{main}");
+    for vmid in [900, 902, 952, 101] {
+        assert!(!conf(&scratch, vmid).contains("nvidia"), "{vmid}");
+    }
+}
+
+#[test]
+fn issue_11_dev_entries_need_no_change_after_the_uvm_major_moved() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let config = arg(&lab()).to_owned();
+    converge(&config, &scratch);
+    move_uvm_major(&scratch, 238, 243);
+    let ran = on(&scratch, "plan", &config, &["--detailed-exitcode"]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+}
+
+#[test]
+fn issue_11_a_moved_uvm_major_on_older_proxmox_replaces_the_cgroup_line() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    older_proxmox(&scratch);
+    let config = arg(&lab()).to_owned();
+    converge(&config, &scratch);
+    for vmid in [901, 951, 953, 955] {
+        let main = main_section(&conf(&scratch, vmid)).to_owned();
+        assert_eq!(
+            main.matches("lxc.cgroup2.devices.allow: c 195:* rwm\n")
+                .count(),
+            1,
+            "{main}"
+        );
+        assert_eq!(
+            main.matches("lxc.cgroup2.devices.allow: c 238:* rwm\n")
+                .count(),
+            1,
+            "{main}"
+        );
+        assert_eq!(
+            main.matches("lxc.mount.entry: /dev/nvidia").count(),
+            4,
+            "{main}"
+        );
+    }
+    // The next boot gives nvidia-uvm another major.
+    move_uvm_major(&scratch, 238, 243);
+    let text = on(&scratch, "plan", &config, &[]).stdout;
+    insta::assert_snapshot!("lab_passthrough_uvm_moved_older_proxmox", gpu_blocks(&text));
+    for vmid in [901, 951, 953, 955] {
+        assert!(text.contains(&format!("~ lxc.gpu[{vmid}]")), "{text}");
+    }
+    // 951, 953 and 955 run (they start at boot): each restarts once; 901 is kept stopped.
+    for vmid in [951, 953, 955] {
+        assert!(
+            text.contains(&format!("needs restart of lxc.container[{vmid}]")),
+            "{text}"
+        );
+    }
+    assert!(
+        !text.contains("needs restart of lxc.container[901]"),
+        "{text}"
+    );
+    converge(&config, &scratch);
+    for vmid in [901, 951, 953, 955] {
+        let main = main_section(&conf(&scratch, vmid)).to_owned();
+        assert!(
+            !main.contains("c 238:* rwm"),
+            "the stale line is gone: {main}"
+        );
+        assert_eq!(
+            main.matches("lxc.cgroup2.devices.allow: c 243:* rwm\n")
+                .count(),
+            1,
+            "{main}"
+        );
+        assert_eq!(
+            main.matches("lxc.cgroup2.devices.allow").count(),
+            2,
+            "{main}"
+        );
+    }
+}
+
+#[test]
+fn issue_11_adding_and_removing_a_gpu_is_a_restart_the_plan_announces() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let config = arg(&lab()).to_owned();
+    converge(&config, &scratch);
+    let mut lxc = lab_json("phoenix_lxc_configs.json");
+    lxc["lxc_configs"]["951"]["gpu_assignment"] = json!("0, 1");
+    let two = write_lab(&scratch, &lab_json("phoenix_hypervisor_config.json"), &lxc);
+    let text = on(&scratch, "plan", &two, &[]).stdout;
+    assert!(
+        text.contains("$ pct set 951 --dev4 /dev/nvidia1,gid=44\n        $ pct shutdown 951\n        $ pct start 951\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("needs restart of lxc.container[951]"),
+        "{text}"
+    );
+    assert_eq!(text.matches("~ lxc.gpu[").count(), 1, "{text}");
+    converge(&two, &scratch);
+    assert!(main_section(&conf(&scratch, 951)).contains("dev4: /dev/nvidia1,gid=44"));
+    // Back to GPU 0 alone: its entry goes, with a restart.
+    let text = on(&scratch, "plan", &config, &[]).stdout;
+    assert!(
+        text.contains(
+            "$ pct set 951 --delete dev4\n        $ pct shutdown 951\n        $ pct start 951\n"
+        ),
+        "{text}"
+    );
+    converge(&config, &scratch);
+    assert!(!conf(&scratch, 951).contains("/dev/nvidia1"));
+}
+
+#[test]
+fn issue_11_an_index_the_node_lacks_plans_no_conf_change() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let mut lxc = lab_json("phoenix_lxc_configs.json");
+    lxc["lxc_configs"]["901"]["gpu_assignment"] = json!("2");
+    let config = write_lab(&scratch, &lab_json("phoenix_hypervisor_config.json"), &lxc);
+    let ran = on(&scratch, "plan", &config, &["--json"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let plan: Value = serde_json::from_str(&ran.stdout).expect("JSON");
+    assert!(
+        plan["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .all(|c| c["id"] != json!({"kind": "lxc.gpu", "name": "901"}) || c["action"] == "noop"),
+        "{plan}"
+    );
+    // The GPUs of 951, 953 and 955 are planned; nothing for 901.
+    let planned: Vec<&Value> = plan["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter(|c| c["id"]["kind"] == "lxc.gpu" && c["action"] != "noop")
+        .map(|c| &c["id"]["name"])
+        .collect();
+    assert_eq!(
+        planned,
+        [&json!("951"), &json!("953"), &json!("955")],
+        "{plan}"
+    );
+    assert!(
+        messages(&plan, "error")
+            .iter()
+            .any(|m| m.contains("GPU 2 does not exist on the node")),
+        "{plan}"
+    );
+}
+
+/// The upstream 0017fa8 containers with a `gpu_assignment` on the lab's 2-GPU node: `devN:`
+/// entries on PVE 8.1+, cgroup lines with the node's majors (195, nvidia-uvm 238) on an older one.
+#[test]
+fn issue_11_the_upstream_containers_plan_their_passthrough_on_new_and_old_proxmox() {
+    for (name, old) in [
+        ("upstream_passthrough_pve_8", false),
+        ("upstream_passthrough_older_proxmox", true),
+    ] {
+        let scratch = Scratch::new();
+        let config = scratch
+            .copy_upstream_config(&["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"]);
+        scratch.seed_lab_state();
+        scratch.add_upstream_storage();
+        if old {
+            older_proxmox(&scratch);
+        }
+        let ran = on(&scratch, "plan", &config, &[]);
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        insta::assert_snapshot!(name, gpu_blocks(&ran.stdout));
+    }
+}
+
+#[test]
+fn issue_11_the_device_node_unit_converges_and_a_changed_file_reloads_systemd_once() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    // The lab's node already runs the config's driver.
+    let config = write_lab(
+        &scratch,
+        &with_driver(true),
+        &lab_json("phoenix_lxc_configs.json"),
+    );
+    let text = on(&scratch, "plan", &config, &[]).stdout;
+    assert!(
+        text.contains("$ systemctl enable phoenix-nvidia-devices.service\n        $ systemctl start phoenix-nvidia-devices.service\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("daemon-reload"),
+        "a new unit file needs none: {text}"
+    );
+    converge(&config, &scratch);
+    let systemd = |scratch: &Scratch| -> Value {
+        let state: Value = serde_json::from_slice(&scratch.state_bytes()).expect("JSON");
+        state["tools"]["systemd"].clone()
+    };
+    assert_eq!(systemd(&scratch)["daemon_reloads"], Value::Null, "none ran");
+    // An operator (or an older Phoenix) edited the unit file.
+    scratch.edit_state(|state| {
+        let file =
+            &mut state["files"]["/etc/systemd/system/phoenix-nvidia-devices.service"]["content"];
+        let text = file
+            .as_str()
+            .expect("the unit file")
+            .replace("Before=pve-guests.service\n", "");
+        *file = json!(text);
+    });
+    let text = on(&scratch, "plan", &config, &[]).stdout;
+    assert!(
+        text.contains("~ gpu.devices[phoenix-nvidia-devices.service]"),
+        "{text}"
+    );
+    assert!(text.contains("$ systemctl daemon-reload"), "{text}");
+    converge(&config, &scratch);
+    let units = systemd(&scratch);
+    assert_eq!(units["daemon_reloads"], json!(1), "{units}");
+    let unit = &units["units"]["phoenix-nvidia-devices.service"];
+    assert_eq!(unit["active"], json!(true), "{unit}");
+    assert_eq!(
+        unit["restarts"],
+        json!(0),
+        "the nodes exist: no restart: {unit}"
+    );
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ParseError;
+use crate::ParseError;
 
 /// The character and block majors, by driver name, in the file's order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

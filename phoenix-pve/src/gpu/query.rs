@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ParseError;
+use crate::ParseError;
 
 /// The fields Phoenix asks `nvidia-smi --query-gpu` for, in order (the sample's header line).
 pub const QUERY_FIELDS: &str = "index,uuid,name,pci.bus_id,driver_version";
