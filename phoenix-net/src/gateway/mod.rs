@@ -56,5 +56,6 @@ pub const KINDS: &[&str] = &[
     tls_resources::CERT_KIND,
     tls_resources::TRUST_KIND,
     tls_resources::REFRESH_KIND,
+    tls_resources::OPERATOR_KIND,
     api_keys::KIND,
 ];

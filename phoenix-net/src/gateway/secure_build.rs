@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::api_keys::ApiKeys;
 use super::config::Declared;
 use super::tls::Source;
-use super::tls_resources::{CA_DIR, CaResource, ServerCert, Trust, TrustRefresh};
+use super::tls_resources::{CA_DIR, CaResource, OperatorCert, ServerCert, Trust, TrustRefresh};
 use super::{fail2ban, modsecurity, tls};
 
 /// What the gateway's own resources must take into account.
@@ -80,6 +80,13 @@ pub(crate) fn add_before(
                 cx.add_at(TrustRefresh::new(&guest), location);
             }
         }
+    }
+    if let Some(tls) = &secure.tls
+        && let Source::Files { certificate, .. } = &tls.source
+    {
+        let operator = OperatorCert::new(scope, certificate);
+        added.files.push(Resource::id(&operator));
+        cx.add_at(operator, at.clone());
     }
     if let Some(source) = &secure.api_keys_file {
         let node = match cx.scope("node") {

@@ -430,6 +430,95 @@ impl Resource for ServerCert {
     }
 }
 
+/// The kind of [`OperatorCert`].
+pub const OPERATOR_KIND: &str = "gateway.operator_certificate";
+
+/// The operator's certificate (`"mode": "files"`), checked and never written: missing is a plan
+/// error (nginx would refuse the configuration), expired an error, due for renewal within
+/// [`ca::RENEW_DAYS`] a warning with its date.
+#[derive(Debug, Clone)]
+pub struct OperatorCert {
+    scope: Scope,
+    path: String,
+}
+
+impl OperatorCert {
+    /// The certificate at `path` in `scope`.
+    pub fn new(scope: &Scope, path: &str) -> OperatorCert {
+        scope.observe(|inventory| {
+            inventory.paths.insert(path.to_owned());
+        });
+        OperatorCert {
+            scope: scope.clone(),
+            path: path.to_owned(),
+        }
+    }
+}
+
+/// The operator's certificate as observed: read back, or why not; and the time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OperatorState {
+    /// The certificate, or why it cannot be read.
+    pub cert: Result<CertInfo, String>,
+    /// The time of inspection.
+    pub now: i64,
+}
+
+#[async_trait]
+impl Resource for OperatorCert {
+    type State = OperatorState;
+
+    fn id(&self) -> ResourceId {
+        ResourceId::new(
+            Kind::from_static(OPERATOR_KIND),
+            self.scope.qualify(&self.path),
+        )
+    }
+
+    fn requires(&self) -> Vec<Capability> {
+        self.scope.ready().into_iter().collect()
+    }
+
+    fn provides(&self) -> Vec<Capability> {
+        self.scope.settled().into_iter().collect()
+    }
+
+    async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<OperatorState>, BoxError> {
+        let facts = observe(cx, &self.scope).await?;
+        Ok(facts
+            .paths
+            .get(&self.path)
+            .and_then(|f| f.content.as_ref())
+            .map(|pem| OperatorState {
+                cert: ca::read_cert(pem).map_err(|e| e.to_string()),
+                now: now(),
+            }))
+    }
+
+    fn diff(&self, observed: Option<&OperatorState>) -> Delta {
+        let at = format!("{} in {}", self.path, self.scope);
+        let diagnostic = match observed.map(|s| (&s.cert, s.now)) {
+            None => Diagnostic::error(format!(
+                "the gateway's certificate {at} (gateway.tls.certificate) does not exist: put it there (the shared ssl mount), or use \"mode\": \"local_ca\""
+            )),
+            Some((Err(why), _)) => Diagnostic::error(format!(
+                "the gateway's certificate {at} cannot be read: {why}"
+            )),
+            Some((Ok(info), now)) if now >= info.not_after => Diagnostic::error(format!(
+                "the gateway's certificate {at} expired on {}: replace it",
+                ca::date(info.not_after)
+            )),
+            Some((Ok(info), now)) if info.renewal_due(now) => Diagnostic::warning(format!(
+                "the gateway's certificate {at} expires on {} (renewal due from {}): replace it; Phoenix never writes the operator's certificate",
+                ca::date(info.not_after),
+                ca::date(info.renew_on())
+            )),
+            Some(_) => return Delta::none(),
+        };
+        Delta::none().diagnostic(diagnostic)
+    }
+}
+
 /// The CA certificate in a container's trust store.
 #[derive(Debug, Clone)]
 pub struct Trust {
@@ -753,6 +842,45 @@ mod tests {
         );
         assert!(render(&Resource::diff(&cert, None)).starts_with("certificate: (none) -> "));
         let _ = DAY;
+    }
+
+    #[test]
+    fn issue_13_the_operator_s_certificate_is_checked_and_never_written() {
+        let (scope, _) = scopes();
+        let operator = OperatorCert::new(&scope, "/etc/nginx/ssl/gateway.crt");
+        let (_, server) = issued(&["gateway.lab"], 1_796_000_000);
+        let info = ca::read_cert(&server.cert_pem).expect("reads");
+        let at = |now: i64| OperatorState {
+            cert: Ok(info.clone()),
+            now,
+        };
+        let cases = [
+            (
+                None,
+                "! the gateway's certificate /etc/nginx/ssl/gateway.crt in ct:101 (gateway.tls.certificate) does not exist: put it there (the shared ssl mount), or use \"mode\": \"local_ca\"",
+            ),
+            (Some(at(1_796_000_000)), ""),
+            (
+                Some(at(info.renew_on())),
+                "! the gateway's certificate /etc/nginx/ssl/gateway.crt in ct:101 expires on 2027-11-30 (renewal due from 2027-10-31): replace it; Phoenix never writes the operator's certificate",
+            ),
+            (
+                Some(at(info.not_after)),
+                "! the gateway's certificate /etc/nginx/ssl/gateway.crt in ct:101 expired on 2027-11-30: replace it",
+            ),
+            (
+                Some(OperatorState {
+                    cert: Err("no PEM block".into()),
+                    now: 0,
+                }),
+                "! the gateway's certificate /etc/nginx/ssl/gateway.crt in ct:101 cannot be read: no PEM block",
+            ),
+        ];
+        for (observed, expect) in cases {
+            let delta = Resource::diff(&operator, observed.as_ref());
+            assert!(delta.steps.is_empty());
+            assert_eq!(render(&delta), expect);
+        }
     }
 
     #[test]
