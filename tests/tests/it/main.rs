@@ -13,6 +13,7 @@ mod gpu;
 mod live;
 mod lxc;
 mod nfs;
+mod ollama_qdrant;
 mod primitives;
 mod recovery;
 mod run_lock;
