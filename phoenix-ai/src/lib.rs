@@ -15,6 +15,8 @@ mod checks;
 pub mod config;
 pub mod endpoint;
 pub mod error;
+#[cfg(feature = "sim")]
+pub mod guest_stand_in;
 pub mod health;
 pub mod http;
 mod install;
@@ -127,10 +129,14 @@ impl Provider for AiProvider {
         Vec::new()
     }
 
-    /// The node's `curl` (requests to the services' stand-ins).
+    /// The node's `curl` (requests to the services' stand-ins), and `ollama` and `curl` inside
+    /// simulated containers (`guest_stand_in`).
     #[cfg(feature = "sim")]
     fn emulators(&self) -> Vec<std::sync::Arc<dyn phoenix_core::sim::Emulator>> {
-        vec![std::sync::Arc::new(sim::CurlEmulator)]
+        vec![
+            std::sync::Arc::new(sim::CurlEmulator),
+            std::sync::Arc::new(guest_stand_in::AiStandIns),
+        ]
     }
 
     fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {

@@ -57,7 +57,10 @@ pub(crate) const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("openssl", "openssl"),
     // phoenix-ai's Qdrant config.yaml is read by a real YAML parser (PyYAML) in the tests and
     // checked against the keys Qdrant documents.
-    ("/usr/lib/python3/dist-packages/yaml/__init__.py", "python3-yaml"),
+    (
+        "/usr/lib/python3/dist-packages/yaml/__init__.py",
+        "python3-yaml",
+    ),
 ];
 
 /// Directories searched after `PATH`: daemons such as nginx live in sbin, which a non-root `PATH`

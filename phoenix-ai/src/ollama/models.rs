@@ -44,8 +44,8 @@ struct Tag {
     name: String,
 }
 
-/// The model names of an `/api/tags` answer.
-pub(crate) fn parse_tags(text: &str) -> Result<Vec<String>, String> {
+/// The model names of an `/api/tags` answer (`{"models": [{"name": ...}, ...]}`).
+pub fn parse_tags(text: &str) -> Result<Vec<String>, String> {
     serde_json::from_str::<Tags>(text)
         .map(|tags| tags.models.into_iter().map(|m| m.name).collect())
         .map_err(|err| format!("/api/tags answered something else than its JSON: {err}"))

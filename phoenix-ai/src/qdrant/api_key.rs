@@ -147,3 +147,91 @@ impl Resource for ApiKey {
         Resource::diff(&self.file(key), current.as_ref())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{render_delta, scopes};
+
+    const CANARY: &str = "CANARY-qdrant-0f1e2d3c4b5a";
+
+    fn fact(mode: u32, owner: &str, content: &str) -> PathFact {
+        PathFact {
+            file_type: "regular file".into(),
+            mode,
+            owner: owner.into(),
+            content: Some(content.into()),
+        }
+    }
+
+    #[test]
+    fn issue_12_only_a_root_only_one_line_key_file_is_taken_and_never_quoted() {
+        let path = "/root/phoenix/qdrant-api-key";
+        assert!(
+            key_from(
+                path,
+                Some(&fact(0o600, "root:root", &format!("{CANARY}\n")))
+            )
+            .is_ok()
+        );
+        for (fact, expect) in [
+            (None, "does not exist on the node"),
+            (
+                Some(fact(0o644, "root:root", CANARY)),
+                "is 0644 root:root: it must be root's and readable by root only",
+            ),
+            (Some(fact(0o600, "admin:admin", CANARY)), "must be root's"),
+            (
+                Some(fact(0o600, "root:root", &format!("{CANARY}\nsecond"))),
+                "one line of printable ASCII",
+            ),
+            (
+                Some(fact(0o600, "root:root", "with space")),
+                "one line of printable ASCII",
+            ),
+        ] {
+            let err = key_from(path, fact.as_ref()).expect_err(expect);
+            assert!(err.contains(expect), "{err}");
+            assert!(
+                !err.contains(CANARY) && !err.contains("with space"),
+                "{err}"
+            );
+        }
+    }
+
+    /// The Qdrant API key canary: the plan of a new and of a changed key shows neither key, in
+    /// text, JSON or Debug, and the key reaches the container only on a step's sensitive stdin.
+    #[test]
+    fn issue_12_the_qdrant_api_key_canary_appears_nowhere() {
+        let scopes = scopes();
+        let key = ApiKey::new(&scopes.node(), &scopes.get("ct:952").expect("guest"), "/k");
+        let old = "CANARY-old-key-99";
+        for env in [
+            None,
+            Some((
+                Content::sensitive(format!("QDRANT__SERVICE__API_KEY={old}\n")),
+                0o600,
+                "root:root".to_owned(),
+            )),
+        ] {
+            let state = ApiKeyState {
+                key: Content::sensitive(CANARY),
+                env,
+            };
+            let delta = Resource::diff(&key, Some(&state));
+            assert!(!delta.steps.is_empty());
+            let shown = format!(
+                "{}\n{}\n{:?}\n{:?}\n{}",
+                render_delta(&delta),
+                serde_json::to_string(&delta.steps).expect("JSON"),
+                delta,
+                state,
+                serde_json::to_string(&state).expect("JSON"),
+            );
+            for secret in [CANARY, old] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+            assert!(shown.contains("sensitive"), "{shown}");
+        }
+    }
+}

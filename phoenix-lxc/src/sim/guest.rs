@@ -149,6 +149,8 @@ fn own(
         "true" => GuestOutput::ok(""),
         "false" => GuestOutput::fail(1, ""),
         "systemctl" => match args {
+            // Units are read from their files whenever they are used (`guest_tools`).
+            [verb] if verb == "daemon-reload" => GuestOutput::ok(""),
             [verb, unit] if verb != "is-active" => {
                 guest_tools::systemctl_verb(ctx, mounts, verb, unit, pct_argv)
             }

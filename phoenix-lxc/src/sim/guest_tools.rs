@@ -115,9 +115,15 @@ pub(crate) fn systemctl_verb(
     } else {
         format!("{unit}.service")
     };
+    // A unit file an administrator (or Phoenix) wrote is a unit systemd knows, as on a real
+    // system after `systemctl daemon-reload`.
+    let written = ctx.guest_node(mounts, &format!("/etc/systemd/system/{id}")) == Some(Node::File);
     let Some(content) = ctx.root_content_mut(mounts) else {
         return GuestOutput::not_emulated(pct_argv);
     };
+    if written && !content.services.contains_key(&id) {
+        content.services.insert(id.clone(), "inactive".to_owned());
+    }
     let Some(state) = content.services.get_mut(&id) else {
         return match verb {
             "enable" | "disable" => GuestOutput::fail(

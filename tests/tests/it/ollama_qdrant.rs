@@ -76,7 +76,10 @@ fn issue_12_the_real_systemd_analyze_accepts_the_ollama_and_qdrant_units() {
         // The checker is not silent on the kind of mistake it must catch.
         let broken = runnable.replace("Restart=always", "Restart=alwayz");
         let (_, output) = verify_unit(dir.path(), name, &broken);
-        assert!(output.contains("Failed to parse service restart specifier"), "{output}");
+        assert!(
+            output.contains("Failed to parse service restart specifier"),
+            "{output}"
+        );
     }
     for expect in [
         "Environment=\"OLLAMA_HOST=0.0.0.0:11434\"",
@@ -179,4 +182,275 @@ fn issue_12_qdrant_config_yaml_parses_and_uses_only_documented_keys() {
             .iter()
             .any(|(key, kind)| !DOCUMENTED.contains(&(key.as_str(), kind.as_str())))
     );
+}
+
+/// The simulated node with the container and AI emulators, and the lab's template.
+fn sim_node() -> phoenix_core::sim::SimNode {
+    use phoenix_core::sim::{SimFile, SimNode, SimState};
+    let mut state = SimState::new();
+    state.files.insert(
+        "/etc/pve/storage.cfg".to_owned(),
+        SimFile::text(
+            "dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n\nzfspool: local-zfs\n\tpool rpool/data\n\tcontent rootdir,images\n\tsparse 1\n",
+        ),
+    );
+    state
+        .files
+        .insert(TEMPLATE.to_owned(), SimFile::text("(zstd archive)"));
+    let mut emulators = phoenix_lxc::sim::emulators();
+    emulators.extend(phoenix_ai::guest_stand_in::emulators());
+    SimNode::from_state(state, emulators).expect("no duplicate programs")
+}
+
+const TEMPLATE: &str =
+    "/fastData/shared-iso/template/cache/ubuntu-24.04-standard_24.04-2_amd64.tar.zst";
+
+/// Runs `words` on the simulated node: status, stdout, stderr.
+fn sim_run(
+    node: &phoenix_core::sim::SimNode,
+    words: &[&str],
+    stdin: Option<&str>,
+) -> (Option<i32>, String, String) {
+    let mut cmd = Cmd::write(words[0], words[1..].iter().copied());
+    if let Some(stdin) = stdin {
+        cmd = cmd.stdin(stdin.to_owned());
+    }
+    let out = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(node.run(&cmd))
+        .expect("runs");
+    (out.status, out.stdout, out.stderr)
+}
+
+/// Runs `words` in container `id` and expects success.
+fn in_ct(
+    node: &phoenix_core::sim::SimNode,
+    id: &str,
+    words: &[&str],
+    stdin: Option<&str>,
+) -> String {
+    let mut all = vec!["pct", "exec", id, "--"];
+    all.extend(words);
+    let (status, stdout, stderr) = sim_run(node, &all, stdin);
+    assert_eq!(status, Some(0), "{words:?}: {stdout}{stderr}");
+    stdout
+}
+
+/// Writes `content` at `path` in container `id` as Phoenix's file primitive does.
+fn put(node: &phoenix_core::sim::SimNode, id: &str, path: &str, content: &str) {
+    in_ct(
+        node,
+        id,
+        &[
+            "sh",
+            "-c",
+            phoenix_core::file::STAGE_SCRIPT,
+            "phoenix-stage",
+            path,
+        ],
+        Some(content),
+    );
+}
+
+/// A running container `id` with curl, the unit of `unit_path` and an executable at `binary`.
+fn container_with(
+    node: &phoenix_core::sim::SimNode,
+    id: &str,
+    files: &[(&str, String)],
+    binary: &str,
+) {
+    let (status, out, err) = sim_run(
+        node,
+        &[
+            "pct",
+            "create",
+            id,
+            TEMPLATE,
+            "--hostname",
+            "ai",
+            "--memory",
+            "2048",
+            "--storage",
+            "local-zfs",
+            "--rootfs",
+            "local-zfs:8",
+            "--unprivileged",
+            "1",
+        ],
+        None,
+    );
+    assert_eq!(status, Some(0), "{out}{err}");
+    assert_eq!(sim_run(node, &["pct", "start", id], None).0, Some(0));
+    in_ct(node, id, &["apt-get", "update"], None);
+    in_ct(node, id, &["apt-get", "install", "-y", "curl"], None);
+    let dir = binary.rsplit_once('/').map_or("/", |(d, _)| d);
+    in_ct(
+        node,
+        id,
+        &["mkdir", "-p", dir, "/etc/qdrant", "/etc/systemd/system"],
+        None,
+    );
+    put(node, id, binary, "#!/bin/sh\n");
+    in_ct(node, id, &["chmod", "755", binary], None);
+    for (path, content) in files {
+        put(node, id, path, content);
+    }
+}
+
+/// The stand-ins answer inside a simulated container as the real CLI and servers do: nothing
+/// listens before the unit starts, `/api/tags` lists what `ollama pull` pulled, Qdrant's
+/// `/readyz` needs no key while its collections do, and the points stay in the storage path.
+#[test]
+fn issue_12_the_ollama_and_qdrant_stand_ins_answer_with_the_real_shapes() {
+    let (ollama, qdrant) = servers();
+    let node = sim_node();
+    let binary = phoenix_ai::ollama::unit::binary(&ollama.version);
+    container_with(
+        &node,
+        "955",
+        &[(
+            "/etc/systemd/system/ollama.service",
+            phoenix_ai::ollama::unit::unit_text(&ollama),
+        )],
+        &binary,
+    );
+    let tags = ["curl", "-fsS", "http://127.0.0.1:11434/api/tags"];
+    let mut all = vec!["pct", "exec", "955", "--"];
+    all.extend(tags);
+    let (status, _, stderr) = sim_run(&node, &all, None);
+    assert_eq!(
+        (status, stderr.as_str()),
+        (
+            Some(7),
+            "curl: (7) Failed to connect to 127.0.0.1 port 11434 after 0 ms: Couldn't connect to server\n"
+        )
+    );
+    in_ct(
+        &node,
+        "955",
+        &["systemctl", "start", "ollama.service"],
+        None,
+    );
+    assert_eq!(in_ct(&node, "955", &tags, None), r#"{"models":[]}"#);
+    assert_eq!(
+        in_ct(
+            &node,
+            "955",
+            &["curl", "-fsS", "http://127.0.0.1:11434/api/version"],
+            None
+        ),
+        r#"{"version":"0.32.7"}"#
+    );
+    in_ct(
+        &node,
+        "955",
+        &[
+            "env",
+            "OLLAMA_HOST=127.0.0.1:11434",
+            &binary,
+            "pull",
+            "nomic-embed-text",
+        ],
+        None,
+    );
+    let listed = in_ct(&node, "955", &tags, None);
+    let names = phoenix_ai::ollama::models::parse_tags(&listed).expect("the real shape");
+    assert_eq!(names, ["nomic-embed-text:latest"]);
+    assert!(listed.contains("\"details\":{"), "{listed}");
+
+    let qbinary = phoenix_ai::qdrant::files::binary(&qdrant.version);
+    container_with(
+        &node,
+        "952",
+        &[
+            (
+                "/etc/qdrant/config.yaml",
+                phoenix_ai::qdrant::files::config_yaml(&qdrant),
+            ),
+            (
+                "/etc/qdrant/api-key.env",
+                "QDRANT__SERVICE__API_KEY=stand-in-key\n".to_owned(),
+            ),
+            (
+                "/etc/systemd/system/qdrant.service",
+                phoenix_ai::qdrant::files::unit_text(&qdrant),
+            ),
+        ],
+        &qbinary,
+    );
+    in_ct(
+        &node,
+        "952",
+        &["mkdir", "-p", "/qdrant/storage/collections"],
+        None,
+    );
+    in_ct(
+        &node,
+        "952",
+        &["systemctl", "start", "qdrant.service"],
+        None,
+    );
+    assert_eq!(
+        in_ct(
+            &node,
+            "952",
+            &["curl", "-fsS", "http://127.0.0.1:6333/readyz"],
+            None
+        ),
+        "all shards are ready"
+    );
+    let mut all = vec![
+        "pct",
+        "exec",
+        "952",
+        "--",
+        "curl",
+        "-fsS",
+        "http://127.0.0.1:6333/collections",
+    ];
+    assert_eq!(sim_run(&node, &all, None).0, Some(22), "the key is needed");
+    all.extend(["-H", "api-key: stand-in-key"]);
+    let key = ["-H", "api-key: stand-in-key"];
+    let put_collection = [
+        "curl",
+        "-fsS",
+        "-X",
+        "PUT",
+        key[0],
+        key[1],
+        "-d",
+        r#"{"vectors":{"size":2,"distance":"Cosine"}}"#,
+        "http://127.0.0.1:6333/collections/docs",
+    ];
+    assert!(in_ct(&node, "952", &put_collection, None).contains(r#""result":true"#));
+    let upsert = [
+        "curl",
+        "-fsS",
+        "-X",
+        "PUT",
+        key[0],
+        key[1],
+        "-d",
+        r#"{"points":[{"id":1,"vector":[0.1,0.2]},{"id":2,"vector":[0.3,0.4]}]}"#,
+        "http://127.0.0.1:6333/collections/docs/points",
+    ];
+    in_ct(&node, "952", &upsert, None);
+    let count = [
+        "curl",
+        "-fsS",
+        "-X",
+        "POST",
+        key[0],
+        key[1],
+        "-d",
+        "{}",
+        "http://127.0.0.1:6333/collections/docs/points/count",
+    ];
+    let counted: serde_json::Value =
+        serde_json::from_str(&in_ct(&node, "952", &count, None)).expect("JSON");
+    assert_eq!(counted["result"]["count"], 2);
+    assert_eq!(counted["status"], "ok");
+    let listed: serde_json::Value =
+        serde_json::from_str(&sim_run(&node, &all, None).1).expect("JSON");
+    assert_eq!(listed["result"]["collections"][0]["name"], "docs");
 }

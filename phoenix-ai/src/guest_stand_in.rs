@@ -1,0 +1,432 @@
+//! Stand-ins inside simulated containers: `ollama` and `curl` run in a container (the node's own
+//! `curl` is `sim`'s), answering
+//! as the real Ollama CLI and as the real Ollama and Qdrant servers do over HTTP (the JSON shapes
+//! of `/api/tags`, `/api/version`, `/readyz`, `/healthz` and `/collections`). They are stand-ins:
+//! no model is downloaded and no vector is indexed.
+//!
+//! What they know lives in the container's files, as the real servers keep it: a server answers
+//! while its unit is active; Ollama's port and models directory come from its unit's
+//! `OLLAMA_HOST` and `OLLAMA_MODELS`, its version from the versioned binary the unit runs, and a
+//! pulled model is its manifest file (`manifests/registry.ollama.ai/library/NAME/TAG` in the
+//! models directory, Ollama's own layout); Qdrant's port and storage come from
+//! `/etc/qdrant/config.yaml`, and a collection is a directory of `collections/` in the storage
+//! path with its points in a stand-in file, so the points follow the data volume.
+
+use std::sync::Arc;
+
+use phoenix_core::sim::{Emulator, GuestSys, SimFile, SimOutput, SimSys};
+use serde_json::{Value, json};
+
+use crate::ollama::unit as ollama_unit;
+use crate::qdrant::files as qdrant_files;
+
+/// The stand-ins of `ollama` and `curl` inside simulated containers.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AiStandIns;
+
+/// The guest emulators of this module.
+pub fn emulators() -> Vec<Arc<dyn Emulator>> {
+    vec![Arc::new(AiStandIns)]
+}
+
+/// The file in a collection's directory that holds its points (a stand-in's own; the real
+/// server keeps segments).
+pub const POINTS_FILE: &str = "phoenix-stand-in-points.json";
+
+impl Emulator for AiStandIns {
+    fn programs(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn run(&self, argv: &[String], _stdin: Option<&str>, _sys: &mut SimSys<'_>) -> SimOutput {
+        SimOutput::fail(
+            2,
+            format!(
+                "phoenix sim: `{}` is not emulated on the node\n",
+                argv.join(" ")
+            ),
+        )
+    }
+
+    fn guest_programs(&self) -> Vec<String> {
+        vec!["ollama".to_owned(), "curl".to_owned()]
+    }
+
+    fn run_in_guest(
+        &self,
+        argv: &[String],
+        _stdin: Option<&str>,
+        guest: &mut dyn GuestSys<'_>,
+    ) -> Option<SimOutput> {
+        match argv.first().map(String::as_str) {
+            Some("ollama") => ollama(&argv[1..], guest),
+            Some("curl") => curl(&argv[1..], guest),
+            _ => None,
+        }
+    }
+}
+
+/// The Ollama server of a guest, as its unit describes it.
+struct OllamaServer {
+    port: u16,
+    models_dir: String,
+    version: String,
+}
+
+/// The running Ollama server of `guest`, if its unit is active.
+fn ollama_server(guest: &dyn GuestSys<'_>) -> Option<OllamaServer> {
+    if guest.unit_state(ollama_unit::UNIT).as_deref() != Some("active") {
+        return None;
+    }
+    let unit = guest.read(&format!("/etc/systemd/system/{}", ollama_unit::UNIT))?;
+    let env = |name: &str| {
+        unit.content.lines().find_map(|line| {
+            line.strip_prefix("Environment=\"")?
+                .strip_suffix('"')?
+                .strip_prefix(&format!("{name}="))
+                .map(str::to_owned)
+        })
+    };
+    let port = env("OLLAMA_HOST")
+        .and_then(|host| host.rsplit(':').next()?.parse().ok())
+        .unwrap_or(11434);
+    let models_dir = env("OLLAMA_MODELS").unwrap_or_else(|| ollama_unit::HOME.to_owned());
+    let version = unit
+        .content
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("ExecStart=")?
+                .strip_prefix(&format!("{}/", ollama_unit::INSTALL_ROOT))?
+                .split('/')
+                .next()
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    Some(OllamaServer {
+        port,
+        models_dir,
+        version,
+    })
+}
+
+/// Where Ollama keeps the manifest of `name:tag`.
+fn manifest_path(models_dir: &str, model: &str) -> String {
+    let (path, tag) = model.rsplit_once(':').unwrap_or((model, "latest"));
+    let path = match path.split('/').count() {
+        1 => format!("registry.ollama.ai/library/{path}"),
+        2 => format!("registry.ollama.ai/{path}"),
+        _ => path.to_owned(),
+    };
+    format!("{models_dir}/manifests/{path}/{tag}")
+}
+
+/// The models a server has, as `/api/tags` names them.
+fn pulled_models(guest: &dyn GuestSys<'_>, server: &OllamaServer) -> Vec<String> {
+    let root = format!("{}/manifests/", server.models_dir);
+    let mut models = Vec::new();
+    // The stand-in keeps an index beside the manifests (a guest's files cannot be listed).
+    if let Some(index) = guest.read(&format!("{root}.phoenix-stand-in-index")) {
+        for name in index.content.lines() {
+            if guest
+                .read(&manifest_path(&server.models_dir, name))
+                .is_some()
+            {
+                models.push(name.to_owned());
+            }
+        }
+    }
+    models
+}
+
+/// `ollama pull NAME` and `ollama list`.
+fn ollama(args: &[String], guest: &mut dyn GuestSys<'_>) -> Option<SimOutput> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let Some(server) = ollama_server(guest) else {
+        return Some(SimOutput::fail(
+            1,
+            "Error: could not connect to ollama server, run 'ollama serve' to start it\n",
+        ));
+    };
+    match args.as_slice() {
+        ["pull", name] => {
+            let model = phoenix_services::ollama::normalise_model(name)?;
+            let manifest = manifest_path(&server.models_dir, &model);
+            guest.write(
+                &manifest,
+                SimFile::new(
+                    json!({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"})
+                        .to_string(),
+                    0o644,
+                    "ollama:ollama",
+                ),
+            );
+            let index_path = format!("{}/manifests/.phoenix-stand-in-index", server.models_dir);
+            let mut index = guest
+                .read(&index_path)
+                .map(|f| f.content)
+                .unwrap_or_default();
+            if !index.lines().any(|line| line == model) {
+                index.push_str(&format!("{model}\n"));
+            }
+            guest.write(&index_path, SimFile::new(index, 0o644, "ollama:ollama"));
+            Some(SimOutput::ok_mutated(
+                "pulling manifest \nverifying sha256 digest \nwriting manifest \nsuccess \n",
+            ))
+        }
+        ["list"] | ["ls"] => {
+            let mut out = format!("{:<24}{:<16}{:<10}{}\n", "NAME", "ID", "SIZE", "MODIFIED");
+            for model in pulled_models(guest, &server) {
+                out.push_str(&format!(
+                    "{:<24}{:<16}{:<10}{}\n",
+                    model, "a80c4f17acd5", "2.0 GB", "About a minute ago"
+                ));
+            }
+            Some(SimOutput::ok(out))
+        }
+        _ => None,
+    }
+}
+
+/// The Qdrant server of a guest: its port and storage path from its config.yaml.
+struct QdrantServer {
+    port: u16,
+    storage: String,
+    api_key: Option<String>,
+}
+
+/// The running Qdrant server of `guest`, if its unit is active.
+fn qdrant_server(guest: &dyn GuestSys<'_>) -> Option<QdrantServer> {
+    if guest.unit_state(qdrant_files::UNIT).as_deref() != Some("active") {
+        return None;
+    }
+    let config = guest.read(qdrant_files::CONFIG_PATH)?;
+    let port = config
+        .content
+        .lines()
+        .find_map(|l| l.strip_prefix("  http_port: ")?.trim().parse().ok())
+        .unwrap_or(6333);
+    let storage = qdrant_files::storage_path_of(&config.content)?.to_owned();
+    let api_key = guest.read(qdrant_files::API_KEY_ENV).and_then(|f| {
+        f.content.lines().find_map(|l| {
+            l.strip_prefix("QDRANT__SERVICE__API_KEY=")
+                .map(str::to_owned)
+        })
+    });
+    Some(QdrantServer {
+        port,
+        storage,
+        api_key,
+    })
+}
+
+/// A parsed `curl` command line.
+struct Request {
+    fail: bool,
+    method: String,
+    url: String,
+    headers: Vec<String>,
+    body: Option<String>,
+    out: Option<String>,
+}
+
+/// Reads the options Phoenix and the tests use; `None` for anything else.
+fn parse_curl(args: &[String]) -> Option<Request> {
+    let mut request = Request {
+        fail: false,
+        method: "GET".to_owned(),
+        url: String::new(),
+        headers: Vec::new(),
+        body: None,
+        out: None,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "-f" | "-fsS" | "-fsSL" | "--fail" => request.fail = true,
+            "-s" | "-S" | "-sS" | "--retry-connrefused" => {}
+            "--max-time" | "--retry" | "--retry-delay" => {
+                it.next()?;
+            }
+            "-o" => request.out = Some(it.next()?.clone()),
+            "-X" => request.method = it.next()?.clone(),
+            "-H" => request.headers.push(it.next()?.clone()),
+            "-d" | "--data" => {
+                request.body = Some(it.next()?.clone());
+                if request.method == "GET" {
+                    "POST".clone_into(&mut request.method);
+                }
+            }
+            url if url.starts_with("http://") => url.clone_into(&mut request.url),
+            _ => return None,
+        }
+    }
+    (!request.url.is_empty()).then_some(request)
+}
+
+/// `curl` against the stand-in servers of the guest.
+fn curl(args: &[String], guest: &mut dyn GuestSys<'_>) -> Option<SimOutput> {
+    let request = parse_curl(args)?;
+    let rest = request.url.strip_prefix("http://")?;
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    let (host, port) = authority.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    if !matches!(host, "127.0.0.1" | "localhost") {
+        return None;
+    }
+    let answer = if let Some(server) = ollama_server(guest).filter(|s| s.port == port) {
+        ollama_http(&request, &path, &server, guest)
+    } else if let Some(server) = qdrant_server(guest).filter(|s| s.port == port) {
+        qdrant_http(&request, &path, &server, guest)
+    } else {
+        return Some(SimOutput::fail(
+            7,
+            format!(
+                "curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server\n"
+            ),
+        ));
+    };
+    let (status, body, mutated) = answer;
+    if request.fail && status >= 400 {
+        return Some(SimOutput::fail(
+            22,
+            format!("curl: (22) The requested URL returned error: {status}\n"),
+        ));
+    }
+    let out = match &request.out {
+        Some(path) if path == "/dev/null" => String::new(),
+        Some(path) => {
+            guest.write(path, SimFile::text(body));
+            String::new()
+        }
+        None => body,
+    };
+    Some(
+        if mutated || request.out.as_deref().is_some_and(|p| p != "/dev/null") {
+            SimOutput::ok_mutated(out)
+        } else {
+            SimOutput::ok(out)
+        },
+    )
+}
+
+/// Ollama's answers: `/api/version`, `/api/tags`, and `/` ("Ollama is running").
+fn ollama_http(
+    request: &Request,
+    path: &str,
+    server: &OllamaServer,
+    guest: &dyn GuestSys<'_>,
+) -> (u16, String, bool) {
+    match (request.method.as_str(), path) {
+        ("GET", "/") => (200, "Ollama is running".to_owned(), false),
+        ("GET", "/api/version") => (200, json!({"version": server.version}).to_string(), false),
+        ("GET", "/api/tags") => {
+            let models: Vec<Value> = pulled_models(guest, server)
+                .into_iter()
+                .map(|name| {
+                    json!({
+                        "name": name, "model": name,
+                        "modified_at": "2025-10-01T10:00:00.000000000Z",
+                        "size": 2_019_393_189_u64,
+                        "digest": "a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72",
+                        "details": {"parent_model": "", "format": "gguf", "family": "llama",
+                                    "families": ["llama"], "parameter_size": "3.2B",
+                                    "quantization_level": "Q4_K_M"}
+                    })
+                })
+                .collect();
+            (200, json!({"models": models}).to_string(), false)
+        }
+        _ => (404, "404 page not found".to_owned(), false),
+    }
+}
+
+/// Qdrant's answers: `/healthz`, `/livez`, `/readyz` (no key needed), and with the key the
+/// collections: list, create (`PUT /collections/NAME`), upsert (`PUT .../points`) and count
+/// (`POST .../points/count`).
+fn qdrant_http(
+    request: &Request,
+    path: &str,
+    server: &QdrantServer,
+    guest: &mut dyn GuestSys<'_>,
+) -> (u16, String, bool) {
+    let ok =
+        |result: Value| json!({"result": result, "status": "ok", "time": 0.000_012}).to_string();
+    match path {
+        "/healthz" | "/livez" => return (200, "healthz check passed".to_owned(), false),
+        "/readyz" => return (200, "all shards are ready".to_owned(), false),
+        _ => {}
+    }
+    if let Some(key) = &server.api_key
+        && !request
+            .headers
+            .iter()
+            .any(|h| h.strip_prefix("api-key: ") == Some(key.as_str()))
+    {
+        return (
+            401,
+            json!({"status": {"error": "Must provide an API key or an Authorization bearer token"}, "time": 0.0}).to_string(),
+            false,
+        );
+    }
+    let collections = format!("{}/collections", server.storage);
+    let index_path = format!("{collections}/.phoenix-stand-in-index");
+    let names: Vec<String> = guest
+        .read(&index_path)
+        .map(|f| f.content.lines().map(str::to_owned).collect())
+        .unwrap_or_default();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (request.method.as_str(), segments.as_slice()) {
+        ("GET", ["collections"]) => {
+            let list: Vec<Value> = names.iter().map(|n| json!({"name": n})).collect();
+            (200, ok(json!({"collections": list})), false)
+        }
+        ("PUT", ["collections", name]) => {
+            let mut names = names.clone();
+            if !names.iter().any(|n| n == name) {
+                names.push((*name).to_owned());
+            }
+            guest.write(&index_path, SimFile::new(names.join("\n") + "\n", 0o644, "qdrant:qdrant"));
+            guest.write(
+                &format!("{collections}/{name}/{POINTS_FILE}"),
+                SimFile::new("[]", 0o644, "qdrant:qdrant"),
+            );
+            (200, ok(json!(true)), true)
+        }
+        ("PUT", ["collections", name, "points"]) if names.iter().any(|n| n == name) => {
+            let file = format!("{collections}/{name}/{POINTS_FILE}");
+            let mut points: Vec<Value> = guest
+                .read(&file)
+                .and_then(|f| serde_json::from_str(&f.content).ok())
+                .unwrap_or_default();
+            let new: Value = request
+                .body
+                .as_deref()
+                .and_then(|b| serde_json::from_str(b).ok())
+                .unwrap_or_default();
+            for point in new["points"].as_array().into_iter().flatten() {
+                points.retain(|p| p["id"] != point["id"]);
+                points.push(point.clone());
+            }
+            guest.write(
+                &file,
+                SimFile::new(Value::from(points).to_string(), 0o644, "qdrant:qdrant"),
+            );
+            (200, ok(json!({"operation_id": 0, "status": "completed"})), true)
+        }
+        ("POST", ["collections", name, "points", "count"]) if names.iter().any(|n| n == name) => {
+            let count = guest
+                .read(&format!("{collections}/{name}/{POINTS_FILE}"))
+                .and_then(|f| serde_json::from_str::<Vec<Value>>(&f.content).ok())
+                .map_or(0, |p| p.len());
+            (200, ok(json!({"count": count})), false)
+        }
+        (_, ["collections", name, ..]) => (
+            404,
+            json!({"status": {"error": format!("Not found: Collection `{name}` doesn't exist!")}, "time": 0.0}).to_string(),
+            false,
+        ),
+        _ => (404, String::new(), false),
+    }
+}
