@@ -453,4 +453,30 @@ fn issue_12_the_ollama_and_qdrant_stand_ins_answer_with_the_real_shapes() {
     let listed: serde_json::Value =
         serde_json::from_str(&sim_run(&node, &all, None).1).expect("JSON");
     assert_eq!(listed["result"]["collections"][0]["name"], "docs");
+    // An upgrade replaces the unit (a new versioned binary) and restarts Qdrant; the points
+    // are in the storage path, which it does not touch.
+    let mut upgraded = qdrant.clone();
+    "1.20.0".clone_into(&mut upgraded.version);
+    let new_binary = phoenix_ai::qdrant::files::binary(&upgraded.version);
+    in_ct(&node, "952", &["mkdir", "-p", "/opt/qdrant/1.20.0"], None);
+    put(&node, "952", &new_binary, "#!/bin/sh\n");
+    put(
+        &node,
+        "952",
+        "/etc/systemd/system/qdrant.service",
+        &phoenix_ai::qdrant::files::unit_text(&upgraded),
+    );
+    in_ct(&node, "952", &["systemctl", "daemon-reload"], None);
+    in_ct(
+        &node,
+        "952",
+        &["systemctl", "restart", "qdrant.service"],
+        None,
+    );
+    let counted: serde_json::Value =
+        serde_json::from_str(&in_ct(&node, "952", &count, None)).expect("JSON");
+    assert_eq!(
+        counted["result"]["count"], 2,
+        "the points survive the upgrade"
+    );
 }
