@@ -71,6 +71,7 @@ impl Provider for NetProvider {
             std::sync::Arc::new(samba::SambaEmulator),
             std::sync::Arc::new(firewall::PveFirewallEmulator),
             std::sync::Arc::new(nfs::sim::ExportfsEmulator),
+            std::sync::Arc::new(gateway::sim_tls::UpdateCaCertificatesEmulator),
         ]
     }
 }

@@ -283,7 +283,14 @@ pub(crate) fn noble_catalogue() -> BTreeMap<String, PackageSpec> {
     let mut catalogue: BTreeMap<String, PackageSpec> = [
         (
             "ca-certificates",
-            available("20240203", &[], &[], 159_000, 385, "noble/main"),
+            available(
+                "20240203",
+                &["/usr/sbin/update-ca-certificates"],
+                &[],
+                159_000,
+                385,
+                "noble/main",
+            ),
         ),
         (
             "curl",

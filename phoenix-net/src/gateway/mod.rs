@@ -24,6 +24,8 @@ pub mod release;
 mod samples;
 pub mod secure;
 mod secure_build;
+#[cfg(any(test, feature = "sim"))]
+pub mod sim_tls;
 pub mod site;
 pub mod spec;
 pub mod tls;
