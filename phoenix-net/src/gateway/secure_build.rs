@@ -17,7 +17,9 @@ use serde_json::Value;
 use super::api_keys::ApiKeys;
 use super::config::Declared;
 use super::tls::Source;
-use super::tls_resources::{CA_DIR, CaResource, OperatorCert, ServerCert, Trust, TrustRefresh};
+use super::tls_resources::{
+    CA_DIR, CaResource, OperatorCert, ServerCert, TRUST_DIR, Trust, TrustRefresh,
+};
 use super::{fail2ban, modsecurity, tls};
 
 /// What the gateway's own resources must take into account.
@@ -55,7 +57,7 @@ pub(crate) fn add_before(
         cx.add_at(ca_dir, at.clone());
         cx.add_at(CaResource::new(&node).depends_on(ca_dir_id), at.clone());
         let tls_dir = Directory::new(scope, tls::TLS_DIR)
-            .mode(0o700)
+            .mode(0o755)
             .owner("root:root")
             .depends_on(phoenix_dir.clone());
         let tls_dir_id = Resource::id(&tls_dir);
@@ -73,8 +75,17 @@ pub(crate) fn add_before(
                 let package = Package::new(&guest, "ca-certificates");
                 let package_id = Resource::id(&package);
                 cx.add_at(package, location.clone());
+                // The package makes it; a container where it was removed gets it back.
+                let local = Directory::new(&guest, TRUST_DIR)
+                    .mode(0o755)
+                    .owner("root:root")
+                    .depends_on(package_id.clone());
+                let local_id = Resource::id(&local);
+                cx.add_at(local, location.clone());
                 cx.add_at(
-                    Trust::new(&guest, &node).depends_on(package_id),
+                    Trust::new(&guest, &node)
+                        .depends_on(package_id)
+                        .depends_on(local_id),
                     location.clone(),
                 );
                 cx.add_at(TrustRefresh::new(&guest), location);

@@ -24,7 +24,7 @@ pub const CERT_PATH: &str = "/etc/nginx/phoenix/tls/gateway.crt";
 /// Where its key lives (mode 0600, root's).
 pub const KEY_PATH: &str = "/etc/nginx/phoenix/tls/gateway.key";
 
-/// The directory of both (0700).
+/// The directory of both (0755: the key itself is 0600).
 pub const TLS_DIR: &str = "/etc/nginx/phoenix/tls";
 
 /// The HTTPS port unless the config says otherwise.

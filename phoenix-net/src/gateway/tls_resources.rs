@@ -39,6 +39,8 @@ pub const CA_DIR: &str = "/etc/phoenix/ca";
 pub const CA_CERT: &str = "/etc/phoenix/ca/phoenix-lab-ca.crt";
 /// The CA key on the node (0600, root's).
 pub const CA_KEY: &str = "/etc/phoenix/ca/phoenix-lab-ca.key";
+/// The directory of the operator's CA certificates in a container.
+pub const TRUST_DIR: &str = "/usr/local/share/ca-certificates";
 /// Where a container trusts the CA (`update-ca-certificates` reads `*.crt` there).
 pub const TRUST_PATH: &str = "/usr/local/share/ca-certificates/phoenix-lab-ca.crt";
 
