@@ -309,7 +309,9 @@ pub async fn observe(cx: &Ctx<'_>, scope: &Scope) -> Result<Arc<ScopeFacts>, Box
                 Some(Err(reason)) => Err(reason.clone().into()),
                 None => Err(format!("the batch probe printed nothing for {scope}").into()),
             },
-            Err(err) => Err(err.into()),
+            // The node's batch command itself failed: no guest was observed, and a guest this
+            // run starts is not "observed empty" on that ground.
+            Err(err) => return Err(err.into()),
         },
         None => cx.fact(&Probe(scope.clone())).await.map_err(Into::into),
     };

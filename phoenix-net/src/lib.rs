@@ -72,6 +72,7 @@ impl Provider for NetProvider {
             std::sync::Arc::new(firewall::PveFirewallEmulator),
             std::sync::Arc::new(nfs::sim::ExportfsEmulator),
             std::sync::Arc::new(gateway::sim_tls::UpdateCaCertificatesEmulator),
+            std::sync::Arc::new(gateway::sim::NginxEmulator),
         ]
     }
 }

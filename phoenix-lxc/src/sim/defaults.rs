@@ -465,6 +465,35 @@ pub(crate) fn noble_catalogue() -> BTreeMap<String, PackageSpec> {
         "user www-data;\nworker_processes auto;\npid /run/nginx.pid;\ninclude /etc/nginx/modules-enabled/*.conf;\n\nevents {\n\tworker_connections 768;\n}\n\nhttp {\n\tinclude /etc/nginx/mime.types;\n\tinclude /etc/nginx/conf.d/*.conf;\n\tinclude /etc/nginx/sites-enabled/*;\n}\n".to_owned(),
     );
     catalogue.insert("nginx".to_owned(), nginx);
+    // The gateway's njs module (noble's universe, source libnginx-mod-js; packages.ubuntu.com:
+    // 349.4 kB, 1,033 kB installed), which depends on the stream module (sizes of the latter
+    // assumed), each enabling itself in modules-enabled as Debian's module packages do.
+    let mut stream = available(
+        "1.24.0-2ubuntu7.5",
+        &[],
+        &[],
+        84_000,
+        205,
+        "noble-updates/main",
+    );
+    stream.files.insert(
+        "/etc/nginx/modules-enabled/50-mod-stream.conf".to_owned(),
+        "load_module modules/ngx_stream_module.so;\n".to_owned(),
+    );
+    catalogue.insert("libnginx-mod-stream".to_owned(), stream);
+    let mut js = available(
+        "0.8.2-1ubuntu1",
+        &[],
+        &["libnginx-mod-stream"],
+        349_400,
+        1_033,
+        "noble/universe",
+    );
+    js.files.insert(
+        "/etc/nginx/modules-enabled/50-mod-http-js.conf".to_owned(),
+        "load_module modules/ngx_http_js_module.so;\n".to_owned(),
+    );
+    catalogue.insert("libnginx-mod-http-js".to_owned(), js);
     catalogue
 }
 

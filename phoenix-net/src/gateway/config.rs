@@ -129,6 +129,8 @@ pub(crate) struct Container {
     pub(crate) first_port: Option<u16>,
     /// A template others are cloned from, not a service.
     pub(crate) template: bool,
+    /// Marked `"ensure": "absent"`: no longer served.
+    pub(crate) absent: bool,
     /// The vLLM server it runs, if any, or why it cannot be read.
     pub(crate) vllm: Option<Result<Vllm, String>>,
     /// Where its vLLM settings are.
@@ -145,7 +147,7 @@ pub(crate) struct Vllm {
     pub(crate) engine: BTreeMap<&'static str, Value>,
 }
 
-/// The present containers of `lxc_configs`, by id.
+/// The containers of `lxc_configs`, by id (those marked absent flagged).
 pub(crate) fn containers(config: &ConfigSet) -> BTreeMap<u32, Container> {
     let mut containers = BTreeMap::new();
     for section in config.sections().filter(|s| s.key == "lxc_configs") {
@@ -156,10 +158,9 @@ pub(crate) fn containers(config: &ConfigSet) -> BTreeMap<u32, Container> {
             let Ok(id) = key.parse::<u32>() else {
                 continue;
             };
-            if entry.get("ensure").and_then(Value::as_str) == Some("absent") {
-                continue;
-            }
-            containers.insert(id, container(&section, key, entry));
+            let mut container = container(&section, key, entry);
+            container.absent = entry.get("ensure").and_then(Value::as_str) == Some("absent");
+            containers.insert(id, container);
         }
     }
     containers
@@ -187,6 +188,7 @@ fn container(section: &Section<'_>, key: &str, entry: &Value) -> Container {
         ip,
         first_port,
         template: entry.get("template_snapshot_name").is_some(),
+        absent: false,
         vllm: vllm(entry),
         vllm_at: section.location_of(&section.path().key(key).key(engine_key)),
     }
@@ -279,41 +281,46 @@ pub(crate) fn vllm(entry: &Value) -> Option<Result<Vllm, String>> {
 pub(crate) struct Problem {
     pub(crate) at: Location,
     pub(crate) message: String,
+    /// A warning: the route it names is left out, the rest is generated.
+    pub(crate) warning: bool,
 }
 
 /// Decodes the `gateway` section; every problem is reported and nothing is returned then.
 pub(crate) fn decode(section: &Section<'_>, cx: &mut DecodeCx<'_>) -> Option<Declared> {
     let raw = cx.decode::<RawGateway>(section, &section.path(), section.value)?;
     let containers = containers(cx.config());
-    match declared(raw, section, &containers) {
-        Ok(declared) => Some(declared),
-        Err(problems) => {
-            for problem in problems {
-                cx.report(Diagnostic::error(problem.message).at(problem.at));
-            }
-            None
-        }
+    let (declared, problems) = declared(raw, section, &containers);
+    for problem in problems {
+        let diagnostic = if problem.warning {
+            Diagnostic::warning(problem.message)
+        } else {
+            Diagnostic::error(problem.message)
+        };
+        cx.report(diagnostic.at(problem.at));
     }
+    declared
 }
 
+/// The gateway, unless a problem is an error, and every problem (warnings too).
 fn declared(
     raw: RawGateway,
     section: &Section<'_>,
     containers: &BTreeMap<u32, Container>,
-) -> Result<Declared, Vec<Problem>> {
+) -> (Option<Declared>, Vec<Problem>) {
     let root = section.path();
     let mut problems = Vec::new();
     let mut problem = |path: &JsonPath, message: String| {
         problems.push(Problem {
             at: section.location_of(path),
             message,
+            warning: false,
         });
     };
-    if !containers.contains_key(&raw.container) {
+    if containers.get(&raw.container).is_none_or(|c| c.absent) {
         problem(
             &root.key("container"),
             format!(
-                "container {} is not in lxc_configs; expected the id of the container nginx runs in",
+                "container {} is not in lxc_configs (or is marked absent); expected the id of the container nginx runs in",
                 raw.container
             ),
         );
@@ -371,6 +378,7 @@ fn declared(
         problems.push(Problem {
             at: section.location_of(&root.key("max_body_kb")),
             message: "expected at least 1 (KiB)".into(),
+            warning: false,
         });
     }
     let bytes_per_token = raw.bytes_per_token.unwrap_or(defaults::BYTES_PER_TOKEN);
@@ -378,6 +386,7 @@ fn declared(
         problems.push(Problem {
             at: section.location_of(&root.key("bytes_per_token")),
             message: "expected at least 1".into(),
+            warning: false,
         });
     }
     let port = raw.port.unwrap_or(defaults::PORT);
@@ -396,14 +405,15 @@ fn declared(
             problems.push(Problem {
                 at: section.location_of(&path),
                 message,
+                warning: false,
             });
         }
         super::secure::Secure::default()
     });
-    if !problems.is_empty() {
-        return Err(problems);
+    if problems.iter().any(|p| !p.warning) {
+        return (None, problems);
     }
-    Ok(Declared {
+    let declared = Declared {
         container: raw.container,
         at: section.location_of(&root.key("container")),
         gateway: Gateway {
@@ -416,7 +426,8 @@ fn declared(
         },
         ip: containers.get(&raw.container).and_then(|c| c.ip.clone()),
         secure,
-    })
+    };
+    (Some(declared), problems)
 }
 
 /// `name` as an upstream name: lowercase letters, digits and `_`.
@@ -444,7 +455,7 @@ fn vllm_services(
         let Some(vllm) = &container.vllm else {
             continue;
         };
-        if container.template {
+        if container.template || container.absent {
             continue;
         }
         let vllm = match vllm {
@@ -453,6 +464,7 @@ fn vllm_services(
                 problems.push(Problem {
                     at: container.vllm_at.clone(),
                     message: format!("container {id}'s vLLM server {message}"),
+                    warning: false,
                 });
                 continue;
             }
@@ -464,6 +476,7 @@ fn vllm_services(
                     "container {id} serves {} but has no static IPv4 address in network_config.ip; the gateway needs one to reach it",
                     excerpt(&vllm.served_model_name)
                 ),
+                warning: false,
             });
             continue;
         };
@@ -490,6 +503,7 @@ fn vllm_services(
                     excerpt(&vllm.served_model_name),
                     engine_difference(&pool.engine, &vllm.engine)
                 ),
+                warning: false,
             }),
         }
     }
@@ -544,6 +558,7 @@ fn route_services(
             problems.push(Problem {
                 at: section.location_of(&path),
                 message,
+                warning: false,
             });
         };
         let Some(container) = containers.get(&route.container) else {
@@ -556,6 +571,17 @@ fn route_services(
             );
             continue;
         };
+        if container.absent {
+            problems.push(Problem {
+                at: section.location_of(&at.key("container")),
+                message: format!(
+                    "container {} is marked absent: its route is left out of the gateway",
+                    route.container
+                ),
+                warning: true,
+            });
+            continue;
+        }
         let Some(ip) = &container.ip else {
             problem(
                 at.key("container"),

@@ -25,6 +25,8 @@ mod samples;
 pub mod secure;
 mod secure_build;
 #[cfg(any(test, feature = "sim"))]
+pub mod sim;
+#[cfg(any(test, feature = "sim"))]
 pub mod sim_tls;
 pub mod site;
 pub mod spec;

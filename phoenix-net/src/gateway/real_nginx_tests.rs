@@ -97,3 +97,87 @@ fn issue_13_the_real_nginx_refuses_upstream_s_plus_only_health_check() {
 fn issue_13_the_lab_gateway_s_conf() {
     insta::assert_snapshot!(super::site::conf(&samples::lab(), &Layout::debian()).render());
 }
+
+/// What the real nginx says of `text`: `Ok` or the `[emerg]` message and its line.
+fn real_verdict(dir: &Path, text: &str) -> Result<(), (String, usize)> {
+    let path = write_conf(dir, text);
+    let output = run(
+        "nginx",
+        &["-t".into(), "-c".into(), path.display().to_string()],
+    );
+    if output.status == Some(0) {
+        return Ok(());
+    }
+    let line = output
+        .stderr
+        .lines()
+        .find(|l| l.contains("[emerg]"))
+        .unwrap_or_else(|| panic!("an [emerg] line: {}", output.stderr));
+    let (_, message) = line
+        .split_once("[emerg] ")
+        .and_then(|(_, rest)| rest.split_once(": "))
+        .expect("nginx's `[emerg] PID#TID: ` prefix");
+    let suffix = format!(" in {}:", path.display());
+    let (message, at) = message
+        .rsplit_once(&suffix)
+        .unwrap_or_else(|| panic!("the file and line: {line}"));
+    Err((message.to_owned(), at.parse().expect("a line number")))
+}
+
+#[test]
+fn issue_13_the_emulator_answers_as_the_real_nginx_does() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let lab = conf(&samples::lab(), &layout_in(dir.path())).render();
+    let cases = [
+        lab.clone(),
+        lab.replacen("least_conn;", "least_conn;\n        health_check;", 1),
+        lab.replacen("    server {", "    server {\n    -", 1),
+        format!("{lab}}}\n"),
+        lab.trim_end().trim_end_matches('}').to_owned(),
+        "events {}\nhttp {\n  server_tokens off\n".to_owned(),
+        "events {}\nhttp {\n  server { location / { return 200 x } }\n}\n".to_owned(),
+        "events {}\nhttp {\n  js_import g from /x.js;\n}\n".to_owned(),
+        "# -\n-\nevents {}\n".to_owned(),
+    ];
+    for text in cases {
+        let js = text.contains("modules-enabled");
+        assert_eq!(
+            super::sim::check(&text, js),
+            real_verdict(dir.path(), &text),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn issue_13_the_emulator_accepts_every_gateway_the_generator_writes() {
+    use super::modsecurity::Mode;
+    use super::secure::{Secure, SecurePaths, apply};
+    use super::tls::{Source, Tls};
+
+    let everything = Secure {
+        tls: Some(Tls {
+            source: Source::Files {
+                certificate: "/etc/nginx/ssl/gateway.crt".to_owned(),
+                key: "/etc/nginx/ssl/gateway.key".to_owned(),
+            },
+            https_port: 443,
+        }),
+        api_keys_file: Some("/root/phoenix/gateway-api-keys".to_owned()),
+        modsecurity: Mode::Blocking,
+        fail2ban: true,
+    };
+    for gateway in [samples::lab(), samples::pool_of_four()] {
+        for secure in [Secure::default(), everything.clone()] {
+            let mut generated = conf(&gateway, &Layout::debian());
+            apply(
+                &mut generated,
+                &secure,
+                gateway.port,
+                &SecurePaths::debian(),
+            );
+            let text = generated.render();
+            assert_eq!(super::sim::check(&text, true), Ok(()), "{text}");
+        }
+    }
+}

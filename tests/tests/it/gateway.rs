@@ -379,8 +379,8 @@ fn issue_13_the_real_nginx_routes_queues_validates_and_fails_over_live() {
         "the queued requests waited: {report}"
     );
     assert!(
-        slowest_refused < 1000,
-        "the refusals came at once: {report}"
+        slowest_refused + 1000 <= slowest_served,
+        "the refusals came without waiting for the queue (a margin for a busy machine): {report}"
     );
 
     // Failover: with replica a stopped, every request succeeds on b.
@@ -405,4 +405,184 @@ fn issue_13_the_real_nginx_routes_queues_validates_and_fails_over_live() {
         failover.len(),
         totals.get("failover-total").copied().unwrap_or(0)
     );
+}
+
+mod simulated {
+    //! The lab's gateway on the simulated node: it converges (nginx installed, its files checked
+    //! by the `nginx -t` emulator, nginx started) and then plans nothing; an edited route reloads
+    //! nginx once; a configuration nginx rejects never replaces the running one.
+
+    use serde_json::Value;
+
+    use crate::support::{Scratch, arg, converge, on};
+
+    const LXC: &str = "phoenix_lxc_configs.json";
+    const VOLUME: &str = "quickOS-lxc-disks:subvol-101-disk-0";
+
+    /// The lab with a gateway on 101 routing to 951 and 953 (granite-embed-r2), 955 (Ollama)
+    /// and 952 (Qdrant).
+    fn lab() -> (Scratch, String) {
+        let scratch = Scratch::new();
+        scratch.seed_lab_state();
+        let dir = scratch.copy_lab_config(&["phoenix_hypervisor_config.json", LXC]);
+        let path = dir.join(LXC);
+        let mut lxc: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+        lxc["gateway"] = serde_json::json!({
+            "container": 101,
+            "server_names": ["gateway.phoenix.lab", "10.0.0.153"],
+            "routes": [
+                {"container": 955, "kind": "ollama"},
+                {"container": 952, "kind": "qdrant"}
+            ]
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&lxc).expect("JSON")).expect("write");
+        (scratch, arg(&dir).to_owned())
+    }
+
+    /// The argv of container 101's commands in run `run`.
+    fn in_101(scratch: &Scratch, run: u64) -> Vec<String> {
+        scratch
+            .state()
+            .audit
+            .iter()
+            .filter(|e| {
+                e.run == run
+                    && e.argv
+                        .starts_with(&["pct".into(), "exec".into(), "101".into()])
+            })
+            .map(|e| e.argv[3..].join(" "))
+            .collect()
+    }
+
+    /// A file of container 101.
+    fn file_of_101(scratch: &Scratch, path: &str) -> Option<String> {
+        let state = scratch.state();
+        let files = &state.tools["pct"]["volumes"][VOLUME]["content"]["files"];
+        files[path]["content"].as_str().map(str::to_owned)
+    }
+
+    #[test]
+    fn issue_13_the_lab_gateway_converges_then_plans_nothing_and_reloads_nothing() {
+        let (scratch, config) = lab();
+        converge(&config, &scratch);
+        let first = in_101(&scratch, 1);
+        let checks: Vec<_> = first.iter().filter(|c| c.contains("nginx -t")).collect();
+        assert_eq!(
+            checks,
+            ["-- nginx -t -c /etc/nginx/.nginx.conf.phoenix-new"],
+            "{first:#?}"
+        );
+        // nginx is started in this run, so core's service primitive does not reload it.
+        let reloads: Vec<_> = first.iter().filter(|c| c.contains("reload")).collect();
+        assert!(reloads.is_empty(), "{first:#?}");
+        assert!(
+            first
+                .iter()
+                .any(|c| c == "-- systemctl start nginx.service"),
+            "{first:#?}"
+        );
+        assert!(
+            !first.iter().any(|c| c.contains("restart")),
+            "nginx is never restarted: {first:#?}"
+        );
+        let live = file_of_101(&scratch, "/etc/nginx/nginx.conf").expect("nginx.conf");
+        assert!(live.contains("server 10.0.0.151:8000 max_fails=3 fail_timeout=10s;"));
+        assert!(live.contains("\"granite-embed-r2\":[\"@vllm_granite_embed_r2\",1024]"));
+        assert!(live.contains("location /ollama/ {") && live.contains("server 10.0.0.155:11434"));
+        assert!(live.contains("location /qdrant/ {") && live.contains("server 10.0.0.152:6333"));
+        // The second plan and the second apply (runs 2 and 3) touch nothing in 101 but the probe.
+        for run in [2, 3] {
+            let later = in_101(&scratch, run);
+            assert!(
+                later.iter().all(|c| c.contains("phoenix-probe")),
+                "run {run}: {later:#?}"
+            );
+        }
+    }
+
+    /// Adds a route to the lab's gateway in the scratch config.
+    fn add_route(scratch: &Scratch, route: Value) {
+        let path = scratch.config_dir().join(LXC);
+        let mut lxc: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+        lxc["gateway"]["routes"]
+            .as_array_mut()
+            .expect("routes")
+            .push(route);
+        std::fs::write(&path, serde_json::to_string_pretty(&lxc).expect("JSON")).expect("write");
+    }
+
+    #[test]
+    fn issue_13_a_gateway_config_nginx_rejects_never_replaces_the_running_one() {
+        let (scratch, config) = lab();
+        converge(&config, &scratch);
+        // An edited gateway: checked, written, nginx reloaded once (never restarted).
+        add_route(
+            &scratch,
+            serde_json::json!({"container": 952, "kind": "http", "path": "/qdrant-grpc/", "port": 6334}),
+        );
+        let ran = on(&scratch, "apply", &config, &["--yes"]);
+        assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+        let edited = in_101(&scratch, scratch.state().run);
+        let tail: Vec<_> = edited
+            .iter()
+            .filter(|c| !c.contains("phoenix-probe"))
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                "-- sh -c umask 077 && cat > \"$1\" sh /etc/nginx/.nginx.conf.phoenix-new",
+                "-- chmod 0644 -- /etc/nginx/.nginx.conf.phoenix-new",
+                "-- chown root:root -- /etc/nginx/.nginx.conf.phoenix-new",
+                "-- nginx -t -c /etc/nginx/.nginx.conf.phoenix-new",
+                "-- mv -f -- /etc/nginx/.nginx.conf.phoenix-new /etc/nginx/nginx.conf",
+                "-- systemctl reload nginx.service",
+            ],
+            "{edited:#?}"
+        );
+        let running = file_of_101(&scratch, "/etc/nginx/nginx.conf").expect("nginx.conf");
+        assert!(running.contains("location /qdrant-grpc/ {"));
+        // Another route, and a container whose njs module is no longer loaded: nginx rejects the
+        // new configuration's `js_import`.
+        add_route(
+            &scratch,
+            serde_json::json!({"container": 955, "kind": "http", "path": "/webui/", "port": 8080, "websocket": true}),
+        );
+        scratch.edit_state(|state| {
+            let files = &mut state["tools"]["pct"]["volumes"][VOLUME]["content"]["files"];
+            files
+                .as_object_mut()
+                .expect("files")
+                .remove("/etc/nginx/modules-enabled/50-mod-http-js.conf")
+                .expect("the module's load file");
+        });
+        let ran = on(&scratch, "apply", &config, &["--yes"]);
+        assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
+        let all = format!("{}{}", ran.stdout, ran.stderr);
+        assert!(
+            all.contains(
+                "`pct exec 101 -- nginx -t -c /etc/nginx/.nginx.conf.phoenix-new` rejected the new content (exit 1)"
+            ) && all
+                .contains("unknown directive \"js_import\" in /etc/nginx/.nginx.conf.phoenix-new:"),
+            "{all}"
+        );
+        assert_eq!(
+            file_of_101(&scratch, "/etc/nginx/nginx.conf").as_deref(),
+            Some(running.as_str()),
+            "the running configuration is unchanged"
+        );
+        assert_eq!(
+            file_of_101(&scratch, "/etc/nginx/.nginx.conf.phoenix-new"),
+            None
+        );
+        let run = scratch.state().run;
+        let commands = in_101(&scratch, run);
+        assert!(
+            !commands
+                .iter()
+                .any(|c| c.contains("systemctl reload") || c.contains("restart")),
+            "nginx keeps serving the old site: {commands:#?}"
+        );
+    }
 }

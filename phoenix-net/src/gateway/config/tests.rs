@@ -22,14 +22,18 @@ fn gateway_of(config: &ConfigSet) -> Result<Gateway, Vec<String>> {
         .find(|s| s.key == "gateway")
         .expect("a gateway section");
     let raw: RawGateway = serde_json::from_value(section.value.clone()).expect("a raw gateway");
-    declared(raw, &section, &containers(config))
-        .map(|d| d.gateway)
-        .map_err(|problems| {
-            problems
-                .into_iter()
-                .map(|p| format!("{}: {}", p.at.path, p.message))
-                .collect()
+    let (declared, problems) = declared(raw, &section, &containers(config));
+    let problems: Vec<String> = problems
+        .into_iter()
+        .map(|p| {
+            let severity = if p.warning { "warning: " } else { "" };
+            format!("{severity}{}: {}", p.at.path, p.message)
         })
+        .collect();
+    match declared {
+        Some(declared) if problems.is_empty() => Ok(declared.gateway),
+        _ => Err(problems),
+    }
 }
 
 fn ct(ip: &str, extra: Value) -> Value {
@@ -150,7 +154,7 @@ fn issue_13_each_config_error_is_reported_at_its_json_path() {
             base(),
             json!({"container": 102}),
             &[
-                "gateway.container: container 102 is not in lxc_configs; expected the id of the container nginx runs in",
+                "gateway.container: container 102 is not in lxc_configs (or is marked absent); expected the id of the container nginx runs in",
             ],
         ),
         (
@@ -187,6 +191,18 @@ fn issue_13_each_config_error_is_reported_at_its_json_path() {
                 "gateway.server_names[0]: \"a;b\" is not a server name; expected a host name, an address, `*.domain` or `_`",
                 "gateway.queue: expected rate_per_second and burst of at least 1 (burst is how many requests wait)",
                 "gateway.bytes_per_token: expected at least 1",
+            ],
+        ),
+        (
+            "a route to a container marked absent (the route is left out, with a warning)",
+            {
+                let mut lxc = base();
+                lxc["952"] = ct("10.0.0.152/24", json!({"ensure": "absent"}));
+                lxc
+            },
+            json!({"container": 101, "routes": [{"container": 952, "kind": "qdrant"}]}),
+            &[
+                "warning: gateway.routes[0].container: container 952 is marked absent: its route is left out of the gateway",
             ],
         ),
         (
