@@ -1,4 +1,5 @@
-//! Stand-ins inside simulated containers: `ollama` and `curl` run in a container (the node's own
+//! Stand-ins inside simulated containers: `ollama` and `curl` run in a container, and `sh` runs
+//! the release installer (`guest_install`); `ollama` and `curl` (the node's own
 //! `curl` is `sim`'s), answering
 //! as the real Ollama CLI and as the real Ollama and Qdrant servers do over HTTP (the JSON shapes
 //! of `/api/tags`, `/api/version`, `/readyz`, `/healthz` and `/collections`). They are stand-ins:
@@ -49,7 +50,7 @@ impl Emulator for AiStandIns {
     }
 
     fn guest_programs(&self) -> Vec<String> {
-        vec!["ollama".to_owned(), "curl".to_owned()]
+        vec!["ollama".to_owned(), "curl".to_owned(), "sh".to_owned()]
     }
 
     fn run_in_guest(
@@ -61,6 +62,7 @@ impl Emulator for AiStandIns {
         match argv.first().map(String::as_str) {
             Some("ollama") => ollama(&argv[1..], guest),
             Some("curl") => curl(&argv[1..], guest),
+            Some("sh") => crate::guest_install::run(&argv[1..], guest),
             _ => None,
         }
     }

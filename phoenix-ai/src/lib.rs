@@ -16,6 +16,8 @@ pub mod config;
 pub mod endpoint;
 pub mod error;
 #[cfg(feature = "sim")]
+pub mod guest_install;
+#[cfg(feature = "sim")]
 pub mod guest_stand_in;
 pub mod health;
 pub mod http;

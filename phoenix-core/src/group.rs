@@ -54,12 +54,13 @@ pub fn observe_group(scope: &Scope, name: &str) {
     });
 }
 
-/// Group `name` as the scope's probe saw it: `None` when `getent` found none (exit 2).
+/// Group `name` as the scope's probe saw it: `None` when `getent` found none (exit 2) or the
+/// scope is still to be made.
 pub fn group_in(facts: &ScopeFacts, name: &str) -> Result<Option<GroupEntry>, BoxError> {
-    let query = facts
-        .queries
-        .get(&query_name(name))
-        .ok_or_else(|| format!("the probe did not run `getent group {name}`"))?;
+    let Some(query) = facts.query_or_absent(&query_name(name), &format!("getent group {name}"))?
+    else {
+        return Ok(None);
+    };
     match query.status {
         0 => Ok(parse_lines(&query.output, parse_group_line)?
             .into_iter()
@@ -115,8 +116,14 @@ impl Group {
         Capability::named(KIND, &scope.qualify(name))
     }
 
+    /// `groupadd`, with `--force` when no gid is asked: a guest this run makes is observed
+    /// before it exists (`ScopeFacts::to_be_made`) and its template may have the group already
+    /// (Ubuntu's `render`, `video`); `--force` then exits 0 and changes nothing.
     fn groupadd(&self) -> Cmd {
         let mut cmd = Cmd::write("groupadd", [""; 0]);
+        if self.gid.is_none() {
+            cmd = cmd.arg("--force");
+        }
         if self.system {
             cmd = cmd.arg("--system");
         }
@@ -217,7 +224,7 @@ mod tests {
         let system = Group::new(&node, "nfsusers").system(true).gid(990);
         let guest = Group::new(&scopes.get("ct:101").expect("guest"), "www");
         let table = [
-            (&plain, None, "groupadd phoenix"),
+            (&plain, None, "groupadd --force phoenix"),
             (&plain, state(1001), ""),
             (
                 &system,
@@ -230,7 +237,7 @@ mod tests {
                 state(994),
                 "error: group[nfsusers]: group nfsusers in node has gid 994, the config asks for 990; Phoenix does not renumber a group (files owned by gid 994 would change hands): change it by hand or fix the config",
             ),
-            (&guest, None, "guest-exec 101 -- groupadd www"),
+            (&guest, None, "guest-exec 101 -- groupadd --force www"),
         ];
         for (group, observed, expect) in table {
             assert_eq!(

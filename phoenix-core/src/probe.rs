@@ -130,6 +130,23 @@ pub struct ScopeFacts {
     pub paths: BTreeMap<String, PathFact>,
     /// What each registered query printed, by name.
     pub queries: BTreeMap<String, QueryFact>,
+    /// Whether these are the empty facts of a guest this run makes or starts and that could not
+    /// be probed yet ([`observe`]): everything in it is still to be made, and a query that did
+    /// not run found nothing.
+    #[serde(default)]
+    pub to_be_made: bool,
+}
+
+impl ScopeFacts {
+    /// The query `name` printed; `Ok(None)` when it did not run because the guest is still to be
+    /// made ([`ScopeFacts::to_be_made`]), an error naming `what` when the probe left it out.
+    pub fn query_or_absent(&self, name: &str, what: &str) -> Result<Option<&QueryFact>, String> {
+        match self.queries.get(name) {
+            Some(fact) => Ok(Some(fact)),
+            None if self.to_be_made => Ok(None),
+            None => Err(format!("the probe did not run `{what}`")),
+        }
+    }
 }
 
 /// What one query printed.
@@ -317,9 +334,10 @@ pub async fn observe(cx: &Ctx<'_>, scope: &Scope) -> Result<Arc<ScopeFacts>, Box
     };
     match observed {
         Ok(facts) => Ok(facts),
-        Err(_) if scope.ready().is_some_and(|c| cx.is_provided(&c)) => {
-            Ok(Arc::new(ScopeFacts::default()))
-        }
+        Err(_) if scope.ready().is_some_and(|c| cx.is_provided(&c)) => Ok(Arc::new(ScopeFacts {
+            to_be_made: true,
+            ..ScopeFacts::default()
+        })),
         Err(err) => Err(err),
     }
 }

@@ -161,12 +161,16 @@ impl User {
             .unwrap_or_else(|| Path::new("/home").join(&self.name))
     }
 
-    /// The user as the scope's probe saw it; `None` when `getent` found no such user (exit 2).
+    /// The user as the scope's probe saw it; `None` when `getent` found no such user (exit 2) or
+    /// the scope is still to be made.
     pub fn state_in(&self, facts: &ScopeFacts) -> Result<Option<UserState>, BoxError> {
-        let query = facts
-            .queries
-            .get(&passwd_query(&self.name))
-            .ok_or_else(|| format!("the probe did not run `getent passwd {}`", self.name))?;
+        let Some(query) = facts.query_or_absent(
+            &passwd_query(&self.name),
+            &format!("getent passwd {}", self.name),
+        )?
+        else {
+            return Ok(None);
+        };
         let entry = match query.status {
             0 => parse_lines(&query.output, parse_passwd_line)?
                 .into_iter()
@@ -582,5 +586,23 @@ mod tests {
         assert_eq!(observed.password, Some(PasswordStatus::Locked));
         answer(&mut facts, passwd_query("admin"), 1, "getent: weird");
         assert!(admin.state_in(&facts).is_err());
+    }
+
+    /// A guest still to be made has no users and no groups; a probe that left the query out is
+    /// an error.
+    #[test]
+    fn issue_12_a_guest_still_to_be_made_has_no_user_and_a_missing_query_is_an_error() {
+        let scope = scopes().node();
+        let ollama = User::new(&scope, "ollama").group("render");
+        let empty = ScopeFacts {
+            to_be_made: true,
+            ..ScopeFacts::default()
+        };
+        assert_eq!(ollama.state_in(&empty).expect("ok"), None);
+        assert_eq!(crate::group::group_in(&empty, "render").expect("ok"), None);
+        let probed = ScopeFacts::default();
+        let err = ollama.state_in(&probed).expect_err("no query").to_string();
+        assert_eq!(err, "the probe did not run `getent passwd ollama`");
+        assert!(crate::group::group_in(&probed, "render").is_err());
     }
 }

@@ -6,11 +6,17 @@
 //! `0640`), written with core's one writer of those formats (`account`); a node that has none
 //! starts from Debian's `base-passwd` master files (`base-passwd.txt`, `base-group.txt`). Not
 //! emulated: `/etc/skel` copies, `-g`, `-r` for users, and other options, which fail saying so.
+//!
+//! The same emulator answers these programs inside a simulated guest (a container, through
+//! `Emulator::run_in_guest`): there the database is the guest's own `/etc/passwd`, `/etc/group`
+//! and `/etc/shadow`, and a home `useradd --create-home` makes is the guest's directory.
 
 use std::collections::BTreeMap;
 
 use super::emulator::{Emulator, SimOutput, SimSys};
+use super::guest::GuestSys;
 use super::path::normalize;
+use super::state::SimFile;
 use super::system::{Dir, Dirs};
 use crate::account::{
     GroupEntry, PasswdEntry, PasswordStatus, format_group_line, format_passwd_line,
@@ -44,29 +50,110 @@ impl Emulator for Accounts {
     }
 
     fn run(&self, argv: &[String], stdin: Option<&str>, sys: &mut SimSys<'_>) -> SimOutput {
-        let Some((program, args)) = argv.split_first() else {
-            return SimOutput::fail(127, "phoenix sim: empty argv\n");
-        };
-        let mut db = match Db::load(sys) {
-            Ok(db) => db,
-            Err(message) => return SimOutput::fail(1, format!("phoenix sim: {message}\n")),
-        };
-        let before = db.clone();
-        let mut out = match program.as_str() {
-            "getent" => getent(args, &db),
-            "passwd" => passwd_status(args, &db),
-            "groupadd" => groupadd(args, &mut db),
-            "useradd" => useradd(args, &mut db, sys),
-            "usermod" => usermod(args, &mut db),
-            "chpasswd" => chpasswd(args, stdin, &mut db),
-            _ => SimOutput::fail(127, format!("sh: 1: {program}: not found\n")),
-        };
-        if out.status == 0 && db != before {
-            db.store(sys);
-            out.mutated = true;
-        }
-        out
+        run(argv, stdin, &mut NodeFiles(sys))
     }
+
+    fn guest_programs(&self) -> Vec<String> {
+        self.programs()
+    }
+
+    fn run_in_guest(
+        &self,
+        argv: &[String],
+        stdin: Option<&str>,
+        guest: &mut dyn GuestSys<'_>,
+    ) -> Option<SimOutput> {
+        Some(run(argv, stdin, &mut GuestFiles(guest)))
+    }
+}
+
+/// Where the account database and homes live: the node's files or a guest's.
+trait Files {
+    fn read(&self, path: &str) -> Option<String>;
+    fn write(&mut self, path: &str, file: SimFile);
+    fn is_dir(&mut self, path: &str) -> bool;
+    /// Makes the home `path` (`0755 OWNER`) and its missing parents.
+    fn make_home(&mut self, path: &str, owner: &str);
+}
+
+/// The node's files.
+struct NodeFiles<'s, 'a>(&'s mut SimSys<'a>);
+
+impl Files for NodeFiles<'_, '_> {
+    fn read(&self, path: &str) -> Option<String> {
+        self.0.read(path).map(|f| f.content.clone())
+    }
+
+    fn write(&mut self, path: &str, file: SimFile) {
+        self.0.write(path, file);
+    }
+
+    fn is_dir(&mut self, path: &str) -> bool {
+        super::system::is_directory(path, self.0)
+    }
+
+    fn make_home(&mut self, path: &str, owner: &str) {
+        super::system::record_directories(path, self.0);
+        let mut dirs: Dirs = self.0.load("dirs");
+        dirs.dirs.insert(
+            normalize(path),
+            Dir {
+                mode: 0o755,
+                owner: owner.to_owned(),
+            },
+        );
+        self.0.store("dirs", &dirs);
+    }
+}
+
+/// A guest's files.
+///
+/// **Assumption:** a guest keeps no owner or mode of a directory (`GuestSys` has none), so a home
+/// made inside a guest is a plain directory.
+struct GuestFiles<'s, 'g>(&'s mut dyn GuestSys<'g>);
+
+impl Files for GuestFiles<'_, '_> {
+    fn read(&self, path: &str) -> Option<String> {
+        self.0.read(path).map(|f| f.content)
+    }
+
+    fn write(&mut self, path: &str, file: SimFile) {
+        self.0.write(path, file);
+    }
+
+    fn is_dir(&mut self, path: &str) -> bool {
+        self.0.is_dir(path)
+    }
+
+    fn make_home(&mut self, path: &str, _owner: &str) {
+        self.0.mkdir(path);
+    }
+}
+
+/// Runs one account tool against `files`.
+fn run(argv: &[String], stdin: Option<&str>, files: &mut dyn Files) -> SimOutput {
+    let Some((program, args)) = argv.split_first() else {
+        return SimOutput::fail(127, "phoenix sim: empty argv\n");
+    };
+    let mut db = match Db::load(files) {
+        Ok(db) => db,
+        Err(message) => return SimOutput::fail(1, format!("phoenix sim: {message}\n")),
+    };
+    let before = db.clone();
+    let mut out = match program.as_str() {
+        "getent" => getent(args, &db),
+        "passwd" => passwd_status(args, &db),
+        "groupadd" => groupadd(args, &mut db),
+        "useradd" => useradd(args, &mut db, files),
+        "usermod" => usermod(args, &mut db),
+        "chpasswd" => chpasswd(args, stdin, &mut db),
+        _ => SimOutput::fail(127, format!("sh: 1: {program}: not found\n")),
+    };
+    if out.status == 0 && db != before {
+        db.store(files);
+        out.mutated = true;
+    }
+    out
 }
 
 /// The node's account database.
@@ -79,25 +166,21 @@ struct Db {
 }
 
 impl Db {
-    fn load(sys: &SimSys<'_>) -> Result<Db, String> {
+    fn load(files: &dyn Files) -> Result<Db, String> {
         let text = |path: &str, base: &'static str| {
-            sys.read(path).map_or_else(
-                || {
-                    base.lines()
-                        .filter(|l| !l.starts_with('#'))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                },
-                |f| f.content.clone(),
-            )
+            files.read(path).unwrap_or_else(|| {
+                base.lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
         };
         let users = parse_lines(&text("/etc/passwd", BASE_PASSWD), parse_passwd_line)
             .map_err(|e| format!("/etc/passwd: {e}"))?;
         let groups = parse_lines(&text("/etc/group", BASE_GROUP), parse_group_line)
             .map_err(|e| format!("/etc/group: {e}"))?;
-        let shadow = match sys.read("/etc/shadow") {
-            Some(file) => file
-                .content
+        let shadow = match files.read("/etc/shadow") {
+            Some(content) => content
                 .lines()
                 .filter_map(|l| {
                     let mut fields = l.split(':');
@@ -116,7 +199,7 @@ impl Db {
         })
     }
 
-    fn store(&self, sys: &mut SimSys<'_>) {
+    fn store(&self, files: &mut dyn Files) {
         let lines = |lines: Vec<String>| lines.into_iter().map(|l| l + "\n").collect::<String>();
         let passwd = lines(self.users.iter().map(format_passwd_line).collect());
         let group = lines(self.groups.iter().map(format_group_line).collect());
@@ -129,18 +212,9 @@ impl Db {
                 })
                 .collect(),
         );
-        sys.write(
-            "/etc/passwd",
-            super::state::SimFile::new(passwd, 0o644, "root:root"),
-        );
-        sys.write(
-            "/etc/group",
-            super::state::SimFile::new(group, 0o644, "root:root"),
-        );
-        sys.write(
-            "/etc/shadow",
-            super::state::SimFile::new(shadow, 0o640, "root:shadow"),
-        );
+        files.write("/etc/passwd", SimFile::new(passwd, 0o644, "root:root"));
+        files.write("/etc/group", SimFile::new(group, 0o644, "root:root"));
+        files.write("/etc/shadow", SimFile::new(shadow, 0o640, "root:shadow"));
     }
 
     fn user(&self, name: &str) -> Option<&PasswdEntry> {
@@ -286,13 +360,16 @@ fn options<'a>(
     Ok(parsed)
 }
 
-/// `groupadd [--system] [--gid N] NAME`.
+/// `groupadd [--system] [--force] [--gid N] NAME` (`--force`: an existing group is success).
 fn groupadd(args: &[String], db: &mut Db) -> SimOutput {
-    let opts = match options("groupadd", args, &["--system"], &["--gid"]) {
+    let opts = match options("groupadd", args, &["--system", "--force"], &["--gid"]) {
         Ok(opts) => opts,
         Err(out) => return out,
     };
     let name = opts.name;
+    if db.group(name).is_some() && opts.flags.contains(&"--force") {
+        return SimOutput::ok("");
+    }
     if db.group(name).is_some() {
         return SimOutput::fail(9, format!("groupadd: group '{name}' already exists\n"));
     }
@@ -327,7 +404,7 @@ fn group_list<'a>(list: &'a str, db: &Db, program: &str) -> Result<Vec<&'a str>,
 }
 
 /// `useradd [--uid N] [--home-dir H] [--create-home] [--shell S] [--groups a,b] NAME`.
-fn useradd(args: &[String], db: &mut Db, sys: &mut SimSys<'_>) -> SimOutput {
+fn useradd(args: &[String], db: &mut Db, files: &mut dyn Files) -> SimOutput {
     let opts = match options(
         "useradd",
         args,
@@ -399,21 +476,12 @@ fn useradd(args: &[String], db: &mut Db, sys: &mut SimSys<'_>) -> SimOutput {
     db.shadow.insert(name.to_owned(), "!".to_owned());
     let mut out = SimOutput::ok("");
     if opts.flags.contains(&"--create-home") {
-        if super::system::is_directory(&home, sys) {
+        if files.is_dir(&home) {
             out = out.with_stderr(format!(
                 "useradd: warning: the home directory {home} already exists.\nuseradd: Not copying any file from skel directory into it.\n"
             ));
         } else {
-            super::system::record_directories(&home, sys);
-            let mut dirs: Dirs = sys.load("dirs");
-            dirs.dirs.insert(
-                normalize(&home),
-                Dir {
-                    mode: 0o755,
-                    owner: format!("{name}:{name}"),
-                },
-            );
-            sys.store("dirs", &dirs);
+            files.make_home(&home, &format!("{name}:{name}"));
         }
     }
     out

@@ -108,6 +108,7 @@ pub(crate) fn ubuntu_noble_template() -> TemplateSpec {
                     "ln",
                     "ls",
                     "mkdir",
+                    "mktemp",
                     "mv",
                     "printf",
                     "rm",
@@ -300,6 +301,20 @@ pub(crate) fn noble_catalogue() -> BTreeMap<String, PackageSpec> {
                 &["libcurl4t64"],
                 226_900,
                 534,
+                "noble-updates/main",
+            ),
+        ),
+        // Ollama's release archive is .tar.zst: GNU tar runs zstd to unpack it.
+        // **Assumption:** the sizes are Debian 12's zstd 1.5.4 (701368 bytes, 2106 kB); noble's
+        // were not captured.
+        (
+            "zstd",
+            available(
+                "1.5.5+dfsg2-2build1.1",
+                &["zstd", "unzstd", "zstdcat"],
+                &[],
+                701_368,
+                2106,
                 "noble-updates/main",
             ),
         ),

@@ -480,3 +480,116 @@ fn issue_12_the_ollama_and_qdrant_stand_ins_answer_with_the_real_shapes() {
         "the points survive the upgrade"
     );
 }
+
+/// Inside a simulated container, core's account tools keep the container's own `/etc/passwd`
+/// and `/etc/group` (the node's stay as they were), and the release installer's stand-in
+/// download checks the pinned sha256 before it unpacks, needs `zstd` for Ollama's `.tar.zst` and
+/// leaves the versioned binary where the unit runs it.
+#[test]
+fn issue_12_accounts_and_the_release_installer_work_inside_a_simulated_container() {
+    let node = sim_node();
+    container_with(&node, "955", &[], "/usr/local/bin/placeholder");
+    let in_955 = |words: &[&str]| {
+        let mut all = vec!["pct", "exec", "955", "--"];
+        all.extend(words);
+        sim_run(&node, &all, None)
+    };
+    assert_eq!(in_955(&["getent", "passwd", "ollama"]).0, Some(2));
+    // Ubuntu's template has render already: --force makes that success.
+    assert_eq!(in_955(&["groupadd", "--system", "render"]).0, Some(9));
+    assert_eq!(
+        in_955(&["groupadd", "--force", "--system", "render"]).0,
+        Some(0)
+    );
+    let (status, _, stderr) = in_955(&[
+        "useradd",
+        "--home-dir",
+        "/usr/share/ollama",
+        "--create-home",
+        "--shell",
+        "/bin/false",
+        "--groups",
+        "render",
+        "ollama",
+    ]);
+    assert_eq!((status, stderr.as_str()), (Some(0), ""));
+    let (status, passwd, _) = in_955(&["getent", "passwd", "ollama"]);
+    assert_eq!(status, Some(0));
+    let uid = passwd.split(':').nth(2).expect("uid").to_owned();
+    assert_eq!(
+        passwd,
+        format!("ollama:x:{uid}:{uid}::/usr/share/ollama:/bin/false\n")
+    );
+    assert!(
+        in_955(&["getent", "group", "render"])
+            .1
+            .ends_with(":ollama\n")
+    );
+    assert_eq!(in_955(&["test", "-d", "/usr/share/ollama"]).0, Some(0));
+    assert!(in_955(&["cat", "/etc/passwd"]).1.contains("\nollama:x:"));
+    // The node's own database does not know the container's user.
+    assert_eq!(
+        sim_run(&node, &["getent", "passwd", "ollama"], None).0,
+        Some(2)
+    );
+    assert_eq!(
+        in_955(&["useradd", "ollama"]),
+        (
+            Some(9),
+            String::new(),
+            "useradd: user 'ollama' already exists\n".to_owned()
+        )
+    );
+
+    let url = phoenix_ai::ollama::unit::release_url(phoenix_services::ollama::DEFAULT_VERSION);
+    let dir = format!("/opt/ollama/{}", phoenix_services::ollama::DEFAULT_VERSION);
+    let binary = phoenix_ai::ollama::unit::binary(phoenix_services::ollama::DEFAULT_VERSION);
+    let install = |sha: &str| {
+        in_955(&[
+            "sh",
+            "-c",
+            phoenix_ai::INSTALL_SCRIPT,
+            "phoenix-install",
+            &url,
+            sha,
+            &dir,
+        ])
+    };
+    let wrong = "0".repeat(64);
+    let (status, stdout, stderr) = install(&wrong);
+    assert_eq!(status, Some(1));
+    assert!(stdout.ends_with(": FAILED\n"), "{stdout}");
+    assert_eq!(
+        stderr,
+        "sha256sum: WARNING: 1 computed checksum did NOT match\n"
+    );
+    assert_eq!(in_955(&["test", "-e", &binary]).0, Some(1));
+    let (status, _, stderr) = install(phoenix_services::ollama::DEFAULT_SHA256);
+    assert_eq!(status, Some(2), "tar needs zstd for .tar.zst");
+    assert!(stderr.starts_with("tar: zstd: Cannot exec"), "{stderr}");
+    assert_eq!(in_955(&["test", "-e", &binary]).0, Some(1));
+    assert_eq!(
+        in_955(&["apt-get", "install", "-y", "zstd"]).0,
+        Some(0),
+        "the sim's apt repository has zstd"
+    );
+    let (status, _, stderr) = install(phoenix_services::ollama::DEFAULT_SHA256);
+    assert_eq!((status, stderr.as_str()), (Some(0), ""));
+    assert_eq!(in_955(&["test", "-x", &binary]).0, Some(0));
+    // A release the stand-in download does not serve is curl's 404.
+    let (status, _, stderr) = in_955(&[
+        "sh",
+        "-c",
+        phoenix_ai::INSTALL_SCRIPT,
+        "phoenix-install",
+        "https://example.invalid/other.tar.gz",
+        phoenix_services::ollama::DEFAULT_SHA256,
+        "/opt/other",
+    ]);
+    assert_eq!(status, Some(22));
+    assert_eq!(stderr, "curl: (22) The requested URL returned error: 404\n");
+    // Any other script stays not emulated.
+    let (status, _, stderr) = in_955(&["sh", "-c", "echo hi"]);
+    assert_ne!(status, Some(0));
+    assert!(stderr.contains("not emulated"), "{stderr}");
+}
