@@ -14,6 +14,9 @@
 //!   change with a warning naming the container and why;
 //! - a running container restarts once after a change, which the plan announces.
 //!
+//! The MIG capability nodes (`/dev/nvidia-caps/*`) are not passed: no probe query lists them
+//! yet, and a `devN` entry whose device is missing stops the container from starting.
+//!
 //! It runs after `lxc.container` and before the container's provisioning and snapshot, in the
 //! container's lock domain. Like `lxc.snapshot`, `apply` acts on the live conf (a clone inherits
 //! its parent's lines); the plan shows the steps for the plan-time conf.

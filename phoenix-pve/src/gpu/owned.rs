@@ -94,9 +94,13 @@ fn allowed_major((key, value): &Line) -> Option<u32> {
 
 /// The passthrough lines of `main`, leaving out the lines in `config` (the config's own).
 pub fn found_lines(main: &Section, config: &[Line]) -> Found {
+    // A key written twice counts once, with its last value, as Proxmox reads it.
     let dev = main
         .keys
         .iter()
+        .enumerate()
+        .filter(|(at, (key, _))| !main.keys[at + 1..].iter().any(|(later, _)| later == key))
+        .map(|(_, line)| line)
         .filter(|(key, value)| dev_index(key).is_some() && is_nvidia(dev_path(value)))
         .cloned()
         .collect();
@@ -242,6 +246,25 @@ mod tests {
         ];
         let found = found_lines(&main, &[]);
         assert_eq!(found.raw, main.lxc[1..]);
+    }
+
+    /// Found by `cargo fuzz run gpu_passthrough` (the input is kept as a seed): a key written
+    /// twice is one entry, as Proxmox reads it, so the edit never deletes the entry it keeps.
+    #[test]
+    fn a_dev_key_written_twice_is_one_entry() {
+        let mut main = Section::new();
+        main.keys = vec![
+            line("dev0", "/dev/nvidia0,gid=44"),
+            line("dev0", "/dev/nvidia0,gid=44"),
+            line("dev1", "/dev/nvidiactl,gid=44"),
+        ];
+        let found = found_lines(&main, &[]);
+        assert_eq!(found.dev.len(), 2, "{found:?}");
+        let want = vec![
+            line("dev0", "/dev/nvidia0,gid=44"),
+            line("dev1", "/dev/nvidiactl,gid=44"),
+        ];
+        assert!(plan_edit(&want, &found, &main).is_empty());
     }
 
     #[test]
