@@ -1,6 +1,6 @@
 //! Stand-ins inside simulated containers: `ollama` and `curl` run in a container, and `sh` runs
-//! the release installer (`guest_install`); `ollama` and `curl` (the node's own
-//! `curl` is `sim`'s), answering
+//! the release installer (`guest_install`); `ollama` and `curl` (the node's own `curl`, `sim`'s,
+//! reaches a container's address through this one, with the same parser), answering
 //! as the real Ollama CLI and as the real Ollama and Qdrant servers do over HTTP (the JSON shapes
 //! of `/api/tags`, `/api/version`, `/readyz`, `/healthz` and `/collections`). They are stand-ins:
 //! no model is downloaded and no vector is indexed.
@@ -56,12 +56,12 @@ impl Emulator for AiStandIns {
     fn run_in_guest(
         &self,
         argv: &[String],
-        _stdin: Option<&str>,
+        stdin: Option<&str>,
         guest: &mut dyn GuestSys<'_>,
     ) -> Option<SimOutput> {
         match argv.first().map(String::as_str) {
             Some("ollama") => ollama(&argv[1..], guest),
-            Some("curl") => curl(&argv[1..], guest),
+            Some("curl") => curl(&argv[1..], stdin, guest),
             Some("sh") => crate::guest_install::run(&argv[1..], guest),
             _ => None,
         }
@@ -221,57 +221,97 @@ fn qdrant_server(guest: &dyn GuestSys<'_>) -> Option<QdrantServer> {
     })
 }
 
-/// A parsed `curl` command line.
-struct Request {
+/// A parsed `curl` command line, the node's (`sim`) and a guest's alike.
+pub(crate) struct Request {
     fail: bool,
-    method: String,
-    url: String,
+    /// `-X`, or GET (POST when a body is sent).
+    pub(crate) method: String,
+    /// The last non-option word.
+    pub(crate) url: String,
     headers: Vec<String>,
-    body: Option<String>,
+    /// `-d DATA`, or standard input for `--data-binary @-`.
+    pub(crate) body: Option<String>,
     out: Option<String>,
+    /// `-w FORMAT`.
+    pub(crate) write_out: Option<String>,
 }
 
-/// Reads the options Phoenix and the tests use; `None` for anything else.
-fn parse_curl(args: &[String]) -> Option<Request> {
+/// Reads the options Phoenix (health checks, round trip, installers) and the tests use; an error
+/// names anything else. `stdin` is the body of `--data-binary @-`.
+pub(crate) fn parse_curl(args: &[String], stdin: Option<&str>) -> Result<Request, String> {
     let mut request = Request {
         fail: false,
-        method: "GET".to_owned(),
+        method: String::new(),
         url: String::new(),
         headers: Vec::new(),
         body: None,
         out: None,
+        write_out: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        match arg.as_str() {
+        let arg = arg.as_str();
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("option {arg}: requires parameter"))
+        };
+        match arg {
             "-f" | "-fsS" | "-fsSL" | "--fail" => request.fail = true,
-            "-s" | "-S" | "-sS" | "--retry-connrefused" => {}
-            "--max-time" | "--retry" | "--retry-delay" => {
-                it.next()?;
+            "-s" | "-S" | "-sS" | "--silent" | "--show-error" | "--retry-connrefused" => {}
+            "--max-time" | "-m" | "--connect-timeout" | "--retry" | "--retry-delay" => {
+                value()?;
             }
-            "-o" => request.out = Some(it.next()?.clone()),
-            "-X" => request.method = it.next()?.clone(),
-            "-H" => request.headers.push(it.next()?.clone()),
-            "-d" | "--data" => {
-                request.body = Some(it.next()?.clone());
-                if request.method == "GET" {
-                    "POST".clone_into(&mut request.method);
-                }
+            "-o" => request.out = Some(value()?),
+            "-w" | "--write-out" => request.write_out = Some(value()?),
+            "-X" | "--request" => request.method = value()?,
+            "-H" | "--header" => request.headers.push(value()?),
+            "-d" | "--data" | "--data-binary" => {
+                let data = value()?;
+                request.body = Some(if data == "@-" {
+                    stdin.unwrap_or("").to_owned()
+                } else if data.starts_with('@') {
+                    return Err(format!("not emulated: {arg} {data}"));
+                } else {
+                    data
+                });
             }
-            url if url.starts_with("http://") => url.clone_into(&mut request.url),
-            _ => return None,
+            other if other.starts_with('-') => return Err(format!("not emulated: {other}")),
+            url => url.clone_into(&mut request.url),
         }
     }
-    (!request.url.is_empty()).then_some(request)
+    if request.method.is_empty() {
+        request.method = if request.body.is_some() {
+            "POST"
+        } else {
+            "GET"
+        }
+        .to_owned();
+    }
+    if request.url.is_empty() {
+        return Err("no URL specified".to_owned());
+    }
+    Ok(request)
+}
+
+/// `-w`'s expansion (`\n` and `%{http_code}`, `000` when no answer came).
+pub(crate) fn write_out(format: Option<&str>, code: u16) -> String {
+    format
+        .unwrap_or("")
+        .replace("\\n", "\n")
+        .replace("%{http_code}", &format!("{code:03}"))
 }
 
 /// `curl` against the stand-in servers of the guest.
-fn curl(args: &[String], guest: &mut dyn GuestSys<'_>) -> Option<SimOutput> {
-    let request = parse_curl(args)?;
+fn curl(args: &[String], stdin: Option<&str>, guest: &mut dyn GuestSys<'_>) -> Option<SimOutput> {
+    let request = parse_curl(args, stdin).ok()?;
+    let written = |code| write_out(request.write_out.as_deref(), code);
     let rest = request.url.strip_prefix("http://")?;
     let (authority, path) = rest
         .split_once('/')
         .map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    // The query (`?wait=true`) does not change what the stand-ins answer.
+    let path = path.split('?').next().unwrap_or_default().to_owned();
     let (host, port) = authority.rsplit_once(':')?;
     let port: u16 = port.parse().ok()?;
     if !matches!(host, "127.0.0.1" | "localhost") {
@@ -282,18 +322,22 @@ fn curl(args: &[String], guest: &mut dyn GuestSys<'_>) -> Option<SimOutput> {
     } else if let Some(server) = qdrant_server(guest).filter(|s| s.port == port) {
         qdrant_http(&request, &path, &server, guest)
     } else {
-        return Some(SimOutput::fail(
+        return Some(SimOutput::new(
             7,
+            written(0),
             format!(
                 "curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server\n"
             ),
+            false,
         ));
     };
     let (status, body, mutated) = answer;
     if request.fail && status >= 400 {
-        return Some(SimOutput::fail(
+        return Some(SimOutput::new(
             22,
+            written(status),
             format!("curl: (22) The requested URL returned error: {status}\n"),
+            mutated,
         ));
     }
     let out = match &request.out {
@@ -303,7 +347,7 @@ fn curl(args: &[String], guest: &mut dyn GuestSys<'_>) -> Option<SimOutput> {
             String::new()
         }
         None => body,
-    };
+    } + &written(status);
     Some(
         if mutated || request.out.as_deref().is_some_and(|p| p != "/dev/null") {
             SimOutput::ok_mutated(out)
@@ -424,11 +468,65 @@ fn qdrant_http(
                 .map_or(0, |p| p.len());
             (200, ok(json!({"count": count})), false)
         }
+        ("POST", ["collections", name, "points", "search"]) if names.iter().any(|n| n == name) => {
+            let points: Vec<Value> = guest
+                .read(&format!("{collections}/{name}/{POINTS_FILE}"))
+                .and_then(|f| serde_json::from_str(&f.content).ok())
+                .unwrap_or_default();
+            let query: Value = request
+                .body
+                .as_deref()
+                .and_then(|b| serde_json::from_str(b).ok())
+                .unwrap_or_default();
+            let limit = query["limit"].as_u64().unwrap_or(10);
+            let mut scored: Vec<Value> = points
+                .iter()
+                .map(|p| {
+                    json!({"id": p["id"], "version": 0,
+                           "score": cosine(&query["vector"], &p["vector"]),
+                           "payload": p.get("payload").cloned().unwrap_or(Value::Null)})
+                })
+                .collect();
+            scored.sort_by(|a, b| {
+                let score = |v: &Value| v["score"].as_f64().unwrap_or(0.0);
+                score(b).total_cmp(&score(a))
+            });
+            scored.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            (200, ok(Value::from(scored)), false)
+        }
+        ("DELETE", ["collections", name]) => {
+            let kept: Vec<&String> = names.iter().filter(|n| *n != name).collect();
+            let existed = kept.len() != names.len();
+            if existed {
+                let text: String = kept.iter().map(|n| format!("{n}\n")).collect();
+                guest.write(&index_path, SimFile::new(text, 0o644, "qdrant:qdrant"));
+                guest.remove(&format!("{collections}/{name}/{POINTS_FILE}"));
+            }
+            (200, ok(json!(existed)), existed)
+        }
         (_, ["collections", name, ..]) => (
             404,
             json!({"status": {"error": format!("Not found: Collection `{name}` doesn't exist!")}, "time": 0.0}).to_string(),
             false,
         ),
         _ => (404, String::new(), false),
+    }
+}
+
+/// The cosine similarity of two JSON vectors (0 when either is not one).
+fn cosine(a: &Value, b: &Value) -> f64 {
+    let numbers = |v: &Value| -> Vec<f64> {
+        v.as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default()
+    };
+    let (a, b) = (numbers(a), numbers(b));
+    let dot: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let norms = norm(&a) * norm(&b);
+    if a.len() != b.len() || norms == 0.0 {
+        0.0
+    } else {
+        dot / norms
     }
 }

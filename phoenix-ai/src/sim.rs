@@ -3,14 +3,18 @@
 //! 7.88's own messages, exit statuses and `-w` output. An address no service listens on refuses
 //! the connection, as a real one does (exit 7).
 //!
-//! The service emulators put a service's stand-in there when its unit starts in a container;
-//! tests seed it directly.
+//! An address without an entry there is looked up in the containers' configurations
+//! (`/etc/pve/lxc/<id>.conf`, `netN: ...,ip=A.B.C.D/NN`): a running container answers through
+//! its own in-guest stand-ins (`guest_stand_in`, reached by `pct exec <id> -- curl` against
+//! `127.0.0.1`), so the node and a guest share one parser and one answerer per service; a
+//! stopped container refuses the connection. Tests seed the namespace directly.
 
 use std::collections::BTreeMap;
 
 use phoenix_core::sim::{Emulator, SimOutput, SimSys};
 use serde::{Deserialize, Serialize};
 
+use crate::guest_stand_in::{parse_curl, write_out};
 use crate::stand_in::StandIn;
 
 /// The node's namespace of stand-in services.
@@ -28,51 +32,73 @@ pub struct Endpoints {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CurlEmulator;
 
-/// A parsed command line.
-#[derive(Debug, Default)]
-struct Request {
-    method: Option<String>,
-    write_out: Option<String>,
-    body_from_stdin: bool,
-    url: Option<String>,
+/// curl's message when nothing answers at `host:port`, with `-w`'s output.
+fn refused(host: &str, port: &str, format: Option<&str>) -> SimOutput {
+    SimOutput::new(
+        7,
+        write_out(format, 0),
+        format!(
+            "curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server\n"
+        ),
+        false,
+    )
 }
 
-fn parse(args: &[String]) -> Result<Request, String> {
-    let mut request = Request::default();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "-s" | "-S" | "-sS" | "--silent" | "--show-error" => {}
-            "--connect-timeout" | "--max-time" | "-m" | "-H" | "--header" => {
-                it.next()
-                    .ok_or_else(|| format!("option {arg}: requires parameter"))?;
-            }
-            "-w" | "--write-out" => {
-                request.write_out = it.next().cloned();
-            }
-            "-X" | "--request" => request.method = it.next().cloned(),
-            "--data-binary" | "-d" | "--data" => {
-                let data = it
-                    .next()
-                    .ok_or_else(|| format!("option {arg}: requires parameter"))?;
-                if data != "@-" {
-                    return Err(format!("not emulated: {arg} {data}"));
-                }
-                request.body_from_stdin = true;
-            }
-            other if other.starts_with('-') => return Err(format!("not emulated: {other}")),
-            url => request.url = Some(url.to_owned()),
-        }
+/// The container whose configuration (`/etc/pve/lxc/<id>.conf`, any `netN`'s `ip=`) has the
+/// address `host`.
+fn container_at(sys: &SimSys<'_>, host: &str) -> Option<u32> {
+    sys.list("/etc/pve/lxc").into_iter().find_map(|path| {
+        let id: u32 = path
+            .strip_prefix("/etc/pve/lxc/")?
+            .strip_suffix(".conf")?
+            .parse()
+            .ok()?;
+        let conf = phoenix_pve::parse_conf(&sys.read(&path)?.content).ok()?;
+        let has = (0..10).any(|n| {
+            conf.main
+                .net(&format!("net{n}"))
+                .and_then(Result::ok)
+                .and_then(|net| net.ip().map(|ip| ip.split('/').next() == Some(host)))
+                .unwrap_or(false)
+        });
+        has.then_some(id)
+    })
+}
+
+/// The request answered inside container `id` by its own stand-ins: `pct exec <id> -- curl`
+/// with the same options against `127.0.0.1:PORT`, so both paths share one answerer. A stopped
+/// container answers nothing.
+fn through_guest(
+    sys: &mut SimSys<'_>,
+    id: u32,
+    args: &[String],
+    url: &str,
+    (host, port, path): (&str, &str, &str),
+    format: Option<&str>,
+    stdin: Option<&str>,
+) -> SimOutput {
+    let id = id.to_string();
+    let status = sys.run_program(&["pct".to_owned(), "status".to_owned(), id.clone()]);
+    if status.stdout.trim() != "status: running" {
+        return refused(host, port, format);
     }
-    Ok(request)
-}
-
-/// `-w`'s expansion (`\n` and `%{http_code}`).
-fn write_out(format: Option<&str>, code: u16) -> String {
-    format
-        .unwrap_or("")
-        .replace("\\n", "\n")
-        .replace("%{http_code}", &format!("{code:03}"))
+    let local = format!("http://127.0.0.1:{port}{path}");
+    let mut argv: Vec<String> = ["pct", "exec", id.as_str(), "--", "curl"]
+        .map(str::to_owned)
+        .to_vec();
+    argv.extend(args.iter().map(|arg| {
+        if arg == url {
+            local.clone()
+        } else {
+            arg.clone()
+        }
+    }));
+    let output = sys.run_program_with_stdin(&argv, stdin);
+    let stderr = output.stderr.replace(
+        &format!("to 127.0.0.1 port {port} "),
+        &format!("to {host} port {port} "),
+    );
+    SimOutput::new(output.status, output.stdout, stderr, output.mutated)
 }
 
 impl Emulator for CurlEmulator {
@@ -81,15 +107,13 @@ impl Emulator for CurlEmulator {
     }
 
     fn run(&self, argv: &[String], stdin: Option<&str>, sys: &mut SimSys<'_>) -> SimOutput {
-        let request = match parse(&argv[1..]) {
+        let request = match parse_curl(&argv[1..], stdin) {
             Ok(request) => request,
             Err(message) => {
                 return SimOutput::fail(2, format!("curl: {message}\n"));
             }
         };
-        let Some(url) = request.url.as_deref() else {
-            return SimOutput::fail(2, "curl: no URL specified\n");
-        };
+        let url = request.url.as_str();
         let Some(rest) = url.strip_prefix("http://") else {
             return SimOutput::fail(
                 1,
@@ -104,43 +128,25 @@ impl Emulator for CurlEmulator {
             None => (rest, "/"),
         };
         let (host, port) = authority.split_once(':').unwrap_or((authority, "80"));
-        let method = request.method.clone().unwrap_or_else(|| {
-            if request.body_from_stdin {
-                "POST"
-            } else {
-                "GET"
-            }
-            .to_owned()
-        });
-        let body = if request.body_from_stdin {
-            stdin.unwrap_or("")
-        } else {
-            ""
-        };
+        let format = request.write_out.as_deref();
         let mut state: Endpoints = sys.load(NAMESPACE);
-        let answer = state
-            .endpoints
-            .get_mut(&format!("{host}:{port}"))
-            .and_then(|service| service.respond(&method, path, body));
-        let Some(answer) = answer else {
-            return SimOutput::new(
-                7,
-                write_out(request.write_out.as_deref(), 0),
-                format!(
-                    "curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server\n"
-                ),
-                false,
-            );
+        let Some(service) = state.endpoints.get_mut(&format!("{host}:{port}")) else {
+            return match container_at(sys, host) {
+                Some(id) => {
+                    through_guest(sys, id, &argv[1..], url, (host, port, path), format, stdin)
+                }
+                None => refused(host, port, format),
+            };
+        };
+        let body = request.body.as_deref().unwrap_or("");
+        let Some(answer) = service.respond(&request.method, path, body) else {
+            return refused(host, port, format);
         };
         let mutated = answer.changed;
         if mutated {
             sys.store(NAMESPACE, &state);
         }
-        let stdout = format!(
-            "{}{}",
-            answer.body,
-            write_out(request.write_out.as_deref(), answer.status)
-        );
+        let stdout = format!("{}{}", answer.body, write_out(format, answer.status));
         SimOutput::new(0, stdout, "", mutated)
     }
 }

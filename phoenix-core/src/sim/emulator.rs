@@ -234,6 +234,12 @@ impl<'a> SimSys<'a> {
     /// of the node that names this program and matches `argv` fires here as it would for a
     /// command of its own (a timeout is exit status 124, as `timeout` reports it).
     pub fn run_program(&mut self, argv: &[String]) -> SimOutput {
+        self.run_program_with_stdin(argv, None)
+    }
+
+    /// [`SimSys::run_program`] with `stdin` as the program's standard input (a body piped into
+    /// a command, such as `curl --data-binary @-` run inside a container).
+    pub fn run_program_with_stdin(&mut self, argv: &[String], stdin: Option<&str>) -> SimOutput {
         let program = argv.first().map_or("", String::as_str);
         let fault = self
             .faults
@@ -249,7 +255,7 @@ impl<'a> SimSys<'a> {
             .and_then(|programs| programs.get(program))
             .cloned();
         let output = match emulator {
-            Some(emulator) => emulator.run(argv, None, self),
+            Some(emulator) => emulator.run(argv, stdin, self),
             None => SimOutput::fail(127, format!("sh: 1: {program}: not found\n")),
         };
         match fault {

@@ -186,8 +186,12 @@ fn issue_12_qdrant_config_yaml_parses_and_uses_only_documented_keys() {
 
 /// The simulated node with the container and AI emulators, and the lab's template.
 fn sim_node() -> phoenix_core::sim::SimNode {
-    use phoenix_core::sim::{SimFile, SimNode, SimState};
-    let mut state = SimState::new();
+    sim_node_from(phoenix_core::sim::SimState::new())
+}
+
+/// [`sim_node`] from `state` (tool state seeded by a test).
+fn sim_node_from(mut state: phoenix_core::sim::SimState) -> phoenix_core::sim::SimNode {
+    use phoenix_core::sim::{SimFile, SimNode};
     state.files.insert(
         "/etc/pve/storage.cfg".to_owned(),
         SimFile::text(
@@ -199,6 +203,7 @@ fn sim_node() -> phoenix_core::sim::SimNode {
         .insert(TEMPLATE.to_owned(), SimFile::text("(zstd archive)"));
     let mut emulators = phoenix_lxc::sim::emulators();
     emulators.extend(phoenix_ai::guest_stand_in::emulators());
+    emulators.push(std::sync::Arc::new(phoenix_ai::sim::CurlEmulator));
     SimNode::from_state(state, emulators).expect("no duplicate programs")
 }
 
@@ -276,6 +281,11 @@ fn container_with(
             "local-zfs:8",
             "--unprivileged",
             "1",
+            "--net0",
+            &format!(
+                "name=eth0,bridge=vmbr0,ip=10.0.0.{}/24",
+                id.parse::<u32>().expect("vmid") - 800
+            ),
         ],
         None,
     );
@@ -592,4 +602,205 @@ fn issue_12_accounts_and_the_release_installer_work_inside_a_simulated_container
     let (status, _, stderr) = in_955(&["sh", "-c", "echo hi"]);
     assert_ne!(status, Some(0));
     assert!(stderr.contains("not emulated"), "{stderr}");
+}
+
+/// The container transport of the engine test below (`pct exec <id> -- argv`).
+#[derive(Debug)]
+struct Pct;
+
+impl phoenix_core::GuestTransport for Pct {
+    fn class(&self) -> &str {
+        "ct"
+    }
+    fn exec(&self, guest: &str, cmd: &Cmd) -> Cmd {
+        let mut argv = vec!["exec".to_owned(), guest.to_owned(), "--".to_owned()];
+        argv.extend(cmd.argv());
+        Cmd::read("pct", argv)
+    }
+}
+
+/// Provides the transport and owns `lxc_configs` (the containers are made by hand here).
+#[derive(Debug)]
+struct Containers;
+
+impl phoenix_core::Provider for Containers {
+    fn name(&self) -> &str {
+        "containers"
+    }
+    fn kinds(&self) -> Vec<phoenix_core::Kind> {
+        Vec::new()
+    }
+    fn claims(&self) -> Vec<phoenix_core::config::Claim> {
+        vec![phoenix_core::config::Claim::managed("lxc_configs")]
+    }
+    fn guest_transports(&self) -> Vec<std::sync::Arc<dyn phoenix_core::GuestTransport>> {
+        vec![std::sync::Arc::new(Pct)]
+    }
+    fn decode(&self, _: &[phoenix_core::config::Section<'_>], _: &mut phoenix_core::DecodeCx<'_>) {}
+}
+
+/// The changes of a plan on `node`, each its id and fields.
+async fn plan_changes(
+    engine: &phoenix_core::Engine,
+    node: std::sync::Arc<phoenix_core::sim::SimNode>,
+) -> Vec<String> {
+    let plan = engine
+        .plan(
+            node as std::sync::Arc<dyn Host>,
+            &phoenix_core::PlanOptions::default(),
+        )
+        .await;
+    assert!(!plan.has_errors(), "{:?}", plan.diagnostics);
+    assert!(
+        plan.summary.unchanged + plan.changes.len() >= 1,
+        "the health check is planned"
+    );
+    plan.changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c.id,
+                serde_json::to_string(&c.fields).expect("JSON")
+            )
+        })
+        .collect()
+}
+
+const BRIDGE_CONFIG: &str = r#"{"lxc_configs": {
+    "951": {"features": ["vllm"], "name": "vllm-embed", "start_at_boot": true, "network_config": {"ip": "10.0.0.151/24"},
+            "vllm_engine_config": {"ModelConfig": {"model": "ibm-granite/granite-embedding-english-r2"},
+                                   "ServerConfig": {"port": 8000, "served_model_name": "granite-embed-r2"}}},
+    "952": {"features": ["qdrant"], "name": "qdrant-VSCodeRag", "start_at_boot": true,
+            "network_config": {"ip": "10.0.0.152/24"},
+            "volumes": [{"name": "qdrant_data", "pool": "quickOS-shared-prod-data", "size_gb": 20, "mount_point": "/qdrant/storage"}]}
+  },
+  "embedding_round_trip": {"embedding_container": 951, "qdrant_container": 952}}"#;
+
+/// The node's `curl` (the health check's probe queries, the round trip's requests) reaches the
+/// Qdrant stand-in inside the running container whose conf has the address: healthy plans
+/// nothing; a stopped unit or a stopped container is curl's exit 7 with the address asked; the
+/// round trip's writes land in the container's storage path.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_12_the_nodes_curl_reaches_the_stand_ins_in_simulated_containers() {
+    use phoenix_core::config::{ConfigSet, Document};
+    use std::sync::Arc;
+    let document =
+        Document::parse(PathBuf::from("lab.json"), BRIDGE_CONFIG.to_owned()).expect("JSON");
+    let config = ConfigSet::from_documents(vec![document]);
+    let qdrant = phoenix_services::qdrant::servers(&config).servers[&952].clone();
+    let registry = phoenix_core::Registry::builder()
+        .provider(Containers)
+        .provider(phoenix_ai::provider().checking(["qdrant"]))
+        .build()
+        .expect("registry");
+    let desired = registry.decode(&config);
+    let engine = phoenix_core::Engine::new(desired).expect("no cycle");
+    // The embedding comes from an explicit stand-in; Qdrant answers from inside 952.
+    let mut vllm = phoenix_ai::stand_in::StandIn::new("vllm");
+    vllm.models = vec!["granite-embed-r2".to_owned()];
+    vllm.dimension = 8;
+    let mut endpoints = phoenix_ai::sim::Endpoints::default();
+    endpoints
+        .endpoints
+        .insert("10.0.0.151:8000".to_owned(), vllm);
+    let mut state = phoenix_core::sim::SimState::new();
+    state.tools.insert(
+        phoenix_ai::sim::NAMESPACE.to_owned(),
+        serde_json::to_value(&endpoints).expect("JSON"),
+    );
+    let node = Arc::new(tokio::task::block_in_place(|| {
+        let node = sim_node_from(state);
+        container_with(
+            &node,
+            "952",
+            &[
+                (
+                    "/etc/qdrant/config.yaml",
+                    phoenix_ai::qdrant::files::config_yaml(&qdrant),
+                ),
+                (
+                    "/etc/systemd/system/qdrant.service",
+                    phoenix_ai::qdrant::files::unit_text(&qdrant),
+                ),
+            ],
+            &phoenix_ai::qdrant::files::binary(&qdrant.version),
+        );
+        in_ct(
+            &node,
+            "952",
+            &["mkdir", "-p", "/qdrant/storage/collections"],
+            None,
+        );
+        in_ct(
+            &node,
+            "952",
+            &["systemctl", "start", "qdrant.service"],
+            None,
+        );
+        node
+    }));
+    assert_eq!(
+        plan_changes(&engine, Arc::clone(&node)).await,
+        Vec::<String>::new()
+    );
+
+    let round_trip = phoenix_ai::round_trip_of(&config).expect("configured");
+    let report = round_trip.run(&*node).await.expect("round trip");
+    assert_eq!(report.dimension, 8);
+    assert!(report.score > 0.99, "{}", report.score);
+    let upserts = node
+        .audit()
+        .iter()
+        .filter(|e| {
+            e.argv.first().is_some_and(|p| p == "curl")
+                && e.argv.iter().any(|a| a.ends_with("/points?wait=true"))
+        })
+        .count();
+    assert_eq!(upserts, 1);
+    let (_, index, _) = tokio::task::block_in_place(|| {
+        sim_run(
+            &node,
+            &[
+                "pct",
+                "exec",
+                "952",
+                "--",
+                "cat",
+                "/qdrant/storage/collections/.phoenix-stand-in-index",
+            ],
+            None,
+        )
+    });
+    assert!(
+        !index.contains(&round_trip.collection),
+        "deleted after: {index}"
+    );
+
+    tokio::task::block_in_place(|| {
+        in_ct(&node, "952", &["systemctl", "stop", "qdrant.service"], None);
+    });
+    let changes = plan_changes(&engine, Arc::clone(&node)).await;
+    assert!(
+        changes[0].starts_with("ai.health[ct:952:qdrant]"),
+        "{changes:?}"
+    );
+    assert!(
+        changes[0].contains("GET /readyz: curl exited with status 7"),
+        "{changes:?}"
+    );
+    tokio::task::block_in_place(|| {
+        in_ct(
+            &node,
+            "952",
+            &["systemctl", "start", "qdrant.service"],
+            None,
+        );
+        assert_eq!(sim_run(&node, &["pct", "stop", "952"], None).0, Some(0));
+    });
+    let changes = plan_changes(&engine, Arc::clone(&node)).await;
+    assert!(
+        changes[0].contains("GET /readyz: curl exited with status 7"),
+        "{changes:?}"
+    );
 }
