@@ -12,7 +12,7 @@ use phoenix_core::sim::SimFile;
 use phoenix_pve::{Section, VolumeSource, parse_mount_point};
 
 use super::ctx::Ctx;
-use super::state::{Content, VolumeState};
+use super::state::{Content, DirAttrs, VolumeState};
 use crate::parse::{ProbeTarget, ProbedFile};
 
 /// `PATH` inside the container, as `pct exec` passes the host's.
@@ -274,6 +274,41 @@ impl Ctx<'_, '_> {
             && inner != "/"
         {
             self.content_mut(&volid).dirs.insert(inner);
+        }
+    }
+
+    /// The mode and owner of the directory at `path` inside the container (`0755 root:root`
+    /// unless `chmod`/`chown` changed them; a bind mount's directories are the node's).
+    pub(crate) fn guest_dir_attrs(&self, mounts: &Mounts, path: &str) -> DirAttrs {
+        match mounts.resolve(path) {
+            Some((Backend::Volume { volid, .. }, inner)) => self
+                .volume_content(volid)
+                .and_then(|content| content.dir_attrs.get(&inner).cloned())
+                .unwrap_or_default(),
+            _ => DirAttrs::default(),
+        }
+    }
+
+    /// Sets the mode or the owner of the directory at `path` inside the container.
+    pub(crate) fn set_guest_dir_attrs(
+        &mut self,
+        mounts: &Mounts,
+        path: &str,
+        mode: Option<u32>,
+        owner: Option<&str>,
+    ) {
+        let Some((Backend::Volume { volid, .. }, inner)) = mounts
+            .resolve(path)
+            .map(|(backend, inner)| (backend.clone(), inner))
+        else {
+            return;
+        };
+        let attrs = self.content_mut(&volid).dir_attrs.entry(inner).or_default();
+        if let Some(mode) = mode {
+            attrs.mode = mode;
+        }
+        if let Some(owner) = owner {
+            owner.clone_into(&mut attrs.owner);
         }
     }
 

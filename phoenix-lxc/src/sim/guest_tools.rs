@@ -32,7 +32,11 @@ pub(crate) fn chmod_chown(
         _ => None,
     };
     match ctx.guest_node(mounts, path) {
-        Some(Node::Dir) => GuestOutput::ok(""),
+        Some(Node::Dir) => {
+            let owner = mode.is_none().then_some(value.as_str());
+            ctx.set_guest_dir_attrs(mounts, path, mode, owner);
+            GuestOutput::ok("")
+        }
         Some(Node::File) => {
             let Some(mut file) = ctx.guest_read(mounts, path) else {
                 return GuestOutput::not_emulated(pct_argv);

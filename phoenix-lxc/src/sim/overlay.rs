@@ -63,6 +63,12 @@ pub(crate) fn merge(base: &Content, overlay: &Content) -> Content {
     full.files
         .extend(overlay.files.iter().map(|(k, v)| (k.clone(), v.clone())));
     full.dirs.extend(overlay.dirs.iter().cloned());
+    full.dir_attrs.extend(
+        overlay
+            .dir_attrs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
     full.packages
         .extend(overlay.packages.iter().map(|(k, v)| (k.clone(), v.clone())));
     full.services
@@ -89,6 +95,12 @@ pub(crate) fn diff(base: &Content, full: &Content) -> Content {
             .cloned()
             .collect(),
         dirs: full.dirs.difference(&base.dirs).cloned().collect(),
+        dir_attrs: full
+            .dir_attrs
+            .iter()
+            .filter(|(path, attrs)| base.dir_attrs.get(*path) != Some(attrs))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         packages: full
             .packages
             .iter()

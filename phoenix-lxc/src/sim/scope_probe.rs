@@ -5,7 +5,8 @@
 //!
 //! **Assumption:** the container model keeps a unit's active state but not its enablement; a
 //! unit the template or a package ships is reported `UnitFileState=enabled`, as Debian's
-//! maintainer scripts leave a service. Directories are `0755 root:root`.
+//! maintainer scripts leave a service. Directories are `0755 root:root` unless `chmod`/`chown`
+//! changed them.
 
 use phoenix_core::probe::UNIT_PROPERTIES;
 use phoenix_core::sim::{ProbeSource, ProbedPath, probe_output, stat_line};
@@ -83,12 +84,14 @@ impl ProbeSource for GuestProbe<'_, '_, '_> {
     }
 
     fn stat(&mut self, path: &str) -> String {
-        let root = "root:root";
         match self.ctx.guest_node(self.mounts, path) {
-            Some(Node::Dir) => stat_line(ProbedPath::Directory {
-                mode: 0o755,
-                owner: root,
-            }),
+            Some(Node::Dir) => {
+                let attrs = self.ctx.guest_dir_attrs(self.mounts, path);
+                stat_line(ProbedPath::Directory {
+                    mode: attrs.mode,
+                    owner: &attrs.owner,
+                })
+            }
             Some(Node::File) => match self.ctx.guest_read(self.mounts, path) {
                 Some(file) => stat_line(ProbedPath::File {
                     mode: file.mode,

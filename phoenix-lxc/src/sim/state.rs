@@ -281,6 +281,9 @@ pub(crate) struct Content {
     pub(crate) removed: BTreeSet<String>,
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub(crate) dirs: BTreeSet<String>,
+    /// The mode and owner `chmod`/`chown` gave a directory (any other is `0755 root:root`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) dir_attrs: BTreeMap<String, DirAttrs>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) packages: BTreeMap<String, InstalledPackage>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -289,6 +292,23 @@ pub(crate) struct Content {
     pub(crate) apt_lists: bool,
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub(crate) locales: BTreeSet<String>,
+}
+
+/// A directory's mode and owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DirAttrs {
+    pub(crate) mode: u32,
+    pub(crate) owner: String,
+}
+
+impl Default for DirAttrs {
+    fn default() -> DirAttrs {
+        DirAttrs {
+            mode: 0o755,
+            owner: "root:root".to_owned(),
+        }
+    }
 }
 
 /// An installed package.
@@ -323,6 +343,7 @@ pub(crate) fn default_dirs() -> Vec<String> {
         "/dev",
         "/etc",
         "/etc/default",
+        "/etc/systemd/system",
         "/home",
         "/media",
         "/mnt",

@@ -508,6 +508,26 @@ async fn issue_9_the_core_scope_probe_runs_inside_a_container() {
     );
     assert!(facts.paths["/opt/models"].is_dir());
     assert!(!facts.paths.contains_key("/nope"));
+    // chmod and chown of a directory are what the probe's stat reads back.
+    for words in [
+        ["chmod", "750", "--", "/opt/models"],
+        ["chown", "nobody:nogroup", "--", "/opt/models"],
+    ] {
+        let mut all = vec!["pct", "exec", "951", "--"];
+        all.extend(words);
+        ok(&node, &all).await;
+    }
+    let ran = run_cmd(&node, phoenix_core::probe::probe_command(&scope)).await;
+    let facts = phoenix_core::probe::parse_probe(&ran.stdout).expect("the probe parses");
+    let models = &facts.paths["/opt/models"];
+    assert_eq!(
+        (models.mode, models.owner.as_str()),
+        (0o750, "nobody:nogroup")
+    );
+    assert!(
+        facts.paths.contains_key("/etc/hostname"),
+        "other paths are unchanged"
+    );
 }
 
 /// A package, a directory, a file and the service it reloads in container 951, as any provider would place
