@@ -61,7 +61,9 @@ impl Emulator for AiStandIns {
     ) -> Option<SimOutput> {
         match argv.first().map(String::as_str) {
             Some("ollama") => ollama(&argv[1..], guest),
-            Some("curl") => curl(&argv[1..], stdin, guest),
+            // A download an emulator serves (a runfile), else a call to a guest service.
+            Some("curl") => phoenix_core::sim::curl_download(argv, guest)
+                .or_else(|| curl(&argv[1..], stdin, guest)),
             Some("sh") => crate::guest_install::run(&argv[1..], guest),
             _ => None,
         }

@@ -317,7 +317,8 @@ impl Fact for GuestProbes {
 
 /// The scope's facts: from the one batch command of its class when its transport batches,
 /// otherwise from its own probe command. A guest that this run creates or starts and that cannot
-/// be probed yet is observed as empty: everything in it is still to be made.
+/// be probed yet is observed as empty: everything in it is still to be made (but a batch command
+/// that failed as a whole is an error).
 pub async fn observe(cx: &Ctx<'_>, scope: &Scope) -> Result<Arc<ScopeFacts>, BoxError> {
     let observed: Result<Arc<ScopeFacts>, BoxError> = match GuestProbes::of(scope) {
         Some(batch) => match cx.fact(&batch).await {

@@ -7,12 +7,16 @@
 //! start deferred while the driver waits for a reboot); plus core primitives: the `nouveau`
 //! blacklist and the unit's file (`file`).
 //!
-//! Everything is inspected through queries of the node's one probe (`host`), so a no-op plan
-//! runs no command of this provider's own.
+//! Inside containers, the `nvidia` feature (`feature`): kind `gpu.userspace`, the user-space
+//! driver of exactly the host's version.
+//!
+//! Everything is inspected through queries of the node's one probe (`host`) and of each
+//! container's, so a no-op plan runs no command of this provider's own.
 
 pub mod assignment;
 pub mod config;
 pub mod driver;
+pub mod feature;
 pub mod host;
 pub mod parse;
 #[cfg(feature = "sim")]
@@ -21,6 +25,9 @@ pub mod units;
 
 use phoenix_core::config::{Claim, Section};
 use phoenix_core::{DecodeCx, Diagnostic, Kind, Provider};
+
+/// The provider's name.
+pub const NAME: &str = "gpu";
 
 /// The gpu provider.
 #[derive(Debug, Default, Clone, Copy)]
@@ -33,7 +40,11 @@ pub fn provider() -> GpuProvider {
 
 impl Provider for GpuProvider {
     fn name(&self) -> &str {
-        "gpu"
+        NAME
+    }
+
+    fn guest_features(&self) -> Vec<String> {
+        vec![feature::FEATURE.to_owned()]
     }
 
     fn kinds(&self) -> Vec<Kind> {
@@ -41,6 +52,7 @@ impl Provider for GpuProvider {
             Kind::from_static(driver::KIND),
             Kind::from_static(assignment::KIND),
             Kind::from_static(units::DEVICES_KIND),
+            Kind::from_static(feature::userspace::KIND),
         ]
     }
 
@@ -57,14 +69,20 @@ impl Provider for GpuProvider {
         ]
     }
 
-    /// The emulators of `nvidia-smi` and `modinfo`.
+    /// The emulators of `nvidia-smi` and `modinfo` on the node, and of the runfile and
+    /// `nvidia-smi` in containers.
     #[cfg(feature = "sim")]
     fn emulators(&self) -> Vec<std::sync::Arc<dyn phoenix_core::sim::Emulator>> {
-        vec![std::sync::Arc::new(sim::NvidiaEmulator)]
+        vec![
+            std::sync::Arc::new(sim::NvidiaEmulator),
+            std::sync::Arc::new(feature::sim::NvidiaGuestEmulator),
+        ]
     }
 
     fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
         let spec = config::decode(sections, cx);
+        let installed_by_phoenix = spec.driver.as_ref().filter(|driver| driver.install);
+        feature::decode(cx, installed_by_phoenix, &spec.assignments);
         if spec.driver.is_none() && spec.assignments.is_empty() {
             return;
         }

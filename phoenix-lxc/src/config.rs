@@ -155,6 +155,12 @@ pub struct ContainerSpec {
     pub unprivileged: bool,
     /// Features in order (in-container provisioning).
     pub features: Vec<String>,
+    /// Whether a clone ancestor has features (set after every entry is decoded): a clone of a
+    /// provisioned template has its parent's features in its files, which other providers'
+    /// resources in its scope confirm, so it is provisioned (started, probed) like one with
+    /// features of its own.
+    #[serde(skip)]
+    pub inherits_features: bool,
     /// `pct set --features` flags, such as `nesting=1`, sorted.
     pub pct_features: BTreeMap<String, String>,
     /// Raw `lxc.*` lines as `(key, value)`, `lxc.apparmor.profile` included.
@@ -183,6 +189,13 @@ pub struct ContainerSpec {
     /// `lxc.gpu`.
     #[serde(skip)]
     pub gpus: Option<Vec<u32>>,
+}
+
+impl ContainerSpec {
+    /// Whether the container is provisioned: it has features of its own or inherits some.
+    pub fn provisioned(&self) -> bool {
+        !self.features.is_empty() || self.inherits_features
+    }
 }
 
 /// Fields of one container, in the upstream shape (unknown keys are errors with a suggestion).

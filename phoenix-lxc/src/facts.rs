@@ -131,21 +131,24 @@ impl Fact for ProbeAll {
     }
 
     async fn gather(&self, host: &dyn Host) -> Result<Self::Value, BoxError> {
-        if self.book.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        let containers = self
+        // A container with nothing to ask (a clone provisioned by its parent's features only)
+        // is not probed here.
+        let asked: Vec<(u32, &[ProbeRequest])> = self
             .book
             .iter()
-            .map(|(id, requests)| (*id, requests.as_slice()));
-        let cmd = probe_all_cmd(self.book.len(), parse::probe_all_stdin(containers));
+            .filter(|(_, requests)| !requests.is_empty())
+            .map(|(id, requests)| (*id, requests.as_slice()))
+            .collect();
+        if asked.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let cmd = probe_all_cmd(asked.len(), parse::probe_all_stdin(asked.iter().copied()));
         let output = phoenix_core::host::run_checked(host, &cmd).await?;
         let blocks = parse::parse_probe_all_output(&output.stdout)
             .map_err(|e| format!("read the probe of the containers: {e}"))?;
-        Ok(self
-            .book
-            .keys()
-            .map(|id| (*id, read_block(*id, blocks.get(id))))
+        Ok(asked
+            .iter()
+            .map(|(id, _)| (*id, read_block(*id, blocks.get(id))))
             .collect())
     }
 }

@@ -201,6 +201,10 @@ impl Resource for Features {
             let answers = match probed.get(&self.spec.id) {
                 Some(Ok(answers)) => answers,
                 Some(Err(reason)) => return Err(reason.clone().into()),
+                // Nothing to ask (a clone provisioned only by its parent's features): not probed.
+                None if self.requests.is_empty() => {
+                    return Ok(Some(self.answers_to_state(&Default::default())));
+                }
                 None => return Err(format!("container {} was not probed", self.spec.id).into()),
             };
             return Ok(Some(self.answers_to_state(answers)));
@@ -219,6 +223,13 @@ impl Resource for Features {
     fn diff(&self, observed: Option<&FeaturesState>) -> Delta {
         let steps = match observed {
             None | Some(FeaturesState::Stopped { provisioned: false }) => self.provision_steps(),
+            // A provisioned container that starts at boot but is stopped (rolled back, or
+            // stopped by hand) is started here, before the resources of its scope, which run
+            // in it; `lxc.start` then finds it running.
+            Some(FeaturesState::Stopped { provisioned: true }) if self.spec.start_at_boot => {
+                let id = self.spec.id.to_string();
+                vec![Step::run(Cmd::write("pct", ["start", id.as_str()]))]
+            }
             Some(FeaturesState::Stopped { provisioned: true }) => Vec::new(),
             Some(FeaturesState::Probed { missing, locale_ok }) => {
                 self.install_steps(missing, *locale_ok)
@@ -242,11 +253,22 @@ impl Resource for Features {
                         delta.field(FieldChange::new("locale", None, Some("en_US.UTF-8".into())));
                 }
             }
+            Some(FeaturesState::Stopped { provisioned: true }) => {
+                delta = delta.field(FieldChange::new(
+                    "status",
+                    Some("stopped".into()),
+                    Some("running".into()),
+                ));
+            }
             _ => {
                 delta = delta.field(FieldChange::new(
                     "features",
                     None,
-                    Some(self.spec.features.join(", ").into()),
+                    Some(if self.spec.features.is_empty() {
+                        "(inherited from its clone parent)".into()
+                    } else {
+                        self.spec.features.join(", ").into()
+                    }),
                 ));
             }
         }

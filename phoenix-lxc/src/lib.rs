@@ -96,7 +96,8 @@ impl Provider for LxcProvider {
     }
 
     fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
-        let decoded = config::decode(sections, cx);
+        let mut decoded = config::decode(sections, cx);
+        inherit_features(&mut decoded.containers);
         let specs: BTreeMap<u32, config::ContainerSpec> = decoded
             .containers
             .iter()
@@ -115,7 +116,7 @@ impl Provider for LxcProvider {
             decoded
                 .containers
                 .iter()
-                .filter(|spec| spec.ensure != Ensure::Absent && !spec.features.is_empty())
+                .filter(|spec| spec.ensure != Ensure::Absent && spec.provisioned())
                 .map(|spec| (spec.id, Arc::new(features::requests(&spec.features))))
                 .collect(),
         );
@@ -150,7 +151,7 @@ impl Provider for LxcProvider {
                 }
             }
             let digest = snapshot::digest(spec);
-            if !spec.features.is_empty() {
+            if spec.provisioned() {
                 cx.add_at(
                     features::Features {
                         spec: spec.clone(),
@@ -202,7 +203,7 @@ impl Provider for LxcProvider {
                     },
                     origin,
                 );
-            } else if !spec.features.is_empty() {
+            } else if spec.provisioned() {
                 // Started to be provisioned, so kept stopped once provisioned.
                 cx.add_at(
                     start::Start {
@@ -214,6 +215,34 @@ impl Provider for LxcProvider {
                     origin,
                 );
             }
+        }
+    }
+}
+
+/// Marks every clone whose ancestors (up the `clone_from` chain) have features.
+fn inherit_features(containers: &mut [config::ContainerSpec]) {
+    let by_id: BTreeMap<u32, (bool, Option<u32>)> = containers
+        .iter()
+        .map(|spec| {
+            let parent = match &spec.origin {
+                Origin::Clone { parent, .. } => Some(*parent),
+                Origin::Template(_) => None,
+            };
+            (spec.id, (!spec.features.is_empty(), parent))
+        })
+        .collect();
+    for spec in containers.iter_mut() {
+        let mut seen = std::collections::BTreeSet::from([spec.id]);
+        let mut next = by_id.get(&spec.id).and_then(|(_, parent)| *parent);
+        while let Some(id) = next.filter(|id| seen.insert(*id)) {
+            let Some((has, parent)) = by_id.get(&id) else {
+                break;
+            };
+            if *has {
+                spec.inherits_features = true;
+                break;
+            }
+            next = *parent;
         }
     }
 }

@@ -187,7 +187,7 @@ impl Resource for Snapshot {
         if self.spec.gpus.is_some() {
             deps.push(crate::gpu::Passthrough::id_for(self.spec.id));
         }
-        if !self.spec.features.is_empty() {
+        if self.spec.provisioned() {
             deps.push(crate::features::Features::id_for(self.spec.id));
             if !self.spec.start_at_boot {
                 // Stopped after provisioning, then snapshotted (see `lxc.start`).

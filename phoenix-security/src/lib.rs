@@ -7,11 +7,15 @@
 
 pub mod admin;
 pub mod apparmor;
+pub mod docker;
 
 use phoenix_core::config::{Claim, Section};
 use phoenix_core::{DecodeCx, Kind, Provider};
 
-const NOT_YET: &str = "Docker-in-LXC is not managed yet (phoenix-security)";
+const NOT_YET: &str = "upstream's docker keys (Portainer images) are not read: Docker is the per-container docker feature (phoenix-security)";
+
+/// The provider's name.
+pub const NAME: &str = "security";
 
 /// The security provider.
 #[derive(Debug, Default, Clone, Copy)]
@@ -24,12 +28,17 @@ pub fn provider() -> SecurityProvider {
 
 impl Provider for SecurityProvider {
     fn name(&self) -> &str {
-        "security"
+        NAME
+    }
+
+    fn guest_features(&self) -> Vec<String> {
+        vec![docker::FEATURE.to_owned()]
     }
 
     fn kinds(&self) -> Vec<Kind> {
         let mut kinds = vec![Kind::from_static(apparmor::profile::KIND)];
         kinds.extend(admin::kinds());
+        kinds.push(Kind::from_static(docker::engine::KIND));
         kinds
     }
 
@@ -44,6 +53,7 @@ impl Provider for SecurityProvider {
     fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
         admin::decode(sections, cx);
         apparmor::config::decode(cx);
+        docker::decode(cx);
     }
 
     #[cfg(feature = "sim")]
@@ -52,6 +62,7 @@ impl Provider for SecurityProvider {
             std::sync::Arc::new(apparmor::sim::AppArmorEmulator),
             std::sync::Arc::new(admin::sim::VisudoEmulator),
             std::sync::Arc::new(admin::sim::PveumEmulator),
+            std::sync::Arc::new(docker::sim::DockerEmulator),
         ]
     }
 }

@@ -39,8 +39,9 @@ pub trait Emulator: Send + Sync + std::fmt::Debug {
     }
 
     /// Runs one command inside `guest`, a program of [`Emulator::guest_programs`] that the
-    /// guest's `PATH` finds (so whatever installs it must put an executable there). `argv[0]` is
-    /// the program's name, without its directory. Must print exactly what the real tool prints
+    /// guest's `PATH` finds (so whatever installs it must put an executable there), or a script
+    /// file of that name run as `sh FILE ARG...`. `argv[0]` is the program's name (for a script,
+    /// its path as given, so the emulator can read it). Must print exactly what the real tool prints
     /// inside a container. `None` refuses a command line this emulator does not emulate (the
     /// guest provider reports it as not emulated); the returned `mutated` covers the guest's
     /// files and the node's namespaces alike.
@@ -50,6 +51,13 @@ pub trait Emulator: Send + Sync + std::fmt::Debug {
         _stdin: Option<&str>,
         _guest: &mut dyn GuestSys<'_>,
     ) -> Option<SimOutput> {
+        None
+    }
+
+    /// The content this emulator's world serves at `url` (a runfile, a key, an install script),
+    /// for the downloads programs make inside guests (`curl -o`); `None` when it serves nothing
+    /// there. The first emulator that serves a URL answers it.
+    fn download(&self, _url: &str) -> Option<String> {
         None
     }
 
@@ -221,6 +229,15 @@ impl<'a> SimSys<'a> {
         self.guest_programs
             .and_then(|programs| programs.get(program))
             .cloned()
+    }
+
+    /// What the node's emulators serve at `url` ([`Emulator::download`]).
+    pub fn download(&self, url: &str) -> Option<String> {
+        self.programs
+            .into_iter()
+            .chain(self.guest_programs)
+            .flat_map(|table| table.values())
+            .find_map(|emulator| emulator.download(url))
     }
 
     /// Lets commands run through [`SimSys::run_program`] fire the node's faults.

@@ -8,6 +8,7 @@ mod audit;
 mod builtin;
 mod cache;
 mod capture;
+mod download;
 mod dpkg;
 mod emulator;
 mod error;
@@ -27,6 +28,7 @@ mod users;
 
 pub use audit::{AuditEntry, AuditOp};
 pub use capture::{capture_output, read_fixture};
+pub use download::curl_download;
 pub use emulator::{Emulator, SimOutput, SimSys};
 pub use error::SimError;
 pub use fake::FakeHost;

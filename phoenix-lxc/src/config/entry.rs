@@ -151,6 +151,7 @@ pub(crate) fn decode_entry(
         net,
         unprivileged: raw.unprivileged.unwrap_or(true),
         features,
+        inherits_features: false,
         pct_features,
         lxc,
         apparmor_profile: apparmor.map(|profile| {

@@ -49,6 +49,7 @@ pub(super) fn spec() -> ContainerSpec {
         },
         unprivileged: true,
         features: Vec::new(),
+        inherits_features: false,
         pct_features: BTreeMap::new(),
         lxc: Vec::new(),
         apparmor_profile: None,

@@ -509,6 +509,54 @@ pub(crate) fn noble_catalogue() -> BTreeMap<String, PackageSpec> {
         "load_module modules/ngx_http_js_module.so;\n".to_owned(),
     );
     catalogue.insert("libnginx-mod-http-js".to_owned(), js);
+    // Docker Engine from noble-updates (the docker feature). **Assumption:** versions as of
+    // late 2025 (runc with the CVE-2025-52881 fix); not captured from a mirror.
+    let mut docker = available(
+        "27.5.1-0ubuntu3~24.04.2",
+        &["/usr/bin/docker", "/usr/sbin/dockerd"],
+        &["containerd", "runc"],
+        34_200_000,
+        111_000,
+        "noble-updates/universe",
+    );
+    docker
+        .services
+        .insert("docker.service".to_owned(), "active".to_owned());
+    catalogue.insert("docker.io".to_owned(), docker);
+    let mut containerd = available(
+        "1.7.28-0ubuntu1~24.04.1",
+        &["/usr/bin/containerd"],
+        &[],
+        38_100_000,
+        149_000,
+        "noble-updates/main",
+    );
+    containerd
+        .services
+        .insert("containerd.service".to_owned(), "active".to_owned());
+    catalogue.insert("containerd".to_owned(), containerd);
+    catalogue.insert(
+        "runc".to_owned(),
+        available(
+            "1.3.3-0ubuntu1~24.04.3",
+            &["/usr/sbin/runc"],
+            &[],
+            8_900_000,
+            35_000,
+            "noble-updates/main",
+        ),
+    );
+    catalogue.insert(
+        "fuse-overlayfs".to_owned(),
+        available(
+            "1.13-1",
+            &["fuse-overlayfs"],
+            &[],
+            46_000,
+            130,
+            "noble/universe",
+        ),
+    );
     catalogue
 }
 

@@ -63,6 +63,9 @@ pub(crate) enum Backend {
 pub(crate) struct Mounts {
     /// (path inside the container, backend), longest path first.
     entries: Vec<(String, Backend)>,
+    /// The host devices passed in (`devN:` entries, and `lxc.mount.entry` binds of `/dev/...`
+    /// files), which exist inside a running container at the same path.
+    devices: Vec<String>,
 }
 
 /// What is at a path.
@@ -99,7 +102,16 @@ impl Mounts {
             entries.push((path, backend));
         }
         entries.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-        Mounts { entries }
+        Mounts {
+            entries,
+            devices: devices(section),
+        }
+    }
+
+    /// Whether `path` is a device passed into the container.
+    fn is_device(&self, path: &str) -> bool {
+        let path = normalize(path);
+        self.devices.contains(&path)
     }
 
     /// Every backend, once each.
@@ -142,6 +154,35 @@ impl Mounts {
         let path = normalize(path);
         self.entries.iter().any(|(mount, _)| *mount == path)
     }
+}
+
+/// The devices of a container's settings: `devN: [path=]/dev/X[,gid=..]` (pve-container
+/// creates each at start) and `lxc.mount.entry: /dev/X dev/X none bind,...,create=file`.
+fn devices(section: &Section) -> Vec<String> {
+    let mut devices = Vec::new();
+    for (key, value) in &section.keys {
+        let is_dev = key
+            .strip_prefix("dev")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if !is_dev {
+            continue;
+        }
+        let first = value.split(',').next().unwrap_or_default();
+        let path = first.strip_prefix("path=").unwrap_or(first);
+        if path.starts_with("/dev/") {
+            devices.push(normalize(path));
+        }
+    }
+    for entry in section.lxc_values("lxc.mount.entry") {
+        let mut fields = entry.split_whitespace();
+        let (Some(source), Some(target)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        if source.starts_with("/dev/") && entry.contains("bind") {
+            devices.push(normalize(&format!("/{target}")));
+        }
+    }
+    devices
 }
 
 /// The node path of `inner` under the host directory `host`.
@@ -196,6 +237,10 @@ impl Ctx<'_, '_> {
 
     /// The file at `path` inside the container.
     pub(crate) fn guest_read(&self, mounts: &Mounts, path: &str) -> Option<SimFile> {
+        if mounts.is_device(path) {
+            // A character device: `test -e` finds it, reading it gives nothing here.
+            return Some(SimFile::new("", 0o666, "root:root"));
+        }
         let (backend, inner) = mounts.resolve(path)?;
         match backend {
             Backend::Volume { volid, root } => {
@@ -214,6 +259,9 @@ impl Ctx<'_, '_> {
     pub(crate) fn guest_node(&self, mounts: &Mounts, path: &str) -> Option<Node> {
         if mounts.is_mount_point(path) {
             return Some(Node::Dir);
+        }
+        if mounts.is_device(path) {
+            return Some(Node::File);
         }
         let (backend, inner) = mounts.resolve(path)?;
         match backend {

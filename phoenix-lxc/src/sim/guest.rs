@@ -8,7 +8,8 @@
 //! recognised by its exact text). The program must exist in the container (found through `PATH`
 //! as the real `execvp` would). Any other program, or a command line of the above this module
 //! refuses, goes to the emulator of any provider that answers the program inside guests
-//! (`guest_sys.rs`); what none answers is "not emulated".
+//! (`guest_sys.rs`), and `sh FILE ARG...` to the one answering the script file's name; what
+//! none answers is "not emulated".
 //!
 //! Texts follow GNU coreutils 9.4 in the C locale (ASCII quotes; a UTF-8 locale prints ‘…’),
 //! systemd 255 and Ubuntu's `locales` 2.39 scripts.
@@ -124,7 +125,26 @@ pub(crate) fn run(
     if !output.refused {
         return output;
     }
-    super::guest_sys::dispatch(ctx, id, mounts, words, stdin, &path).unwrap_or(output)
+    // `sh FILE ARG...` runs a script file (an installer): the emulator answering the file's
+    // name in guests emulates it.
+    let script = match (basename(&path), words.get(1)) {
+        ("sh" | "bash" | "dash", Some(file))
+            if !file.starts_with('-') && ctx.guest_node(mounts, file) == Some(Node::File) =>
+        {
+            Some(file.clone())
+        }
+        _ => None,
+    };
+    let dispatched = match script {
+        Some(file) => super::guest_sys::dispatch(ctx, id, mounts, &words[1..], stdin, &file),
+        None => {
+            // A program is named by its name, as `execvp` found it on `PATH`.
+            let mut named = words.to_vec();
+            named[0] = basename(&path).to_owned();
+            super::guest_sys::dispatch(ctx, id, mounts, &named, stdin, &path)
+        }
+    };
+    dispatched.unwrap_or(output)
 }
 
 /// Runs a program this module emulates (found at `path`); any other is refused.

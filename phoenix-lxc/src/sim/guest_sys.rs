@@ -9,8 +9,9 @@ use super::ctx::Ctx;
 use super::fs::{Mounts, Node, normalize};
 use super::guest::{self, GuestOutput};
 
-/// Runs `argv` (its program found at `path` on the container's `PATH`) through the emulator that
-/// answers the program in guests; `None` when none does, or it refuses this command line.
+/// Runs `argv` (its program found at `path` on the container's `PATH`, or a script file `sh`
+/// runs) through the emulator that answers the file's name in guests; `None` when none does, or
+/// it refuses this command line.
 pub(crate) fn dispatch(
     ctx: &mut Ctx<'_, '_>,
     id: u32,
@@ -21,17 +22,13 @@ pub(crate) fn dispatch(
 ) -> Option<GuestOutput> {
     let name = path.rsplit('/').next().unwrap_or(path);
     let emulator = ctx.sys().guest_emulator(name)?;
-    let mut argv = argv.to_vec();
-    if let Some(program) = argv.first_mut() {
-        name.clone_into(program);
-    }
     let mut guest = ContainerGuest {
         ctx,
         id,
         mounts,
         scope: format!("ct:{id}"),
     };
-    let output = emulator.run_in_guest(&argv, stdin, &mut guest)?;
+    let output = emulator.run_in_guest(argv, stdin, &mut guest)?;
     Some(GuestOutput {
         status: output.status,
         stdout: output.stdout,

@@ -1,0 +1,157 @@
+//! The in-container `docker` feature on the simulated node (issue 11): the lab's 902 and 952 get
+//! Docker Engine; the host's OpenZFS picks the storage driver (overlay2 from 2.2, fuse-overlayfs
+//! below it), `vfs` is an error with its reason, and a container without `nesting=1` and
+//! `keyctl=1` is refused at its `pct_options`.
+
+use phoenix_core::Host;
+use phoenix_core::sim::SimNode;
+use serde_json::{Value, json};
+
+use crate::support::{Scratch, arg, converge, lab, on};
+
+fn lab_json(name: &str) -> Value {
+    let text = std::fs::read_to_string(lab().join(name)).expect("the example config");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+fn write_lab(scratch: &Scratch, lxc: &Value) -> String {
+    let dir = scratch.write_config(
+        &serde_json::to_string_pretty(&lab_json("phoenix_hypervisor_config.json")).expect("JSON"),
+    );
+    std::fs::write(
+        dir.join("phoenix_lxc_configs.json"),
+        serde_json::to_string_pretty(lxc).expect("JSON"),
+    )
+    .expect("write the lxc config");
+    arg(&dir).to_owned()
+}
+
+/// Runs `words` in container `id` of the scratch node and saves the node.
+fn in_container(scratch: &Scratch, id: &str, words: &[&str], stdin: Option<&str>) -> String {
+    let node =
+        SimNode::open(&scratch.state_file(), phoenix_cli::target::emulators()).expect("node");
+    let mut argv = vec!["exec", id, "--"];
+    argv.extend(words);
+    let mut cmd = phoenix_core::Cmd::write("pct", argv);
+    if let Some(stdin) = stdin {
+        cmd = cmd.stdin(stdin.to_owned());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let output = runtime.block_on(node.run(&cmd)).expect("runs");
+    node.save().expect("saves");
+    format!("{}{}", output.stdout, output.stderr)
+}
+
+fn driver(scratch: &Scratch, id: &str) -> String {
+    in_container(scratch, id, &["docker", "info", "-f", "{{.Driver}}"], None)
+}
+
+fn with_zfs(scratch: &Scratch, version: &str) {
+    scratch.edit_state(|state| {
+        state["tools"]["zfs"] = json!({"version": version});
+    });
+}
+
+#[test]
+fn issue_11_docker_uses_overlay2_on_openzfs_2_3_without_a_daemon_json() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    with_zfs(&scratch, "2.3");
+    let config = write_lab(&scratch, &lab_json("phoenix_lxc_configs.json"));
+    converge(&config, &scratch);
+    // 902 is a template that does not run; its clone 952 runs what it installed.
+    {
+        let id = "952";
+        assert_eq!(driver(&scratch, id), "overlay2\n", "{id}");
+        assert_eq!(
+            in_container(
+                &scratch,
+                id,
+                &["test", "-e", "/etc/docker/daemon.json"],
+                None
+            ),
+            "",
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn issue_11_docker_uses_fuse_overlayfs_on_openzfs_2_1() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    with_zfs(&scratch, "2.1");
+    let config = write_lab(&scratch, &lab_json("phoenix_lxc_configs.json"));
+    let text = on(&scratch, "plan", &config, &[]).stdout;
+    assert!(
+        text.contains("apt-get install -y --no-install-recommends fuse-overlayfs"),
+        "{text}"
+    );
+    assert!(text.contains("OpenZFS 2.1.11-1+deb12u1 < 2.2"), "{text}");
+    converge(&config, &scratch);
+    {
+        let id = "952";
+        assert_eq!(driver(&scratch, id), "fuse-overlayfs\n", "{id}");
+        assert_eq!(
+            in_container(&scratch, id, &["cat", "/etc/docker/daemon.json"], None),
+            "{\n  \"storage-driver\": \"fuse-overlayfs\"\n}\n",
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn issue_11_a_vfs_storage_driver_is_a_plan_error_with_the_reason() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let config = write_lab(&scratch, &lab_json("phoenix_lxc_configs.json"));
+    converge(&config, &scratch);
+    in_container(&scratch, "952", &["mkdir", "-p", "/etc/docker"], None);
+    in_container(
+        &scratch,
+        "952",
+        &[
+            "sh",
+            "-c",
+            phoenix_core::file::STAGE_SCRIPT,
+            "sh",
+            "/etc/docker/daemon.json",
+        ],
+        Some("{\"storage-driver\": \"vfs\"}\n"),
+    );
+    assert_eq!(driver(&scratch, "952"), "vfs\n");
+    let ran = on(&scratch, "plan", &config, &["--json"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let plan: Value = serde_json::from_str(&ran.stdout).expect("JSON");
+    let errors: Vec<&str> = plan["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .filter_map(|d| d["message"].as_str())
+        .collect();
+    assert!(
+        errors.iter().any(|e| e.starts_with("container 952: Docker runs on the vfs storage driver, which copies every image layer in full and fills the ZFS dataset")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn issue_11_docker_without_nesting_and_keyctl_is_refused_at_the_json_path() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let mut lxc = lab_json("phoenix_lxc_configs.json");
+    lxc["lxc_configs"]["952"]["pct_options"] = json!(["nesting=1"]);
+    let config = write_lab(&scratch, &lxc);
+    let before = scratch.state_bytes();
+    let ran = on(&scratch, "plan", &config, &[]);
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    assert!(
+        ran.stderr.contains("at lxc_configs.\"952\".pct_options: container 952: the docker feature needs nesting=1 and keyctl=1 in pct_options (missing: keyctl=1)"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(before, scratch.state_bytes(), "the node is not even opened");
+}
