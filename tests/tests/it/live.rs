@@ -15,7 +15,7 @@ use phoenix_core::{
 };
 use serde_json::Value;
 
-use crate::support::{Ran, Scratch, arg, examples, phoenix, upstream};
+use crate::support::{Ran, Scratch, arg, examples, phoenix};
 
 mod apparmor;
 mod nfs;
@@ -436,12 +436,12 @@ fn the_simulated_node_refuses_an_ext4_disk_as_the_real_host_does() {
 fn containers_are_unsupported_on_a_host_without_proxmox() {
     let Some(live) = live() else { return };
     let scratch = Scratch::new();
-    std::fs::create_dir_all(scratch.config_dir()).expect("config dir");
-    std::fs::copy(
-        upstream().join("0017fa8__etc__phoenix_lxc_configs.json"),
-        scratch.config_dir().join("phoenix_lxc_configs.json"),
-    )
-    .expect("copy the upstream containers");
+    // With the operator's fix for 950's two max_model_len values (issue 12 refuses them).
+    crate::support::copy_upstream(
+        "0017fa8",
+        &["phoenix_lxc_configs.json"],
+        &scratch.config_dir(),
+    );
     let ran = live.phoenix(&[
         "apply",
         "--config",
