@@ -35,9 +35,10 @@ pub fn after(scope: &Scope, features: &[String], feature: &str) -> Vec<Capabilit
     }
 }
 
-/// A resource that is part of feature `feature` of a guest: the resource itself, plus the
-/// feature's capability and the requirement of the features listed before it ([`part`]). Works
-/// for core's primitives and any provider's resource alike.
+/// A resource with capabilities added to its own: what it provides and requires besides. A part
+/// of feature `feature` of a guest ([`part`]) adds the feature's capability and the requirement
+/// of the features listed before it; any provider may add others ([`Part::new`]). Works for
+/// core's primitives and any provider's resource alike.
 #[derive(Debug)]
 pub struct Part<R> {
     inner: R,
@@ -53,14 +54,23 @@ pub fn part<R: Resource>(
     features: &[String],
     feature: &str,
 ) -> Part<R> {
-    Part {
-        inner: resource,
-        provides: vec![capability(scope, feature)],
-        requires: after(scope, features, feature),
-    }
+    Part::new(
+        resource,
+        vec![capability(scope, feature)],
+        after(scope, features, feature),
+    )
 }
 
 impl<R> Part<R> {
+    /// `inner`, also providing `provides` and requiring `requires`.
+    pub fn new(inner: R, provides: Vec<Capability>, requires: Vec<Capability>) -> Part<R> {
+        Part {
+            inner,
+            provides,
+            requires,
+        }
+    }
+
     /// The resource itself.
     pub fn inner(&self) -> &R {
         &self.inner

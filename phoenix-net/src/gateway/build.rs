@@ -14,7 +14,7 @@ use phoenix_core::service::{OnChange, Service};
 use phoenix_core::{DecodeCx, Diagnostic};
 
 use super::config;
-use super::release::{self, Releases};
+use super::release;
 use super::secure::{self, SecurePaths};
 use super::secure_build;
 use super::site::{Layout, conf};
@@ -93,6 +93,6 @@ pub(crate) fn decode(sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
     cx.add_at(file, declared.at.clone());
     // nginx reloads without a removed container before phoenix-lxc destroys it.
     let absent = release::absent(cx.config());
-    cx.add_at(Releases::new(service, absent), declared.at.clone());
+    cx.add_at(release::releases(service, &absent), declared.at.clone());
     secure_build::add_after(cx, &declared, &scope, &service_id);
 }

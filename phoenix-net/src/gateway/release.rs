@@ -7,11 +7,9 @@
 //! dependency: providers never depend on each other), and [`Releases`] gives it to the
 //! resource that reloads nginx, so the engine orders the reload before the destroy.
 
-use async_trait::async_trait;
-use phoenix_core::change::{Change, Delta, Ensure};
 use phoenix_core::config::ConfigSet;
-use phoenix_core::resource::{Capability, Ctx, Resource};
-use phoenix_core::{BoxError, ResourceId};
+use phoenix_core::feature::Part;
+use phoenix_core::resource::{Capability, Resource};
 use serde_json::Value;
 
 /// The capability a container's deletion requires: whatever routes to it has let it go.
@@ -32,67 +30,14 @@ pub fn absent(config: &ConfigSet) -> Vec<u32> {
         .collect()
 }
 
-/// `inner`, which also provides [`released`] for `vmids`.
-#[derive(Debug)]
-pub struct Releases<R> {
-    inner: R,
-    vmids: Vec<u32>,
-}
+/// `inner`, which also provides [`released`] for `vmids` (core's capability wrapper).
+pub type Releases<R> = Part<R>;
 
-impl<R: Resource> Releases<R> {
-    /// Wraps `inner`.
-    pub fn new(inner: R, vmids: Vec<u32>) -> Releases<R> {
-        Releases { inner, vmids }
-    }
-}
-
-#[async_trait]
-impl<R: Resource> Resource for Releases<R> {
-    type State = R::State;
-
-    fn id(&self) -> ResourceId {
-        self.inner.id()
-    }
-
-    fn depends_on(&self) -> Vec<ResourceId> {
-        self.inner.depends_on()
-    }
-
-    fn provides(&self) -> Vec<Capability> {
-        let mut provides = self.inner.provides();
-        provides.extend(self.vmids.iter().map(|vmid| released(*vmid)));
-        provides
-    }
-
-    fn requires(&self) -> Vec<Capability> {
-        self.inner.requires()
-    }
-
-    fn locks(&self) -> Vec<String> {
-        self.inner.locks()
-    }
-
-    fn ensure(&self) -> Ensure {
-        self.inner.ensure()
-    }
-
-    async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<R::State>, BoxError> {
-        self.inner.inspect(cx).await
-    }
-
-    fn diff(&self, observed: Option<&R::State>) -> Delta {
-        self.inner.diff(observed)
-    }
-
-    async fn apply(&self, change: &Change, cx: &Ctx<'_>) -> Result<(), BoxError> {
-        self.inner.apply(change, cx).await
-    }
-
-    fn triggered_by(&self) -> Vec<ResourceId> {
-        self.inner.triggered_by()
-    }
-
-    fn when_triggered(&self, by: &[ResourceId]) -> Delta {
-        self.inner.when_triggered(by)
-    }
+/// Wraps `inner` so that it provides [`released`] for `vmids`.
+pub fn releases<R: Resource>(inner: R, vmids: &[u32]) -> Releases<R> {
+    Part::new(
+        inner,
+        vmids.iter().map(|vmid| released(*vmid)).collect(),
+        Vec::new(),
+    )
 }
