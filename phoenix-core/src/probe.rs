@@ -335,10 +335,23 @@ pub async fn observe(cx: &Ctx<'_>, scope: &Scope) -> Result<Arc<ScopeFacts>, Box
     };
     match observed {
         Ok(facts) => Ok(facts),
-        Err(_) if scope.ready().is_some_and(|c| cx.is_provided(&c)) => Ok(Arc::new(ScopeFacts {
-            to_be_made: true,
-            ..ScopeFacts::default()
-        })),
+        Err(err) if scope.ready().is_some_and(|c| cx.is_provided(&c)) => {
+            // Only a target that can reach such guests at all has one "still to be made": on a
+            // node without the guest tool, its resources are not managed, like the guest's own.
+            if let Some(transport) = scope.transport() {
+                transport
+                    .reachable(cx)
+                    .await
+                    .map_err(|unreachable| -> BoxError {
+                        tracing::debug!(%scope, error = %err, "guest probe failed");
+                        unreachable
+                    })?;
+            }
+            Ok(Arc::new(ScopeFacts {
+                to_be_made: true,
+                ..ScopeFacts::default()
+            }))
+        }
         Err(err) => Err(err),
     }
 }

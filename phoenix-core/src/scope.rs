@@ -61,6 +61,16 @@ pub trait GuestTransport: Send + Sync + fmt::Debug {
         let _ = (cx, guest, fingerprint);
         Ok(false)
     }
+
+    /// Whether this target can reach guests of the class at all (`Ok`), or why not: an
+    /// [`crate::error::Unsupported`] error (a missing tool) makes every resource of a guest the
+    /// probe could not reach "not managed here", where otherwise a guest this run creates would
+    /// be observed as empty and its resources planned. Read through `cx`'s facts, so it costs
+    /// nothing the transport's provider does not read anyway. `Ok` by default.
+    async fn reachable(&self, cx: &crate::resource::Ctx<'_>) -> Result<(), crate::error::BoxError> {
+        let _ = cx;
+        Ok(())
+    }
 }
 
 /// What a batch command reported, by guest: its standard output, or why its run failed.

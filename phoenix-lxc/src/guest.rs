@@ -73,6 +73,13 @@ impl GuestTransport for PctExec {
             .collect())
     }
 
+    /// Containers are reachable where `pct` is: the one `pct list` every container resource
+    /// shares (`Containers`) says `Unsupported` (a missing tool) on a node without Proxmox VE.
+    async fn reachable(&self, cx: &phoenix_core::Ctx<'_>) -> Result<(), phoenix_core::BoxError> {
+        cx.fact(&crate::facts::Containers).await?;
+        Ok(())
+    }
+
     /// A container is settled when it is not running and the snapshot its current state comes
     /// from (the conf's `parent`) records `fingerprint` (`snapshot::effective_digest`), read
     /// from the one conf read every container resource shares (`Containers`).

@@ -817,6 +817,43 @@ async fn issue_8_a_missing_tool_is_reported_once_with_its_count() {
     assert!(per_resource.is_empty(), "{per_resource:?}");
 }
 
+/// A node that has LXC's own tools (the container probe runs, and fails for containers that do
+/// not exist) but no `pct`, like the testbed VM: the resources inside containers the lab would
+/// create are not managed either, counted under `pct`, rather than planned as "still to be made"
+/// and then run through a `pct exec` that cannot work.
+#[tokio::test]
+async fn issue_11_resources_in_containers_are_not_managed_where_pct_is_missing() {
+    let config =
+        phoenix_core::config::ConfigSet::load(&crate::support::lab()).expect("the lab loads");
+    let desired = phoenix_cli::registry().decode(&config);
+    let engine = phoenix_core::Engine::new(desired).expect("no cycle");
+    let lxc_without_pct: Vec<Arc<dyn phoenix_core::sim::Emulator>> = vec![
+        Arc::new(phoenix_lxc::sim::ProbeAllEmulator),
+        Arc::new(phoenix_lxc::sim::GrepEmulator),
+    ];
+    let node = Arc::new(phoenix_core::sim::SimNode::new(lxc_without_pct).expect("a node"));
+    let plan = engine.plan(node, &PlanOptions::default()).await;
+    let scoped_in_containers: Vec<String> = plan
+        .changes
+        .iter()
+        .map(|c| c.id.to_string())
+        .filter(|id| id.contains("[ct:"))
+        .collect();
+    assert_eq!(scoped_in_containers, Vec::<String>::new());
+    let pct = plan
+        .diagnostics
+        .iter()
+        .map(ToString::to_string)
+        .find(|d| d.contains("pct: not found on this target"))
+        .expect("pct is said to be missing");
+    assert!(pct.contains("docker"), "{pct}");
+    let in_containers: Vec<String> = errors(&plan)
+        .into_iter()
+        .filter(|e| e.contains("[ct:"))
+        .collect();
+    assert!(in_containers.is_empty(), "{in_containers:?}");
+}
+
 /// A provider's error reaches the plan's diagnostic as the error itself, with its causes, and
 /// the text the CLI renders is the whole chain.
 #[tokio::test]
