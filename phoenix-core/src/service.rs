@@ -239,9 +239,10 @@ impl Resource for Service {
             _ => (&change.steps[..], false),
         };
         run_steps(own, cx).await?;
-        // A unit started just now already reads its new files.
-        let started = own.contains(&self.systemctl("start"));
-        if triggered && !started && self.files.iter().any(|file| cx.changed(file)) {
+        // Also when `start` ran just now: a Debian package's maintainer script starts its unit
+        // with the distribution's files as soon as it is installed, before this run writes its
+        // own, so that `start` found the unit running and did nothing.
+        if triggered && self.files.iter().any(|file| cx.changed(file)) {
             run_steps(std::slice::from_ref(&reaction), cx).await?;
         }
         Ok(())

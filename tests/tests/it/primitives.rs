@@ -160,12 +160,14 @@ async fn issue_9_a_no_op_converge_of_a_scope_runs_its_one_probe_and_nothing_else
 async fn issue_9_no_service_restarts_unless_one_of_its_files_changed_in_this_run() {
     let node = node();
     assert!(all_applied(&apply(&node, &web_engine("a\n", "b\n")).await));
-    // Installed and started in this run: nothing to reload.
-    assert_eq!(reloads(&node), 0);
+    // Installed and started in this run: still one reload after its files, since on Debian the
+    // package's maintainer script starts the unit with the distribution's files before they are
+    // written, and `systemctl start` of a running unit does nothing.
+    assert_eq!(reloads(&node), 1);
     // Nothing changed: no reload, no systemctl at all.
     let run = node.begin_run();
     apply(&node, &web_engine("a\n", "b\n")).await;
-    assert_eq!(reloads(&node), 0);
+    assert_eq!(reloads(&node), 1);
     assert!(
         !operations_in(&node.audit(), run)
             .iter()
@@ -174,7 +176,7 @@ async fn issue_9_no_service_restarts_unless_one_of_its_files_changed_in_this_run
     // One file changed: one reload, shown in the plan with its cause.
     let report = apply(&node, &web_engine("a2\n", "b\n")).await;
     assert!(all_applied(&report), "{:#?}", report.outcomes);
-    assert_eq!(reloads(&node), 1);
+    assert_eq!(reloads(&node), 2);
     let service = report
         .plan
         .changes
@@ -196,7 +198,7 @@ async fn issue_9_no_service_restarts_unless_one_of_its_files_changed_in_this_run
     // Both files changed: still exactly one reload, after both.
     let run = node.begin_run();
     apply(&node, &web_engine("a3\n", "b3\n")).await;
-    assert_eq!(reloads(&node), 2);
+    assert_eq!(reloads(&node), 3);
     let ops = operations_in(&node.audit(), run);
     let reload_at = ops
         .iter()
