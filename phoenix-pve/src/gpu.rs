@@ -58,15 +58,8 @@ pub enum PassthroughForm {
 
 /// Whether pve-container `version` (dpkg's, such as `5.1.12` or `4.4-6`) has `devN:` entries.
 pub fn dev_entries_supported(version: &str) -> bool {
-    let numbers: Vec<u32> = version
-        .split(['.', '-', '~', '+'])
-        .map_while(|part| part.parse::<u32>().ok())
-        .collect();
-    let mut padded = [0u32; 3];
-    for (slot, number) in padded.iter_mut().zip(&numbers) {
-        *slot = *number;
-    }
-    !numbers.is_empty() && padded >= DEV_ENTRIES_SINCE
+    crate::version::numbers(version)
+        .is_some_and(|numbers| <[u32; 3]>::from(numbers) >= DEV_ENTRIES_SINCE)
 }
 
 /// The device nodes a container with `gpus` gets: each `/dev/nvidia<i>`, `/dev/nvidiactl`,

@@ -2,7 +2,8 @@
 //! another provider: the container conf (`/etc/pve/lxc/<vmid>.conf` and `pct config`, with its
 //! snapshot and pending sections), property strings (`netN`, `rootfs`/`mpN`, `startup`,
 //! `features`), the description encoding, `/etc/pve/storage.cfg`, the firewall files (`cluster.fw`, `host.fw`, `<vmid>.fw`, in
-//! [`firewall`]), and size strings (`8G`).
+//! [`firewall`]), size strings (`8G`), and the versions the node's tools print ([`version`]:
+//! `zfs version`, Debian package versions).
 //!
 //! Each format has one reader and, where Phoenix writes it, one writer, used both by the provider
 //! that reads the format from a host and by the emulator that writes it on the simulated node, so
@@ -23,6 +24,7 @@ mod storage_cfg;
 #[cfg(test)]
 mod testing;
 mod text;
+pub mod version;
 
 pub use conf::{
     Conf, PendingDelete, Section, format_conf, format_pct_config, format_pending_deletions,

@@ -12,6 +12,7 @@ use phoenix_core::{
     BoxError, Change, Cmd, Ctx, Delta, Diagnostic, FieldChange, Kind, Resource, ResourceId, Scope,
     Step,
 };
+use phoenix_pve::version::{numbers, parse_zfs_version};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -108,6 +109,13 @@ impl Engine {
         self
     }
 
+    /// What a change of the storage driver restarts.
+    fn restart(&self) -> phoenix_core::Disruption {
+        phoenix_core::Disruption::Restart {
+            of: format!("docker.service in container {}", self.vmid),
+        }
+    }
+
     fn check_cmd(&self) -> Cmd {
         self.scope
             .command(Cmd::read(DRIVER_ARGV[0], DRIVER_ARGV[1..].iter().copied()))
@@ -116,60 +124,68 @@ impl Engine {
     /// Installs fuse-overlayfs and pins it in `daemon.json` (keeping its other keys), then
     /// restarts Docker.
     fn fuse_steps(&self, daemon_json: Option<&str>) -> Vec<Step> {
-        let mut config = daemon_json
-            .and_then(|text| serde_json::from_str::<Value>(text).ok())
-            .filter(Value::is_object)
-            .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
-        config["storage-driver"] = Value::from("fuse-overlayfs");
-        let text = format!(
-            "{}\n",
-            serde_json::to_string_pretty(&config).expect("invariant: JSON serialises")
-        );
         let scoped = |cmd: Cmd| Step::run(self.scope.command(cmd));
-        vec![
-            scoped(Cmd::write(
-                "apt-get",
-                ["install", "-y", "--no-install-recommends", "fuse-overlayfs"],
-            )),
-            scoped(Cmd::write("mkdir", ["-p", "/etc/docker"])),
-            scoped(
-                Cmd::write(
-                    "sh",
-                    ["-c", phoenix_core::file::STAGE_SCRIPT, "sh", DAEMON_JSON],
-                )
-                .stdin(text),
-            ),
-            scoped(Cmd::write("chmod", ["0644", DAEMON_JSON])),
-            scoped(Cmd::write("systemctl", ["restart", "docker.service"])),
-            Step::run(self.check_cmd()),
-        ]
+        let mut steps = vec![scoped(Cmd::write(
+            "apt-get",
+            ["install", "-y", "--no-install-recommends", "fuse-overlayfs"],
+        ))];
+        steps.extend(self.daemon_json_steps(daemon_json, Some("fuse-overlayfs")));
+        steps
+    }
+
+    /// Writes `daemon.json` with `storage-driver` set to `driver` (or without it: removed, as a
+    /// file left empty), then restarts Docker and reads its driver back.
+    fn daemon_json_steps(&self, daemon_json: Option<&str>, driver: Option<&str>) -> Vec<Step> {
+        let scoped = |cmd: Cmd| Step::run(self.scope.command(cmd));
+        let mut steps = Vec::new();
+        match daemon_json_with(daemon_json, driver) {
+            Some(text) => {
+                steps.push(scoped(Cmd::write("mkdir", ["-p", "/etc/docker"])));
+                steps.push(scoped(
+                    Cmd::write(
+                        "sh",
+                        ["-c", phoenix_core::file::STAGE_SCRIPT, "sh", DAEMON_JSON],
+                    )
+                    .stdin(text),
+                ));
+                steps.push(scoped(Cmd::write("chmod", ["0644", DAEMON_JSON])));
+            }
+            None => steps.push(scoped(Cmd::write("rm", ["-f", DAEMON_JSON]))),
+        }
+        steps.push(scoped(Cmd::write(
+            "systemctl",
+            ["restart", "docker.service"],
+        )));
+        steps.push(Step::run(self.check_cmd()));
+        steps
     }
 }
 
-/// The loaded module's version from `zfs version`.
-pub fn parse_zfs_version(text: &str) -> Option<String> {
-    text.lines()
-        .find_map(|line| line.trim().strip_prefix("zfs-kmod-"))
-        .or_else(|| {
-            text.lines()
-                .find_map(|line| line.trim().strip_prefix("zfs-"))
+/// `daemon.json` with `storage-driver` set to `driver`, or removed (`None`), its other keys
+/// kept; `None` when nothing is left (no file: Docker's defaults).
+fn daemon_json_with(daemon_json: Option<&str>, driver: Option<&str>) -> Option<String> {
+    let mut config = daemon_json
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        .and_then(|value| match value {
+            Value::Object(map) => Some(map),
+            _ => None,
         })
-        .map(str::to_owned)
-}
-
-/// The leading `major.minor.patch` numbers of a version (`2.1.11-1+deb12u1`, `1.3.3-0ubuntu1`,
-/// `6.0.0-1`); missing parts are 0.
-pub fn numbers(version: &str) -> Option<(u32, u32, u32)> {
-    let head = version
-        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .next()?;
-    let mut parts = head.split('.').map(|part| part.parse::<u32>().ok());
-    let major = parts.next()??;
-    Some((
-        major,
-        parts.next().flatten().unwrap_or(0),
-        parts.next().flatten().unwrap_or(0),
-    ))
+        .unwrap_or_default();
+    match driver {
+        Some(driver) => {
+            config.insert("storage-driver".to_owned(), Value::from(driver));
+        }
+        None => {
+            config.remove("storage-driver");
+        }
+    }
+    (!config.is_empty()).then(|| {
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&Value::Object(config))
+                .expect("invariant: JSON serialises")
+        )
+    })
 }
 
 /// Whether `daemon.json` pins fuse-overlayfs.
@@ -224,7 +240,10 @@ impl Resource for Engine {
         let (driver, driver_error) = answer(guest.queries.get(Q_DRIVER));
         let (runc, _) = answer(guest.queries.get(Q_RUNC));
         Ok(Some(EngineState {
-            zfs: zfs.as_deref().and_then(parse_zfs_version),
+            zfs: zfs
+                .as_deref()
+                .and_then(|text| parse_zfs_version(text).ok())
+                .map(|version| version.effective().to_owned()),
             lxc_pve: lxc_pve.filter(|version| !version.is_empty()),
             driver,
             driver_error,
@@ -312,7 +331,10 @@ fn diff_engine(engine: &Engine, state: &EngineState) -> Delta {
         for step in engine.fuse_steps(state.daemon_json.as_deref()) {
             delta = delta.step(step);
         }
-        return delta;
+        return delta.disrupts(engine.restart());
+    }
+    if !old_zfs && zfs.is_some() && pins_fuse(state.daemon_json.as_deref()) {
+        return unpin_fuse(engine, state, delta);
     }
     match state.driver.as_deref() {
         Some("vfs") => delta.diagnostic(Diagnostic::error(vfs_reason(vmid, zfs))),
@@ -336,6 +358,29 @@ fn diff_engine(engine: &Engine, state: &EngineState) -> Delta {
     }
 }
 
+/// A fuse-overlayfs pin from an older host ZFS, now that the node's OpenZFS has overlayfs: the
+/// pin goes, Docker restarts on overlay2.
+fn unpin_fuse(engine: &Engine, state: &EngineState, mut delta: Delta) -> Delta {
+    let vmid = engine.vmid;
+    let zfs = state.zfs.as_deref().unwrap_or_default();
+    delta = delta
+        .field(
+            FieldChange::new(
+                "storage driver",
+                Some("fuse-overlayfs".into()),
+                Some("overlay2".into()),
+            )
+            .note(format!("OpenZFS {zfs} >= 2.2: the pin in {DAEMON_JSON} is stale")),
+        )
+        .diagnostic(Diagnostic::warning(format!(
+            "container {vmid}: the node's OpenZFS {zfs} has overlayfs, so Docker moves from fuse-overlayfs to overlay2: images and containers made under fuse-overlayfs stay in /var/lib/docker/fuse-overlayfs, unseen by overlay2, and are pulled or recreated again"
+        )));
+    for step in engine.daemon_json_steps(state.daemon_json.as_deref(), None) {
+        delta = delta.step(step);
+    }
+    delta.disrupts(engine.restart())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,6 +398,36 @@ mod tests {
     }
 
     #[test]
+    fn issue_11_daemon_json_keeps_other_keys() {
+        let cases: [(Option<&str>, Option<&str>, Option<&str>); 5] = [
+            (
+                None,
+                Some("fuse-overlayfs"),
+                Some("{\n  \"storage-driver\": \"fuse-overlayfs\"\n}\n"),
+            ),
+            (Some("{\"storage-driver\": \"fuse-overlayfs\"}"), None, None),
+            (
+                Some("{\"log-driver\": \"journald\", \"storage-driver\": \"fuse-overlayfs\"}"),
+                None,
+                Some("{\n  \"log-driver\": \"journald\"\n}\n"),
+            ),
+            (Some("not json"), None, None),
+            (
+                Some("[]"),
+                Some("overlay2"),
+                Some("{\n  \"storage-driver\": \"overlay2\"\n}\n"),
+            ),
+        ];
+        for (before, driver, after) in cases {
+            assert_eq!(
+                daemon_json_with(before, driver).as_deref(),
+                after,
+                "{before:?} {driver:?}"
+            );
+        }
+    }
+
+    #[test]
     fn issue_11_the_zfs_samples_read() {
         let old = phoenix_core::sim::read_fixture(std::path::Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -363,10 +438,10 @@ mod tests {
             "/../../shared/fixtures/zfs-2.3/zfs-version.txt"
         )));
         let old = parse_zfs_version(&old.expect("sample")).expect("a version");
-        assert_eq!(old, "2.1.11-1+deb12u1");
-        assert_eq!(numbers(&old), Some((2, 1, 11)));
+        assert_eq!(old.effective(), "2.1.11-1+deb12u1");
+        assert!(!old.has_overlayfs());
         let new = parse_zfs_version(&new.expect("sample")).expect("a version");
-        assert_eq!(numbers(&new), Some((2, 3, 2)));
+        assert_eq!(numbers(new.effective()), Some((2, 3, 2)));
         assert!(runc_has_fix((1, 3, 3)) && runc_has_fix((1, 2, 8)) && !runc_has_fix((1, 1, 12)));
     }
 
@@ -412,10 +487,33 @@ mod tests {
                 0,
                 &["set apparmor_profile to lxc-phoenix-v2"],
             ),
+            // A pin from an older host ZFS: removed (the file with it), Docker restarted.
+            (
+                "2.3.2-2~bpo12+2",
+                None,
+                Some("fuse-overlayfs"),
+                pinned,
+                3,
+                &[
+                    "the pin in /etc/docker/daemon.json is stale",
+                    "/var/lib/docker/fuse-overlayfs",
+                    "Restart { of: \"docker.service in container 952\" }",
+                ],
+            ),
+            (
+                "2.3.2-2~bpo12+2",
+                v2,
+                Some("fuse-overlayfs"),
+                Some("{\"log-driver\": \"journald\", \"storage-driver\": \"fuse-overlayfs\"}"),
+                5,
+                &["stale"],
+            ),
+            // The node's ZFS unknown: the pin is left alone.
+            ("", v2, Some("fuse-overlayfs"), pinned, 0, &[]),
         ];
         for (zfs, profile, driver, daemon_json, steps, messages) in cases {
             let state = EngineState {
-                zfs: Some((*zfs).to_owned()),
+                zfs: Some((*zfs).to_owned()).filter(|zfs| !zfs.is_empty()),
                 driver: driver.map(Into::into),
                 daemon_json: daemon_json.map(Into::into),
                 ..EngineState::default()

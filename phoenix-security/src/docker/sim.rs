@@ -12,7 +12,9 @@
 use phoenix_core::sim::{Emulator, GuestSys, SimOutput, SimSys};
 use serde_json::Value;
 
-use super::engine::{DAEMON_JSON, numbers, parse_zfs_version};
+use phoenix_pve::version::parse_zfs_version;
+
+use super::engine::DAEMON_JSON;
 
 /// What the Docker CLI prints when the daemon does not answer.
 pub const NO_DAEMON: &str = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n";
@@ -82,9 +84,9 @@ fn driver(guest: &mut dyn GuestSys<'_>) -> Option<String> {
             let zfs = guest
                 .node()
                 .run_program(&["zfs".to_owned(), "version".to_owned()]);
-            let version = parse_zfs_version(&zfs.stdout).and_then(|v| numbers(&v));
-            // No ZFS module: the container sits on another filesystem, where overlay2 works.
-            let overlay = version.is_none_or(|v| (v.0, v.1) >= (2, 2));
+            // No ZFS: the container sits on another filesystem, where overlay2 works.
+            let overlay =
+                parse_zfs_version(&zfs.stdout).map_or(true, |version| version.has_overlayfs());
             Some(if overlay { "overlay2" } else { "vfs" }.to_owned())
         }
     }

@@ -46,6 +46,19 @@ fn set_failure_status(version: ZfsVersion) -> i32 {
     }
 }
 
+/// `zfs version` on the samples' hosts (`../shared/fixtures/zfs*/zfs-version.txt`), written by
+/// the one writer of the format.
+fn version_output(version: ZfsVersion) -> String {
+    let number = match version {
+        ZfsVersion::V2_1 => "2.1.11-1+deb12u1",
+        ZfsVersion::V2_3 => "2.3.2-2~bpo12+2",
+    };
+    phoenix_pve::version::format_zfs_version(&phoenix_pve::version::ZfsVersion {
+        userland: number.to_owned(),
+        kmod: Some(number.to_owned()),
+    })
+}
+
 /// Runs one `zfs` command line.
 fn run(argv: &[String], sys: &mut SimSys<'_>) -> SimOutput {
     let state: ZfsState = sys.load(ZFS);
@@ -57,10 +70,7 @@ fn run(argv: &[String], sys: &mut SimSys<'_>) -> SimOutput {
         Some("create") => create(argv, args, state, &disks, sys),
         Some("set") => set(argv, args, state, &disks, sys),
         Some("inherit") => inherit(argv, args, state, sys),
-        Some("version") if args.is_empty() => SimOutput::ok(match state.version {
-            ZfsVersion::V2_1 => "zfs-2.1.11-1+deb12u1\nzfs-kmod-2.1.11-1+deb12u1\n",
-            ZfsVersion::V2_3 => "zfs-2.3.2-2~bpo12+2\nzfs-kmod-2.3.2-2~bpo12+2\n",
-        }),
+        Some("version") if args.is_empty() => SimOutput::ok(version_output(state.version)),
         _ => not_emulated(argv),
     }
 }

@@ -155,3 +155,49 @@ fn issue_11_docker_without_nesting_and_keyctl_is_refused_at_the_json_path() {
     );
     assert_eq!(before, scratch.state_bytes(), "the node is not even opened");
 }
+
+/// Changes the node's OpenZFS version alone (its pools and datasets stay).
+fn upgrade_zfs(scratch: &Scratch, version: &str) {
+    scratch.edit_state(|state| {
+        state["tools"]["zfs"]["version"] = json!(version);
+    });
+}
+
+#[test]
+fn issue_11_a_stale_fuse_overlayfs_pin_goes_once_the_host_zfs_has_overlayfs_and_comes_back_below_it()
+ {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    with_zfs(&scratch, "2.1");
+    let config = write_lab(&scratch, &lab_json("phoenix_lxc_configs.json"));
+    converge(&config, &scratch);
+    assert_eq!(driver(&scratch, "952"), "fuse-overlayfs\n");
+
+    // The host moves to OpenZFS 2.3: the pin is stale.
+    upgrade_zfs(&scratch, "2.3");
+    let ran = on(&scratch, "plan", &config, &[]);
+    let text = format!("{}{}", ran.stdout, ran.stderr);
+    for expected in [
+        "OpenZFS 2.3.2-2~bpo12+2 >= 2.2: the pin in /etc/docker/daemon.json is stale",
+        "rm -f /etc/docker/daemon.json",
+        "systemctl restart docker.service",
+        "needs restart of docker.service in container 952",
+        "/var/lib/docker/fuse-overlayfs",
+    ] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+    converge(&config, &scratch);
+    assert_eq!(driver(&scratch, "952"), "overlay2\n");
+    let daemon_json = in_container(&scratch, "952", &["cat", "/etc/docker/daemon.json"], None);
+    assert!(
+        daemon_json.contains("No such file or directory"),
+        "{daemon_json}"
+    );
+
+    // And back: a host below 2.2 pins fuse-overlayfs again.
+    upgrade_zfs(&scratch, "2.1");
+    let text = on(&scratch, "plan", &config, &[]).stdout;
+    assert!(text.contains("OpenZFS 2.1.11-1+deb12u1 < 2.2"), "{text}");
+    converge(&config, &scratch);
+    assert_eq!(driver(&scratch, "952"), "fuse-overlayfs\n");
+}
