@@ -124,9 +124,15 @@ mod tests {
         }
     }
 
+    /// The userland and module versions read, or the start of the error.
+    type Expect<'a> = Result<(&'a str, Option<&'a str>), &'a str>;
+
+    /// major, minor, patch.
+    type Numbers = (u32, u32, u32);
+
     #[test]
     fn issue_11_zfs_version_shapes() {
-        let cases: [(&str, Result<(&str, Option<&str>), &str>); 6] = [
+        let cases: [(&str, Expect<'_>); 6] = [
             ("zfs-2.2.0-pve1\n", Ok(("2.2.0-pve1", None))),
             (
                 "zfs-2.2.7-pve2\nzfs-kmod-2.2.7-pve1\n",
@@ -163,7 +169,7 @@ mod tests {
 
     #[test]
     fn issue_11_debian_version_numbers() {
-        let cases: [(&str, Option<(u32, u32, u32)>); 9] = [
+        let cases: [(&str, Option<Numbers>); 9] = [
             ("2.1.11-1+deb12u1", Some((2, 1, 11))),
             ("2.3.2-2~bpo12+2", Some((2, 3, 2))),
             ("4.4-6", Some((4, 4, 6))),
