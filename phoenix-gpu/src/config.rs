@@ -33,17 +33,41 @@ pub struct Assignment {
     pub at: Location,
 }
 
+/// The CUDA toolkit the in-container `nvidia` feature installs (`nvidia_driver.cuda_version`),
+/// from NVIDIA's CUDA repository (the LXC file's `nvidia_repo_url`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CudaSpec {
+    /// `MAJOR.MINOR` (`12.8`).
+    pub version: String,
+    /// The repository (`https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2404/x86_64/`).
+    pub repo_url: String,
+}
+
+impl CudaSpec {
+    /// The toolkit's package in NVIDIA's repository: `cuda-toolkit-12-8`.
+    pub fn package(&self) -> String {
+        format!("cuda-toolkit-{}", self.version.replace('.', "-"))
+    }
+}
+
+/// NVIDIA's CUDA repository for Ubuntu 24.04 (the containers' template), upstream's
+/// `nvidia_repo_url`, used when the config names none.
+pub const DEFAULT_REPO_URL: &str =
+    "https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2404/x86_64/";
+
 /// Everything this provider takes from the config.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Spec {
     /// The host driver, if the config names one.
     pub driver: Option<DriverSpec>,
+    /// The CUDA toolkit of containers with the `nvidia` feature, if the config names one.
+    pub cuda: Option<CudaSpec>,
     /// The containers with GPUs, in id order.
     pub assignments: Vec<Assignment>,
 }
 
-/// The hypervisor file's `nvidia_driver` object. `cuda_version` and `install_vllm_libs` belong
-/// to the in-container `nvidia` feature and are accepted here.
+/// The hypervisor file's `nvidia_driver` object. `cuda_version` is the in-container `nvidia`
+/// feature's; `install_vllm_libs` is accepted and not used (vLLM brings its own libraries).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDriver {
@@ -52,7 +76,7 @@ struct RawDriver {
     #[serde(default)]
     runfile_url: Option<String>,
     #[serde(default)]
-    #[allow(dead_code, reason = "the in-container nvidia feature's")]
+    #[allow(dead_code, reason = "decode_cuda checks it at its JSON path")]
     cuda_version: Option<Value>,
     #[serde(default)]
     #[allow(dead_code, reason = "the in-container nvidia feature's")]
@@ -63,6 +87,7 @@ struct RawDriver {
 pub fn decode(sections: &[Section<'_>], cx: &mut DecodeCx<'_>) -> Spec {
     let mut spec = Spec {
         driver: decode_driver(sections, cx),
+        cuda: decode_cuda(sections, cx),
         assignments: Vec::new(),
     };
     for section in sections.iter().filter(|s| s.key == "lxc_configs") {
@@ -181,6 +206,72 @@ fn decode_driver(sections: &[Section<'_>], cx: &mut DecodeCx<'_>) -> Option<Driv
     driver
 }
 
+/// The CUDA toolkit: `nvidia_driver.cuda_version` (hypervisor file) and the repository of the
+/// LXC file's `nvidia_repo_url`; errors at their JSON paths.
+fn decode_cuda(sections: &[Section<'_>], cx: &mut DecodeCx<'_>) -> Option<CudaSpec> {
+    let repo = string_at(sections, "nvidia_repo_url", cx);
+    let repo_url = match repo {
+        Some((url, at)) => match check_repo_url(&url) {
+            Ok(()) => url,
+            Err(reason) => {
+                cx.report(Diagnostic::error(format!("nvidia_repo_url: {reason}")).at(at));
+                return None;
+            }
+        },
+        None => DEFAULT_REPO_URL.to_owned(),
+    };
+    let section = sections.iter().find(|s| s.key == "nvidia_driver")?;
+    let value = section.value.get("cuda_version")?;
+    let path = section.path().key("cuda_version");
+    match check_cuda_version(value) {
+        Ok(version) => Some(CudaSpec { version, repo_url }),
+        Err(reason) => {
+            cx.report(
+                Diagnostic::error(format!("{path}: {reason}")).at(section.location_of(&path)),
+            );
+            None
+        }
+    }
+}
+
+/// `cuda_version`: a string `MAJOR.MINOR` (`"12.8"`), the form NVIDIA's toolkit packages are
+/// named by (`cuda-toolkit-12-8`).
+pub fn check_cuda_version(value: &Value) -> Result<String, String> {
+    let Some(text) = value.as_str() else {
+        return Err(format!(
+            "expected a CUDA version MAJOR.MINOR such as \"12.8\", found {}",
+            phoenix_core::config::kind_of(value)
+        ));
+    };
+    let numbers: Vec<&str> = text.split('.').collect();
+    let ok = numbers.len() == 2
+        && numbers
+            .iter()
+            .all(|part| (1..=3).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "expected a CUDA version MAJOR.MINOR such as \"12.8\" (the toolkit package cuda-toolkit-MAJOR-MINOR), found {}",
+            excerpt(text)
+        ))
+    }
+}
+
+/// `nvidia_repo_url`: an https URL of a flat apt repository, ending in `/`.
+pub fn check_repo_url(url: &str) -> Result<(), String> {
+    let quoted = excerpt(url);
+    if !url.starts_with("https://") || url.contains(char::is_whitespace) {
+        return Err(format!("{quoted} is not an https URL"));
+    }
+    if !url.ends_with('/') {
+        return Err(format!(
+            "{quoted} must end in / (the CUDA repository's directory, such as {DEFAULT_REPO_URL})"
+        ));
+    }
+    Ok(())
+}
+
 /// A top-level string key, reported when it is not a string.
 fn string_at(
     sections: &[Section<'_>],
@@ -277,6 +368,35 @@ mod tests {
                 (got, want) => panic!("{text}: {got:?}, expected {want:?}"),
             }
         }
+    }
+
+    #[test]
+    fn issue_11_cuda_versions() {
+        let cases: [(Value, Result<&str, &str>); 8] = [
+            (Value::from("12.8"), Ok("12.8")),
+            (Value::from("13.0"), Ok("13.0")),
+            (Value::from("12"), Err("found \"12\"")),
+            (Value::from("12.8.1"), Err("found \"12.8.1\"")),
+            (Value::from("12.x"), Err("MAJOR.MINOR")),
+            (Value::from(""), Err("MAJOR.MINOR")),
+            (Value::from(12.8), Err("found a number")),
+            (Value::Null, Err("found null")),
+        ];
+        for (value, expect) in cases {
+            match (check_cuda_version(&value), expect) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want),
+                (Err(got), Err(want)) => assert!(got.contains(want), "{value}: {got}"),
+                (got, want) => panic!("{value}: {got:?}, expected {want:?}"),
+            }
+        }
+        let spec = CudaSpec {
+            version: "12.8".into(),
+            repo_url: DEFAULT_REPO_URL.into(),
+        };
+        assert_eq!(spec.package(), "cuda-toolkit-12-8");
+        assert!(check_repo_url(DEFAULT_REPO_URL).is_ok());
+        assert!(check_repo_url("http://x/").is_err());
+        assert!(check_repo_url("https://x/repo").is_err());
     }
 
     #[test]

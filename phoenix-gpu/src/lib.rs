@@ -8,7 +8,7 @@
 //! blacklist and the unit's file (`file`).
 //!
 //! Inside containers, the `nvidia` feature (`feature`): kind `gpu.userspace`, the user-space
-//! driver of exactly the host's version.
+//! driver of exactly the host's version, and `gpu.cuda`, the CUDA toolkit the config names.
 //!
 //! Everything is inspected through queries of the node's one probe (`host`) and of each
 //! container's, so a no-op plan runs no command of this provider's own.
@@ -53,6 +53,7 @@ impl Provider for GpuProvider {
             Kind::from_static(assignment::KIND),
             Kind::from_static(units::DEVICES_KIND),
             Kind::from_static(feature::userspace::KIND),
+            Kind::from_static(feature::cuda::KIND),
         ]
     }
 
@@ -61,10 +62,7 @@ impl Provider for GpuProvider {
             Claim::managed("nvidia_driver"),
             Claim::managed("nvidia_driver_version"),
             Claim::managed("nvidia_runfile_url"),
-            Claim::known(
-                "nvidia_repo_url",
-                "the CUDA repository is for the in-container nvidia feature, which is not managed yet",
-            ),
+            Claim::managed("nvidia_repo_url"),
             Claim::part("lxc_configs", "*.gpu_assignment"),
         ]
     }
@@ -82,7 +80,12 @@ impl Provider for GpuProvider {
     fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
         let spec = config::decode(sections, cx);
         let installed_by_phoenix = spec.driver.as_ref().filter(|driver| driver.install);
-        feature::decode(cx, installed_by_phoenix, &spec.assignments);
+        feature::decode(
+            cx,
+            installed_by_phoenix,
+            spec.cuda.as_ref(),
+            &spec.assignments,
+        );
         if spec.driver.is_none() && spec.assignments.is_empty() {
             return;
         }

@@ -5,7 +5,11 @@
 //! The container's own `nvidia-smi` is a query of the container's one probe, so a converged
 //! container (a clone included, whose files came with its parent's snapshot) costs no command
 //! of its own; the host's driver comes from the node's probe (`crate::host`).
+//!
+//! With `nvidia_driver.cuda_version`, each such container also gets the CUDA toolkit of that
+//! version (`cuda::Toolkit`, kind `gpu.cuda`), after its user-space driver.
 
+pub mod cuda;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod userspace;
@@ -13,13 +17,18 @@ pub mod userspace;
 use phoenix_core::DecodeCx;
 use phoenix_core::feature::part;
 
-use crate::config::{Assignment, DriverSpec};
+use crate::config::{Assignment, CudaSpec, DriverSpec};
 
 /// The feature's name in a container's `features`.
 pub const FEATURE: &str = "nvidia";
 
 /// Places the feature's resources in every container that has it.
-pub fn decode(cx: &mut DecodeCx<'_>, driver: Option<&DriverSpec>, assignments: &[Assignment]) {
+pub fn decode(
+    cx: &mut DecodeCx<'_>,
+    driver: Option<&DriverSpec>,
+    cuda: Option<&CudaSpec>,
+    assignments: &[Assignment],
+) {
     if cx.guest_feature_provider(FEATURE) != Some(crate::NAME) {
         return;
     }
@@ -48,9 +57,18 @@ pub fn decode(cx: &mut DecodeCx<'_>, driver: Option<&DriverSpec>, assignments: &
             gpus,
             driver.map(|spec| (spec.version.clone(), spec.runfile_url.clone())),
         );
+        let userspace_id = phoenix_core::Resource::id(&userspace);
         cx.add_at(
             part(userspace, &scope, &guest.features, FEATURE),
             guest.location.clone(),
         );
+        if let Some(cuda) = cuda {
+            let toolkit =
+                cuda::Toolkit::new(&scope, guest.vmid, cuda.clone()).depends_on(userspace_id);
+            cx.add_at(
+                part(toolkit, &scope, &guest.features, FEATURE),
+                guest.location.clone(),
+            );
+        }
     }
 }

@@ -45,6 +45,13 @@ fn runfile_version(content: &str) -> Option<&str> {
         .and_then(|rest| rest.strip_suffix('"'))
 }
 
+/// Where NVIDIA's CUDA repositories are (one per distribution and architecture).
+const CUDA_REPOSITORIES: &str = "https://developer.download.nvidia.com/compute/cuda/repos/";
+
+/// What the node serves as the CUDA repositories' signing key `3bf863cc.pub`. **Assumption:**
+/// the real key's armour, with a stand-in body (apt reads it only on a real node).
+pub const CUDA_KEY: &str = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nphoenix sim: stands for NVIDIA's CUDA repository key 3bf863cc\n-----END PGP PUBLIC KEY BLOCK-----\n";
+
 /// The file name of a path.
 fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
@@ -74,6 +81,11 @@ impl Emulator for NvidiaGuestEmulator {
     }
 
     fn download(&self, url: &str) -> Option<String> {
+        if url.starts_with(CUDA_REPOSITORIES)
+            && url.ends_with(&format!("/{}", super::cuda::KEY_FILE))
+        {
+            return Some(CUDA_KEY.to_owned());
+        }
         let rest = url.strip_prefix("https://us.download.nvidia.com/XFree86/Linux-x86_64/")?;
         let (version, file) = rest.split_once('/')?;
         (file == format!("NVIDIA-Linux-x86_64-{version}.run")).then(|| runfile(version))

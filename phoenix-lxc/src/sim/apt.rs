@@ -274,6 +274,24 @@ fn archive_name(name: &str, spec: &PackageSpec) -> String {
     )
 }
 
+/// Whether apt knows `repository` (empty: Ubuntu's archive): a list in
+/// `/etc/apt/sources.list.d/` has a `deb` line naming it.
+fn listed(content: &super::state::Content, repository: &str) -> bool {
+    if repository.is_empty() {
+        return true;
+    }
+    let url = repository.trim_end_matches('/');
+    content.files.iter().any(|(path, file)| {
+        path.starts_with("/etc/apt/sources.list.d/")
+            && file.content.lines().any(|line| {
+                line.trim_start().starts_with("deb ")
+                    && line
+                        .split_whitespace()
+                        .any(|word| word.trim_end_matches('/') == url)
+            })
+    })
+}
+
 /// `apt-get install -y NAMES`.
 fn install(
     ctx: &mut Ctx<'_, '_>,
@@ -298,7 +316,11 @@ fn install(
                 "{name} is already the newest version ({}).\n",
                 package.version
             ));
-        } else if lists && catalogue.contains_key(*name) {
+        } else if lists
+            && catalogue
+                .get(*name)
+                .is_some_and(|spec| listed(content, &spec.repository))
+        {
             requested.push(name);
         } else {
             missing.push(name);
@@ -375,15 +397,26 @@ fn install(
         size_to_str((installed_kb * 1000) as f64)
     ));
     for (at, (name, spec)) in specs.iter().enumerate() {
-        stdout.push_str(&format!(
-            "Get:{} {MIRROR} {} {} {name} {} {} [{}B]\n",
-            at + 1,
-            spec.archive,
-            spec.arch,
-            spec.arch,
-            spec.version,
-            size_to_str(spec.size as f64)
-        ));
+        if spec.repository.is_empty() {
+            stdout.push_str(&format!(
+                "Get:{} {MIRROR} {} {} {name} {} {} [{}B]\n",
+                at + 1,
+                spec.archive,
+                spec.arch,
+                spec.arch,
+                spec.version,
+                size_to_str(spec.size as f64)
+            ));
+        } else {
+            // A flat repository (`deb URL /`): no suite, component or architecture.
+            stdout.push_str(&format!(
+                "Get:{} {}  {name} {} [{}B]\n",
+                at + 1,
+                spec.repository.trim_end_matches('/'),
+                spec.version,
+                size_to_str(spec.size as f64)
+            ));
+        }
     }
     stdout.push_str(&format!(
         "Fetched {}B in 1s ({}B/s)\n",

@@ -557,6 +557,109 @@ pub(crate) fn noble_catalogue() -> BTreeMap<String, PackageSpec> {
             "noble/universe",
         ),
     );
+    catalogue.extend(nvidia_catalogue());
+    catalogue
+}
+
+/// NVIDIA's CUDA repository for Ubuntu 24.04, which the `nvidia` feature configures.
+pub(crate) const CUDA_REPOSITORY: &str =
+    "https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2404/x86_64/";
+
+/// `nvidia-container-runtime`'s configuration as nvidia-container-toolkit-base's postinst
+/// writes it (`nvidia-ctk config --in-place`): every key at its default, commented out.
+/// **Assumption:** the keys of toolkit 1.17's `config.toml`, shortened to those Phoenix reads.
+pub(crate) const NVIDIA_CONTAINER_RUNTIME_CONFIG: &str =
+    "#accept-nvidia-visible-devices-as-volume-mounts = false
+#accept-nvidia-visible-devices-envvar-when-unprivileged = true
+disable-require = false
+supported-driver-capabilities = \"compat32,compute,display,graphics,ngx,utility,video\"
+#swarm-resource = \"DOCKER_RESOURCE_GPU\"
+
+[nvidia-container-cli]
+#debug = \"/var/log/nvidia-container-toolkit.log\"
+environment = []
+#ldcache = \"/etc/ld.so.cache\"
+ldconfig = \"@/sbin/ldconfig.real\"
+load-kmods = true
+#no-cgroups = false
+#path = \"/usr/bin/nvidia-container-cli\"
+#root = \"/run/nvidia/driver\"
+#user = \"root:video\"
+
+[nvidia-container-runtime]
+#debug = \"/var/log/nvidia-container-runtime.log\"
+log-level = \"info\"
+mode = \"auto\"
+runtimes = [\"runc\", \"crun\"]
+";
+
+/// The CUDA repository's packages the `nvidia` feature installs: the CUDA toolkits (one package
+/// per `MAJOR-MINOR`, installed side by side under `/usr/local/cuda-MAJOR.MINOR`) and the NVIDIA
+/// Container Toolkit with its libraries. **Assumption:** versions and sizes of the repository in
+/// late 2025, not captured from it; a toolkit is one package here (the real meta-package pulls
+/// some hundred `cuda-*` packages).
+fn nvidia_catalogue() -> BTreeMap<String, PackageSpec> {
+    let from_cuda_repository = |mut spec: PackageSpec| {
+        spec.repository = CUDA_REPOSITORY.to_owned();
+        spec.archive = String::new();
+        spec
+    };
+    let mut catalogue = BTreeMap::new();
+    for (version, full) in [
+        ("12.8", "12.8.1-1"),
+        ("12.9", "12.9.1-1"),
+        ("13.0", "13.0.2-1"),
+    ] {
+        let nvcc = format!("/usr/local/cuda-{version}/bin/nvcc");
+        catalogue.insert(
+            format!("cuda-toolkit-{}", version.replace('.', "-")),
+            from_cuda_repository(available(full, &[nvcc.as_str()], &[], 2_500, 8, "")),
+        );
+    }
+    let container = "1.17.8-1";
+    let mut base = available(
+        container,
+        &["nvidia-ctk", "nvidia-container-runtime", "nvidia-cdi-hook"],
+        &[],
+        5_900_000,
+        23_000,
+        "",
+    );
+    base.files.insert(
+        "/etc/nvidia-container-runtime/config.toml".to_owned(),
+        NVIDIA_CONTAINER_RUNTIME_CONFIG.to_owned(),
+    );
+    for (name, spec) in [
+        (
+            "nvidia-container-toolkit",
+            available(
+                container,
+                &["nvidia-container-runtime-hook"],
+                &["nvidia-container-toolkit-base", "libnvidia-container-tools"],
+                1_200_000,
+                4_400,
+                "",
+            ),
+        ),
+        ("nvidia-container-toolkit-base", base),
+        (
+            "libnvidia-container-tools",
+            available(
+                container,
+                &["nvidia-container-cli"],
+                &["libnvidia-container1"],
+                21_000,
+                90,
+                "",
+            ),
+        ),
+        (
+            "libnvidia-container1",
+            available(container, &[], &[], 1_000_000, 3_000, ""),
+        ),
+    ] {
+        catalogue.insert(name.to_owned(), from_cuda_repository(spec));
+    }
     catalogue
 }
 

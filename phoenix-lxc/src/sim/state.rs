@@ -342,6 +342,10 @@ pub(crate) fn default_dirs() -> Vec<String> {
         "/boot",
         "/dev",
         "/etc",
+        "/etc/apt",
+        // apt >= 2.4 ships both (Ubuntu 22.04+, Debian 12).
+        "/etc/apt/keyrings",
+        "/etc/apt/sources.list.d",
         "/etc/default",
         "/etc/systemd/system",
         "/home",
@@ -408,6 +412,10 @@ pub(crate) struct PackageSpec {
     pub(crate) installed_size: u64,
     pub(crate) archive: String,
     pub(crate) arch: String,
+    /// A third-party flat repository (its URL) the package comes from; empty for Ubuntu's
+    /// archive. Such a package is found only when a list in `/etc/apt/sources.list.d/` names
+    /// the repository.
+    pub(crate) repository: String,
 }
 
 impl Default for PackageSpec {
@@ -422,6 +430,7 @@ impl Default for PackageSpec {
             installed_size: 300,
             archive: "noble/main".to_owned(),
             arch: "amd64".to_owned(),
+            repository: String::new(),
         }
     }
 }

@@ -163,3 +163,123 @@ fn issue_11_a_node_without_a_driver_defers_the_nvidia_feature() {
         );
     }
 }
+
+/// The lab with `nvidia_driver` naming the host's driver (checked, not installed) and CUDA
+/// `cuda` for the containers with the `nvidia` feature.
+fn lab_with_cuda(scratch: &Scratch, cuda: Value) -> String {
+    let dir =
+        scratch.copy_lab_config(&["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"]);
+    let path = dir.join("phoenix_hypervisor_config.json");
+    let mut hypervisor: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+    hypervisor["nvidia_driver"] = json!({
+        "install": false,
+        "version": "580.76.05",
+        "cuda_version": cuda,
+    });
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&hypervisor).expect("JSON"),
+    )
+    .expect("write");
+    arg(&dir).to_owned()
+}
+
+/// What `dpkg-query` says of `package` in container `id`.
+fn package_in(scratch: &Scratch, id: &str, package: &str) -> String {
+    let node = phoenix_core::sim::SimNode::from_state(scratch.state(), phoenix_cli_emulators())
+        .expect("node");
+    let cmd = phoenix_core::Cmd::read(
+        "pct",
+        [
+            "exec",
+            id,
+            "--",
+            "dpkg-query",
+            "-W",
+            "-f=${Version}",
+            package,
+        ],
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let output = runtime
+        .block_on(phoenix_core::Host::run(&node, &cmd))
+        .expect("runs");
+    format!("{}{}", output.stdout, output.stderr)
+}
+
+#[test]
+fn issue_11_the_cuda_toolkit_the_config_names_is_installed_from_nvidias_repository() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let config = lab_with_cuda(&scratch, json!("12.8"));
+    let plan = plan_json(&config, &scratch);
+    assert!(
+        changed_ids(&plan).contains(&"gpu.cuda[ct:901]".to_owned()),
+        "{:?}",
+        changed_ids(&plan)
+    );
+    let text = on(&scratch, "plan", &config, &[]).stdout;
+    for expected in [
+        "12.8 (cuda-toolkit-12-8)",
+        "curl -fsSL --create-dirs -o /etc/apt/keyrings/cuda-archive-keyring.asc https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2404/x86_64/3bf863cc.pub",
+        "apt-get install -y --no-install-recommends cuda-toolkit-12-8",
+    ] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+    let noop = converge(&config, &scratch);
+    let state = scratch.state();
+    let installs: Vec<String> = (1..=state.run)
+        .flat_map(|run| operations_in(&state.audit, run))
+        .filter(|op| op.contains("install -y --no-install-recommends cuda-toolkit"))
+        .collect();
+    assert_eq!(
+        installs,
+        ["run pct exec 901 -- apt-get install -y --no-install-recommends cuda-toolkit-12-8"],
+        "the template installs it once; its clones have it from its snapshot"
+    );
+    // 901 is a template that does not run; its clones run what it installed.
+    for id in ["951", "955"] {
+        assert_eq!(
+            package_in(&scratch, id, "cuda-toolkit-12-8"),
+            "12.8.1-1",
+            "{id}"
+        );
+    }
+    // No command of its own on a no-op: the same inspection as without a toolkit.
+    let without = plan_json(&lab_with_devices(&scratch), &scratch);
+    assert_eq!(
+        noop["stats"]["commands_by_program"], without["stats"]["commands_by_program"],
+        "{noop}"
+    );
+
+    // Another version: installed beside the first.
+    let config = lab_with_cuda(&scratch, json!("12.9"));
+    let text = on(&scratch, "plan", &config, &[]).stdout;
+    assert!(text.contains("cuda-toolkit-12-9"), "{text}");
+    converge(&config, &scratch);
+    assert_eq!(package_in(&scratch, "951", "cuda-toolkit-12-9"), "12.9.1-1");
+}
+
+#[test]
+fn issue_11_a_bad_cuda_version_is_an_error_naming_the_file_and_path() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    for bad in [json!("12"), json!(12.8)] {
+        let config = lab_with_cuda(&scratch, bad.clone());
+        let before = scratch.state_bytes();
+        let ran = on(&scratch, "plan", &config, &[]);
+        assert_eq!(ran.code, 1, "{bad}: {}", ran.stdout);
+        assert!(
+            ran.stderr.contains("phoenix_hypervisor_config.json")
+                && ran.stderr.contains(
+                    "nvidia_driver.cuda_version: expected a CUDA version MAJOR.MINOR such as \"12.8\""
+                ),
+            "{bad}: {}",
+            ran.stderr
+        );
+        assert_eq!(before, scratch.state_bytes(), "{bad}: nothing changes");
+    }
+}
