@@ -15,6 +15,27 @@ use crate::probe::{ScopeFacts, observe};
 use crate::resource::{Capability, Ctx, Resource, run_steps};
 use crate::scope::Scope;
 
+/// The argv of a probe query that asks dpkg for one package's status and version, for a resource
+/// that installs its package itself (from a repository it configures first) and so must not put
+/// it in the scope's package inventory, whose missing packages core's [`Package`]s install
+/// together: `dpkg-query -W -f=${db:Status-Abbrev}${Version} NAME`.
+pub fn status_query(name: &str) -> [String; 4] {
+    [
+        "dpkg-query".to_owned(),
+        "-W".to_owned(),
+        "-f=${db:Status-Abbrev}${Version}".to_owned(),
+        name.to_owned(),
+    ]
+}
+
+/// The installed version a [`status_query`] reports (`ii 12.8.1-1`); `None` when the package is
+/// not installed (`dpkg-query: no packages found matching ...`, or a status other than `ii`).
+pub fn installed_from_query(query: Option<&crate::probe::QueryFact>) -> Option<String> {
+    let query = query.filter(|query| query.success())?;
+    let rest = query.output.trim_start().strip_prefix("ii")?;
+    Some(rest.trim().to_owned())
+}
+
 /// The kind of [`Package`]: `package`.
 pub const KIND: &str = "package";
 
@@ -154,6 +175,44 @@ impl Resource for Package {
     async fn apply(&self, change: &crate::change::Change, cx: &Ctx<'_>) -> Result<(), BoxError> {
         let key = format!("install packages in {}", self.scope);
         cx.once(&key, run_steps(&change.steps, cx)).await
+    }
+}
+
+#[cfg(test)]
+mod status_query_tests {
+    use super::*;
+    use crate::probe::QueryFact;
+
+    #[test]
+    fn issue_11_a_status_query_reads_installed_or_not() {
+        let fact = |status: i32, output: &str| QueryFact {
+            status,
+            output: output.to_owned(),
+        };
+        let cases = [
+            (Some(fact(0, "ii 12.8.1-1")), Some("12.8.1-1")),
+            (
+                Some(fact(
+                    1,
+                    "dpkg-query: no packages found matching cuda-toolkit-12-8\n",
+                )),
+                None,
+            ),
+            (Some(fact(0, "rc 1.17.8-1")), None),
+            (Some(fact(0, "un ")), None),
+            (None, None),
+        ];
+        for (query, expect) in cases {
+            assert_eq!(
+                installed_from_query(query.as_ref()).as_deref(),
+                expect,
+                "{query:?}"
+            );
+        }
+        assert_eq!(
+            status_query("x").join(" "),
+            "dpkg-query -W -f=${db:Status-Abbrev}${Version} x"
+        );
     }
 }
 

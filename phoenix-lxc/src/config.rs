@@ -256,6 +256,9 @@ struct Raw {
     /// phoenix-gpu claims `lxc_configs.*.gpu_assignment` (`Claim::part`) and checks it.
     #[serde(default)]
     gpu_assignment: Option<Value>,
+    /// phoenix-security claims `lxc_configs.*.gpu_check_image` (`Claim::part`) and checks it.
+    #[serde(default)]
+    gpu_check_image: Option<Value>,
     #[serde(default)]
     apparmor_manages_nesting: Option<Value>,
     #[serde(default)]

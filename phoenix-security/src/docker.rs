@@ -19,15 +19,20 @@
 
 pub mod config;
 pub mod engine;
+pub mod gpu_check;
+pub mod nvidia;
 #[cfg(feature = "sim")]
 pub mod sim;
 
 use phoenix_core::DecodeCx;
-use phoenix_core::feature::part;
+use phoenix_core::feature::{self, part};
 use phoenix_core::package::Package;
 
 /// The feature's name in a container's `features`.
 pub const FEATURE: &str = "docker";
+
+/// The in-container feature whose GPUs Docker gets.
+pub const GPU_FEATURE: &str = "nvidia";
 
 /// The package of Docker Engine.
 pub const PACKAGE: &str = "docker.io";
@@ -60,9 +65,49 @@ pub fn decode(cx: &mut DecodeCx<'_>) {
         );
         let engine = engine::Engine::new(&node, &scope, guest.vmid, guest.apparmor_profile.clone())
             .depends_on(package_id);
+        let engine_id = phoenix_core::Resource::id(&engine);
         cx.add_at(
             part(engine, &scope, &guest.features, FEATURE),
             guest.location.clone(),
         );
+        if guest.nvidia {
+            add_gpu_parts(cx, &scope, &guest, engine_id);
+        }
     }
+}
+
+/// The toolkit and the smoke check of a container with `docker` and `nvidia`: after both
+/// features' resources, providing neither feature's capability.
+fn add_gpu_parts(
+    cx: &mut DecodeCx<'_>,
+    scope: &phoenix_core::Scope,
+    guest: &config::DockerGuest,
+    engine_id: phoenix_core::ResourceId,
+) {
+    let requires = || {
+        let mut requires = feature::after(scope, &guest.features, FEATURE);
+        for needed in [FEATURE, GPU_FEATURE] {
+            let capability = feature::capability(scope, needed);
+            if !requires.contains(&capability) {
+                requires.push(capability);
+            }
+        }
+        requires
+    };
+    let toolkit = nvidia::Toolkit::new(scope, guest.vmid).depends_on(engine_id.clone());
+    let toolkit_id = phoenix_core::Resource::id(&toolkit);
+    cx.add_at(
+        feature::Part::new(toolkit, Vec::new(), requires()),
+        guest.location.clone(),
+    );
+    let check = gpu_check::GpuCheck::new(
+        scope,
+        guest.vmid,
+        guest.gpu_check_image.clone(),
+        vec![engine_id, toolkit_id],
+    );
+    cx.add_at(
+        feature::Part::new(check, Vec::new(), requires()),
+        guest.location.clone(),
+    );
 }

@@ -39,12 +39,15 @@ impl Provider for SecurityProvider {
         let mut kinds = vec![Kind::from_static(apparmor::profile::KIND)];
         kinds.extend(admin::kinds());
         kinds.push(Kind::from_static(docker::engine::KIND));
+        kinds.push(Kind::from_static(docker::nvidia::KIND));
+        kinds.push(Kind::from_static(docker::gpu_check::KIND));
         kinds
     }
 
     fn claims(&self) -> Vec<Claim> {
         let mut claims = admin::claims();
         claims.push(Claim::known("docker", NOT_YET));
+        claims.push(Claim::part("lxc_configs", "*.gpu_check_image"));
         claims
     }
 

@@ -2,8 +2,8 @@
 //! (`nvidia_driver.cuda_version`), from NVIDIA's CUDA repository (`nvidia_repo_url`), as
 //! upstream installed it (`cuda-toolkit-12-8`, `../shared/spec/upstream-behavior.md` §5.3).
 //!
-//! Inspected through the container's probe: the package `cuda-toolkit-MAJOR-MINOR` is one of the
-//! scope's packages (`dpkg-query` in the probe), so a no-op costs no command of its own. Toolkits
+//! Inspected through the container's probe: `dpkg-query` of the package
+//! `cuda-toolkit-MAJOR-MINOR` is one of its queries, so a no-op costs no command of its own. Toolkits
 //! of CUDA versions install side by side (`/usr/local/cuda-12.8`, `/usr/local/cuda-12.9`, and
 //! `/usr/local/cuda` the newest): another version installed is no obstacle, the named one is
 //! installed next to it.
@@ -24,6 +24,11 @@ use crate::config::CudaSpec;
 
 /// The kind: `gpu.cuda`.
 pub const KIND: &str = "gpu.cuda";
+
+/// The container probe's query of the toolkit's package (not the scope's package inventory,
+/// whose missing packages core installs together from the archive, before this repository is
+/// configured).
+const QUERY: &str = "cuda-toolkit";
 
 /// The field a change shows.
 const FIELD: &str = "CUDA toolkit";
@@ -64,7 +69,9 @@ impl Toolkit {
     pub fn new(scope: &Scope, vmid: u32, spec: CudaSpec) -> Toolkit {
         let package = spec.package();
         scope.observe(|inventory| {
-            inventory.packages.insert(package);
+            inventory
+                .query(QUERY, phoenix_core::package::status_query(&package))
+                .expect("invariant: the toolkit's query is well formed and registered alike");
         });
         Toolkit {
             scope: scope.clone(),
@@ -143,11 +150,7 @@ impl Resource for Toolkit {
     async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<ToolkitState>, BoxError> {
         let facts = observe(cx, &self.scope).await?;
         Ok(Some(ToolkitState {
-            installed: facts
-                .packages
-                .get(&self.spec.package())
-                .filter(|package| package.is_installed())
-                .map(|package| package.version.clone()),
+            installed: phoenix_core::package::installed_from_query(facts.queries.get(QUERY)),
         }))
     }
 

@@ -11,7 +11,9 @@
 //! a user space of another version is NVML's "Driver/library version mismatch" (exit 18, as
 //! `NVML_ERROR_LIB_RM_VERSION_MISMATCH`), and GPU `i` is listed when `/dev/nvidia<i>` exists
 //! ("No devices were found", exit 6, when none does). Answered: `--query-gpu=driver_version
-//! --format=csv,noheader` (one line per GPU, as the H200 sample's `driver_version` column).
+//! --format=csv,noheader` (one line per GPU, as the H200 sample's `driver_version` column) and
+//! `-L` (one `GPU i: NAME (UUID: GPU-...)` line per GPU, as the H200 sample's `nvidia-smi -L`;
+//! the UUID derived from the bus id).
 //!
 //! **Assumption:** no capture of a runfile install or of `nvidia-smi` inside a container was
 //! available; the makeself lines and the NVML messages follow NVIDIA's installer and NVML
@@ -153,15 +155,15 @@ fn install(path: &str, args: &[String], guest: &mut dyn GuestSys<'_>) -> Option<
 
 /// `nvidia-smi` inside the guest.
 fn nvidia_smi(args: &[String], guest: &mut dyn GuestSys<'_>) -> Option<SimOutput> {
-    let fields = match args {
-        [query, format] if format == "--format=csv,noheader" => {
-            query.strip_prefix("--query-gpu=")?
+    let list = match args {
+        [flag] if flag == "-L" || flag == "--list-gpus" => true,
+        [query, format]
+            if format == "--format=csv,noheader" && query == "--query-gpu=driver_version" =>
+        {
+            false
         }
         _ => return None,
     };
-    if fields != "driver_version" {
-        return None;
-    }
     let version = installed(guest)?;
     let state: NvidiaState = guest.node().load(NAMESPACE);
     let Some(driver) = state
@@ -182,19 +184,47 @@ fn nvidia_smi(args: &[String], guest: &mut dyn GuestSys<'_>) -> Option<SimOutput
             false,
         ));
     }
-    let visible: Vec<usize> = state
+    let visible: Vec<(usize, &crate::sim::SimGpu)> = state
         .gpus
         .iter()
         .flatten()
         .enumerate()
-        .map(|(index, _)| index)
-        .filter(|index| guest.read(&format!("/dev/nvidia{index}")).is_some())
+        .filter(|(index, _)| guest.read(&format!("/dev/nvidia{index}")).is_some())
         .collect();
     if visible.is_empty() {
         return Some(SimOutput::new(6, "No devices were found\n", "", false));
     }
-    let lines: String = visible.iter().map(|_| format!("{driver}\n")).collect();
+    let lines: String = visible
+        .iter()
+        .map(|(index, gpu)| {
+            if list {
+                // `nvidia-smi -L` (`../shared/fixtures/gpu/*/nvidia-smi-L.txt`).
+                format!(
+                    "GPU {index}: {} (UUID: {})\n",
+                    gpu.name,
+                    uuid(&gpu.pci_bus_id)
+                )
+            } else {
+                format!("{driver}\n")
+            }
+        })
+        .collect();
     Some(SimOutput::ok(lines))
+}
+
+/// A GPU's UUID, derived from its bus id (the same on every run), in NVML's form.
+fn uuid(bus_id: &str) -> String {
+    let high = phoenix_core::sim::stable_hash(&["gpu-uuid", bus_id]);
+    let low = phoenix_core::sim::stable_hash(&["gpu-uuid-low", bus_id]);
+    let hex = format!("{high:016x}{low:016x}");
+    format!(
+        "GPU-{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 #[cfg(test)]

@@ -412,7 +412,9 @@ fn install(
             stdout.push_str(&format!(
                 "Get:{} {}  {name} {} [{}B]\n",
                 at + 1,
-                spec.repository.trim_end_matches('/'),
+                spec.repository
+                    .trim_end_matches('/')
+                    .replace("$(ARCH)", &spec.arch),
                 spec.version,
                 size_to_str(spec.size as f64)
             ));

@@ -565,6 +565,11 @@ pub(crate) fn noble_catalogue() -> BTreeMap<String, PackageSpec> {
 pub(crate) const CUDA_REPOSITORY: &str =
     "https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2404/x86_64/";
 
+/// NVIDIA's libnvidia-container repository (the NVIDIA Container Toolkit), as its list names it
+/// (apt expands `$(ARCH)`).
+pub(crate) const CONTAINER_TOOLKIT_REPOSITORY: &str =
+    "https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH)";
+
 /// `nvidia-container-runtime`'s configuration as nvidia-container-toolkit-base's postinst
 /// writes it (`nvidia-ctk config --in-place`): every key at its default, commented out.
 /// **Assumption:** the keys of toolkit 1.17's `config.toml`, shortened to those Phoenix reads.
@@ -593,9 +598,10 @@ mode = \"auto\"
 runtimes = [\"runc\", \"crun\"]
 ";
 
-/// The CUDA repository's packages the `nvidia` feature installs: the CUDA toolkits (one package
-/// per `MAJOR-MINOR`, installed side by side under `/usr/local/cuda-MAJOR.MINOR`) and the NVIDIA
-/// Container Toolkit with its libraries. **Assumption:** versions and sizes of the repository in
+/// NVIDIA's packages: the CUDA repository's toolkits (one package per `MAJOR-MINOR`, installed
+/// side by side under `/usr/local/cuda-MAJOR.MINOR`), which the `nvidia` feature installs, and
+/// the NVIDIA Container Toolkit with its libraries from libnvidia-container's repository, which
+/// the `docker` feature installs with `nvidia`. **Assumption:** versions and sizes of the repository in
 /// late 2025, not captured from it; a toolkit is one package here (the real meta-package pulls
 /// some hundred `cuda-*` packages).
 fn nvidia_catalogue() -> BTreeMap<String, PackageSpec> {
@@ -658,7 +664,9 @@ fn nvidia_catalogue() -> BTreeMap<String, PackageSpec> {
             available(container, &[], &[], 1_000_000, 3_000, ""),
         ),
     ] {
-        catalogue.insert(name.to_owned(), from_cuda_repository(spec));
+        let mut spec = from_cuda_repository(spec);
+        spec.repository = CONTAINER_TOOLKIT_REPOSITORY.to_owned();
+        catalogue.insert(name.to_owned(), spec);
     }
     catalogue
 }

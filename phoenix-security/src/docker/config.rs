@@ -18,6 +18,10 @@ pub struct DockerGuest {
     pub features: Vec<String>,
     /// Its `apparmor_profile`.
     pub apparmor_profile: Option<String>,
+    /// Whether its effective features list `nvidia` too (Docker then gets the GPUs).
+    pub nvidia: bool,
+    /// The image of its GPU smoke check (`gpu_check_image`, else the default).
+    pub gpu_check_image: String,
     /// Its entry.
     pub location: Location,
 }
@@ -55,8 +59,25 @@ pub fn guests(cx: &mut DecodeCx<'_>) -> Vec<DockerGuest> {
             );
             continue;
         }
+        let image = match guest.entry.get("gpu_check_image") {
+            None => super::gpu_check::DEFAULT_IMAGE.to_owned(),
+            Some(value) => match check_image(value) {
+                Ok(image) => image,
+                Err(reason) => {
+                    let path = guest.path_of("gpu_check_image");
+                    let at = config
+                        .sections()
+                        .find(|section| section.key == "lxc_configs")
+                        .map_or_else(|| guest.location.clone(), |s| s.location_of(&path));
+                    cx.report(Diagnostic::error(format!("{path}: {reason}")).at(at));
+                    continue;
+                }
+            },
+        };
         out.push(DockerGuest {
             vmid: guest.vmid,
+            nvidia: guest.has("nvidia"),
+            gpu_check_image: image,
             features: guest.features.clone(),
             apparmor_profile: guest
                 .entry
@@ -67,6 +88,33 @@ pub fn guests(cx: &mut DecodeCx<'_>) -> Vec<DockerGuest> {
         });
     }
     out
+}
+
+/// `gpu_check_image`: a Docker image reference (`ubuntu:24.04`, `nvcr.io/nvidia/cuda:12.8.1-base-ubuntu24.04`,
+/// `name@sha256:...`), one word of the characters references use.
+pub fn check_image(value: &Value) -> Result<String, String> {
+    let Some(text) = value.as_str() else {
+        return Err(format!(
+            "expected a Docker image reference such as \"{}\", found {}",
+            super::gpu_check::DEFAULT_IMAGE,
+            phoenix_core::config::kind_of(value)
+        ));
+    };
+    let ok = !text.is_empty()
+        && text.len() <= 255
+        && !text.starts_with(['-', ':', '@', '/'])
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c));
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "expected a Docker image reference such as \"{}\", found {}",
+            super::gpu_check::DEFAULT_IMAGE,
+            phoenix_core::config::excerpt(text)
+        ))
+    }
 }
 
 /// The options of [`NEEDED`] that `pct_options` lacks.
@@ -105,5 +153,21 @@ mod tests {
             assert_eq!(missing_options(Some(options)), *missing, "{options}");
         }
         assert_eq!(missing_options(None), NEEDED);
+    }
+
+    #[test]
+    fn issue_11_gpu_check_images() {
+        let cases: [(Value, bool); 7] = [
+            (json!("ubuntu:24.04"), true),
+            (json!("nvcr.io/nvidia/cuda:12.8.1-base-ubuntu24.04"), true),
+            (json!("ubuntu@sha256:abc123"), true),
+            (json!(""), false),
+            (json!("--privileged"), false),
+            (json!("ubuntu; rm -rf /"), false),
+            (json!(3), false),
+        ];
+        for (value, ok) in cases {
+            assert_eq!(check_image(&value).is_ok(), ok, "{value}");
+        }
     }
 }

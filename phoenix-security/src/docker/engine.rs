@@ -38,7 +38,7 @@ pub const DRIVER_ARGV: [&str; 4] = ["docker", "info", "-f", "{{.Driver}}"];
 const LXC_FIXED: (u32, u32, u32) = (6, 0, 6);
 
 /// The runc releases with the CVE-2025-52881 fix (1.2.8, 1.3.3, 1.4.0-rc.3).
-fn runc_has_fix(version: (u32, u32, u32)) -> bool {
+pub(crate) fn runc_has_fix(version: (u32, u32, u32)) -> bool {
     match (version.0, version.1) {
         (1, 2) => version.2 >= 8,
         (1, 3) => version.2 >= 3,

@@ -201,3 +201,131 @@ fn issue_11_a_stale_fuse_overlayfs_pin_goes_once_the_host_zfs_has_overlayfs_and_
     converge(&config, &scratch);
     assert_eq!(driver(&scratch, "952"), "fuse-overlayfs\n");
 }
+
+/// The lab with 952 (Docker, a clone of 902) also given the `nvidia` feature and GPU 0.
+fn lab_with_docker_gpus(scratch: &Scratch, image: Option<&str>) -> String {
+    let mut lxc = lab_json("phoenix_lxc_configs.json");
+    let entry = &mut lxc["lxc_configs"]["952"];
+    entry["features"] = json!(["nvidia"]);
+    entry["gpu_assignment"] = json!("0");
+    if let Some(image) = image {
+        entry["gpu_check_image"] = json!(image);
+    }
+    write_lab(scratch, &lxc)
+}
+
+#[test]
+fn issue_11_docker_with_nvidia_gets_the_container_toolkit_and_a_gpu_smoke_check() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let config = lab_with_docker_gpus(&scratch, None);
+    let ran = on(&scratch, "plan", &config, &[]);
+    for expected in [
+        "docker.nvidia[ct:952]",
+        "apt-get install -y --no-install-recommends nvidia-container-toolkit",
+        "nvidia-ctk config --in-place --set nvidia-container-cli.no-cgroups=true",
+        "nvidia-ctk runtime configure --runtime=docker",
+        "needs restart of docker.service in container 952",
+        "docker.gpu_check[ct:952]",
+        "docker run --rm --gpus all ubuntu:24.04 nvidia-smi -L",
+    ] {
+        assert!(ran.stdout.contains(expected), "{expected}: {}", ran.stdout);
+    }
+    let noop = converge(&config, &scratch);
+    let changes = noop["changes"].as_array().expect("changes");
+    assert!(
+        changes
+            .iter()
+            .filter(|c| c["id"]["kind"] == "docker.gpu_check")
+            .all(|c| c["action"] == "noop"),
+        "a no-op plan runs no smoke check: {noop}"
+    );
+    let state = scratch.state();
+    let checks: Vec<String> = (1..=state.run)
+        .flat_map(|run| crate::support::operations_in(&state.audit, run))
+        .filter(|op| op.contains("--gpus all"))
+        .collect();
+    assert_eq!(
+        checks,
+        ["run pct exec 952 -- docker run --rm --gpus all ubuntu:24.04 nvidia-smi -L"],
+        "the smoke check runs once, after the apply that set Docker's GPUs up"
+    );
+    assert_eq!(
+        in_container(
+            &scratch,
+            "952",
+            &["cat", "/etc/nvidia-container-runtime/config.toml"],
+            None
+        )
+        .lines()
+        .filter(|line| line.starts_with("no-cgroups"))
+        .collect::<Vec<_>>(),
+        ["no-cgroups = true"]
+    );
+    let daemon = in_container(&scratch, "952", &["cat", "/etc/docker/daemon.json"], None);
+    assert!(daemon.contains("\"nvidia-container-runtime\""), "{daemon}");
+    let smoke = in_container(
+        &scratch,
+        "952",
+        &[
+            "docker",
+            "run",
+            "--rm",
+            "--gpus",
+            "all",
+            "ubuntu:24.04",
+            "nvidia-smi",
+            "-L",
+        ],
+        None,
+    );
+    assert!(
+        smoke.starts_with("GPU 0: NVIDIA GeForce RTX 5060 Ti (UUID: GPU-"),
+        "{smoke}"
+    );
+}
+
+#[test]
+fn issue_11_a_failing_gpu_smoke_check_exits_1_naming_the_container_and_explaining_runcs_cve_breakage()
+ {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    // lxc-pve of LXC 6.0.0: its AppArmor profile predates the fix for runc 1.3.3's new /proc/sys
+    // access.
+    scratch.edit_state(|state| {
+        state["tools"]["dpkg"]["installed"]["lxc-pve"] = json!("6.0.0-1");
+    });
+    let config = lab_with_docker_gpus(
+        &scratch,
+        Some("nvcr.io/nvidia/cuda:12.8.1-base-ubuntu24.04"),
+    );
+    let ran = on(&scratch, "apply", &config, &["--yes"]);
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
+    for expected in [
+        "container 952: the GPU smoke check `docker run --rm --gpus all nvcr.io/nvidia/cuda:12.8.1-base-ubuntu24.04 nvidia-smi -L` failed (exit 126)",
+        "open sysctl net.ipv4.ip_unprivileged_port_start file: reopen fd 8: permission denied",
+        "CVE-2025-52881",
+        "update lxc-pve (LXC >= 6.0.6)",
+    ] {
+        assert!(ran.stderr.contains(expected), "{expected}: {}", ran.stderr);
+    }
+}
+
+#[test]
+fn issue_11_a_bad_gpu_check_image_is_an_error_at_its_path() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let config = lab_with_docker_gpus(&scratch, Some("ubuntu; reboot"));
+    let before = scratch.state_bytes();
+    let ran = on(&scratch, "plan", &config, &[]);
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    assert!(
+        ran.stderr.contains("phoenix_lxc_configs.json")
+            && ran
+                .stderr
+                .contains("lxc_configs.\"952\".gpu_check_image: expected a Docker image reference"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(before, scratch.state_bytes());
+}
