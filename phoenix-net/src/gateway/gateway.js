@@ -1,7 +1,8 @@
 // Phoenix API gateway (njs): routes an OpenAI-compatible request to the upstream serving the
 // body's `model`, after checking that the prompt can fit that model's context.
 // Written by Phoenix; the routes come from nginx.conf's `js_var $phoenix_routes`
-// ({"model": ["location", max_model_len]}) and `js_var $phoenix_bytes_per_token`.
+// ({"model": ["location", max_model_len]}) and `js_var $phoenix_bytes_per_token`, the list of
+// models from `js_var $phoenix_models`.
 
 function reply(r, status, type, message, param, code) {
     r.headersOut['Content-Type'] = 'application/json';
@@ -129,4 +130,17 @@ function route(r) {
     r.internalRedirect(target[0]);
 }
 
-export default { route };
+// `GET /v1/models`: the served models, answered in the content phase, after the client's rate
+// limit and ModSecurity (a `return` in the location would answer before both).
+function models(r) {
+    if (r.method !== 'GET' && r.method !== 'HEAD') {
+        r.headersOut['Allow'] = 'GET, HEAD';
+        reply(r, 405, 'invalid_request_error', 'Only GET is allowed on ' + r.uri + '.',
+              null, 'method_not_allowed');
+        return;
+    }
+    r.headersOut['Content-Type'] = 'application/json';
+    r.return(200, r.variables.phoenix_models);
+}
+
+export default { route, models };

@@ -88,6 +88,7 @@ fn http_directives(gateway: &Gateway, layout: &Layout) -> Vec<Directive> {
         ),
         Directive::new("js_import", ["gateway", "from", layout.script.as_str()]),
         Directive::new("js_var", ["$phoenix_routes", &routes_json(gateway)]),
+        Directive::new("js_var", ["$phoenix_models", &models_json(gateway)]),
         Directive::new(
             "js_var",
             [
@@ -300,28 +301,20 @@ fn server(gateway: &Gateway) -> Server {
     }
 }
 
+/// `GET /v1/models`, answered by the router from `$phoenix_models` in the content phase, so the
+/// client's rate limit (preaccess) and ModSecurity apply as on every other API route; a `return`
+/// here would answer in the rewrite phase, before both.
 fn models_location(gateway: &Gateway) -> Location {
-    let mut directives = vec![
-        Directive::new(
-            "limit_req",
-            [
-                format!("zone={CLIENT_ZONE}"),
-                format!("burst={}", gateway.client.burst),
-            ],
-        ),
-        Directive::block(
-            "if",
-            ["($request_method", "!~", "^(GET|HEAD)$)"],
-            vec![Directive::new("return", ["405"])],
-        ),
-    ];
+    let mut directives = vec![Directive::new(
+        "limit_req",
+        [
+            format!("zone={CLIENT_ZONE}"),
+            format!("burst={}", gateway.client.burst),
+        ],
+    )];
     // Generated from the config: clients and caches may keep it for a minute.
     directives.extend(headers(&[("Cache-Control", "public, max-age=60")]));
-    directives.push(Directive::new("default_type", ["application/json"]));
-    directives.push(Directive::new(
-        "return",
-        ["200".to_owned(), models_json(gateway)],
-    ));
+    directives.push(Directive::new("js_content", ["gateway.models"]));
     Location {
         matcher: "= /v1/models".into(),
         directives,
@@ -405,5 +398,70 @@ fn service_location(gateway: &Gateway, service: &Service) -> Location {
     Location {
         matcher,
         directives,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::nginx::Location;
+    use super::super::samples;
+    use super::*;
+
+    fn names(location: &Location) -> Vec<&str> {
+        location
+            .directives
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn issue_13_models_is_rate_limited_and_answered_after_the_waf_and_kept_cacheable() {
+        let conf = conf(&samples::lab(), &Layout::debian());
+        let server = &conf.servers[0];
+        let models = server
+            .locations
+            .iter()
+            .find(|l| l.matcher == "= /v1/models")
+            .expect("the models location");
+        // The client's limit, then the answer in the content phase: no `return` or `if` (the
+        // rewrite phase answers before limit_req and ModSecurity ever run).
+        let shape = names(models);
+        assert_eq!(shape.first(), Some(&"limit_req"), "{shape:?}");
+        assert_eq!(shape.last(), Some(&"js_content"), "{shape:?}");
+        assert!(
+            shape[1..shape.len() - 1].iter().all(|n| *n == "add_header"),
+            "{shape:?}"
+        );
+        assert_eq!(
+            models.directives[0].args,
+            [format!("zone={CLIENT_ZONE}"), "burst=40".to_owned()]
+        );
+        assert_eq!(
+            models.directives.last().map(|d| d.args.clone()),
+            Some(vec!["gateway.models".to_owned()])
+        );
+        assert!(
+            models
+                .directives
+                .iter()
+                .any(|d| d.args == ["Cache-Control", "public, max-age=60", "always"]),
+            "{models:?}"
+        );
+        // Every proxied route has the same client limit; none answers in the rewrite phase.
+        for location in server.locations.iter().filter(|l| {
+            l.directives.iter().any(|d| d.name == "proxy_pass") || l.matcher == "= /v1/models"
+        }) {
+            assert_eq!(location.directives[0], models.directives[0], "{location:?}");
+            assert!(!names(location).contains(&"return"), "{location:?}");
+        }
+        // The list the router answers with comes from the config.
+        let listed = conf
+            .http
+            .iter()
+            .find(|d| d.name == "js_var" && d.args[0] == "$phoenix_models")
+            .expect("js_var $phoenix_models");
+        assert_eq!(listed.args[1], models_json(&samples::lab()));
+        assert!(listed.args[1].contains("\"id\":\"granite-embed-r2\""));
     }
 }

@@ -58,6 +58,9 @@ printf '{"model":"granite-embed-r2","input":"hello"}' > "$dir/embed.json"
 echo "waf $(curl -sS $r --cacert "$ca" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
   --data-binary "@$dir/embed.json" -o /dev/null -w '%{http_code}' \
   'https://gateway.lab/v1/embeddings?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E')"
+# The same probe on `GET /v1/models`, which the router answers in the content phase.
+echo "wafmodels $(curl -sS $r --cacert "$ca" -H "Authorization: Bearer $key" -o /dev/null -w '%{http_code}' \
+  'https://gateway.lab/v1/models?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E')"
 echo "clean $(curl -sS $r --cacert "$ca" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
   --data-binary "@$dir/embed.json" -o /dev/null -w '%{http_code}' https://gateway.lab/v1/embeddings)"
 for p in /wp-login.php /phpmyadmin/index.php /cgi-bin/test.cgi; do
@@ -73,6 +76,14 @@ for i in $(seq 1 30); do
 done
 for pid in $pids; do wait "$pid"; done
 echo "burst $(sort "$dir/burst" | uniq -c | tr -s ' \n' '  ')"
+# The client limit on `GET /v1/models` too.
+pids=""
+for i in $(seq 1 30); do
+  curl -s $r --cacert "$ca" -H "Authorization: Bearer $key" -o /dev/null -w '%{http_code}\n' \
+    https://gateway.lab/v1/models >>"$dir/modelsburst" & pids="$pids $!"
+done
+for pid in $pids; do wait "$pid"; done
+echo "modelsburst $(sort "$dir/modelsburst" | uniq -c | tr -s ' \n' '  ')"
 kill $n; wait $n 2>/dev/null; trap - EXIT
 echo "limit-req $(fail2ban-regex "$dir/error.log" /etc/fail2ban/filter.d/nginx-limit-req.conf | grep '^Lines:')"
 echo "botsearch $(fail2ban-regex "$dir/access.log" /etc/fail2ban/filter.d/nginx-botsearch.conf | grep '^Lines:')"
@@ -241,6 +252,8 @@ fn issue_13_the_secured_gateway_serves_tls_from_the_local_ca_live() {
     // ModSecurity with the CRS, blocking: an XSS probe gets 403; the same request without it
     // passes the WAF (and gets 502: no backend runs).
     assert_eq!(one("waf"), "403", "{report}");
+    // `GET /v1/models` passes the WAF and the client limit like every other API route.
+    assert_eq!(one("wafmodels"), "403", "{report}");
     assert_eq!(one("clean"), "502", "{report}");
     // Unrouted paths stay 404 (what nginx-botsearch counts), even without a key.
     assert_eq!(
@@ -250,6 +263,7 @@ fn issue_13_the_secured_gateway_serves_tls_from_the_local_ca_live() {
     );
     // The burst met the client limit; fail2ban's own filters match the gateway's own lines.
     assert!(one("burst").contains(" 429"), "{report}");
+    assert!(one("modelsburst").contains(" 429"), "{report}");
     let matched = |name: &str| -> u64 {
         one(name)
             .split(", ")
@@ -260,13 +274,15 @@ fn issue_13_the_secured_gateway_serves_tls_from_the_local_ca_live() {
     assert!(matched("limit-req") >= 1, "{report}");
     assert_eq!(matched("botsearch"), 3, "{report}");
     println!(
-        "issue 13 secured gateway live: verified={} tls11=[{}] redirect=[{}] waf={} clean={} burst=[{}] limit-req=[{}] botsearch=[{}]",
+        "issue 13 secured gateway live: verified={} tls11=[{}] redirect=[{}] waf={} wafmodels={} clean={} burst=[{}] modelsburst=[{}] limit-req=[{}] botsearch=[{}]",
         one("verified"),
         one("tls11"),
         one("redirect"),
         one("waf"),
+        one("wafmodels"),
         one("clean"),
         one("burst"),
+        one("modelsburst"),
         one("limit-req"),
         one("botsearch")
     );
