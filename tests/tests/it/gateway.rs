@@ -407,6 +407,207 @@ fn issue_13_the_real_nginx_routes_queues_validates_and_fails_over_live() {
     );
 }
 
+/// Runs `program args` on this machine.
+fn local(program: &str, args: &[String]) -> phoenix_core::Output {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let cmd = Cmd::write(program, args.iter().cloned()).timeout(Duration::from_secs(20));
+    runtime
+        .block_on(LocalHost::new().run(&cmd))
+        .unwrap_or_else(|err| panic!("{program} runs (as root): {err}"))
+}
+
+/// nginx serving `dir/nginx.conf` in its own network namespace (loopback only) until dropped.
+struct Running {
+    /// The master's pid: `nsenter -t` enters its namespace.
+    pid: String,
+    conf: String,
+}
+
+impl Running {
+    /// `unshare -n`, loopback up, nginx as a daemon: the namespace lives as long as nginx.
+    fn start(dir: &Path) -> Running {
+        let conf = dir.join("nginx.conf").display().to_string();
+        let started = local(
+            "unshare",
+            &[
+                "-n".into(),
+                "sh".into(),
+                "-c".into(),
+                "ip link set lo up && nginx -c \"$1\"".into(),
+                "sh".into(),
+                conf.clone(),
+            ],
+        );
+        assert_eq!(started.status, Some(0), "nginx starts: {}", started.stderr);
+        let pid_file = dir.join("nginx.pid");
+        let mut pid = String::new();
+        for _ in 0..100 {
+            pid = std::fs::read_to_string(&pid_file)
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            if !pid.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(!pid.is_empty(), "nginx wrote no pid file");
+        Running { pid, conf }
+    }
+
+    /// `curl` in nginx's namespace: the body and ` STATUS`, or curl's error.
+    fn get(&self, path: &str) -> String {
+        let output = local(
+            "nsenter",
+            &[
+                "-t".into(),
+                self.pid.clone(),
+                "-n".into(),
+                "curl".into(),
+                "-sS".into(),
+                "-w".into(),
+                " %{http_code}".into(),
+                format!("http://127.0.0.1:8080{path}"),
+            ],
+        );
+        format!("{}{}", output.stdout, output.stderr)
+    }
+
+    /// Waits until nginx answers `path` with 200 (at most 5 s).
+    fn ready(&self, path: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..100 {
+            last = self.get(path);
+            if last.ends_with(" 200") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        last
+    }
+
+    /// `nginx -s SIGNAL` to the master of this configuration.
+    fn signal(&self, signal: &str) -> phoenix_core::Output {
+        local(
+            "nginx",
+            &["-c".into(), self.conf.clone(), "-s".into(), signal.into()],
+        )
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _stopped = self.signal("stop");
+    }
+}
+
+/// Applies `text` as `dir/nginx.conf` on this machine through core's `file` resource, checked
+/// by the real `nginx -t` on the staged copy, as the gateway's build does in its container.
+fn apply_conf(dir: &Path, text: &str) -> phoenix_core::ApplyReport {
+    use phoenix_core::DynResource;
+    use phoenix_core::apply::{Observer, Quiet};
+    use phoenix_core::file::File;
+    use std::sync::Arc;
+
+    let file = File::new(dir.join("nginx.conf"), text)
+        .mode(0o644)
+        .validate(phoenix_net::gateway::VALIDATE);
+    let engine = crate::support::engine(vec![Box::new(file) as Box<dyn DynResource>]);
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime
+        .block_on(engine.apply(
+            Arc::new(LocalHost::new()) as Arc<dyn Host>,
+            &phoenix_core::ApplyOptions::default(),
+            Arc::new(Quiet) as Arc<dyn Observer>,
+        ))
+        .expect("the plan has no errors")
+}
+
+#[test]
+fn issue_13_a_config_the_real_nginx_rejects_never_replaces_the_running_one_live() {
+    use phoenix_core::Status;
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(dir.path().join("gateway.js"), phoenix_net::gateway::SCRIPT)
+        .expect("write the router");
+    let layout = layout_in(dir.path());
+    let roomy = Rate {
+        per_second: 1000,
+        burst: 1000,
+    };
+    let old = Gateway {
+        services: vec![service(
+            "vllm_standin_embed",
+            model("standin-embed", 64),
+            &[18001],
+            roomy,
+        )],
+        ..gateway()
+    };
+    let report = apply_conf(dir.path(), &conf(&old, &layout).render());
+    assert!(
+        report.outcomes.iter().all(|o| o.status == Status::Applied),
+        "{:#?}",
+        report.outcomes
+    );
+    let running_text = std::fs::read_to_string(dir.path().join("nginx.conf")).expect("read");
+    let running = Running::start(dir.path());
+    let before = running.ready("/v1/models");
+    assert!(
+        before.ends_with(" 200") && before.contains("\"id\":\"standin-embed\""),
+        "the old site serves: {before}"
+    );
+
+    // The route edited: the model renamed, and its upstream given NGINX Plus's `health_check`
+    // (what upstream's hand-written sites had), which the open-source nginx refuses.
+    let mut new = old.clone();
+    new.services[0].route = model("standin-embed-v2", 64);
+    let broken = conf(&new, &layout).render().replacen(
+        "least_conn;",
+        "least_conn;\n        health_check;",
+        1,
+    );
+    let report = apply_conf(dir.path(), &broken);
+    let [outcome] = &report.outcomes[..] else {
+        panic!("one outcome: {:#?}", report.outcomes);
+    };
+    let Status::Failed { error } = &outcome.status else {
+        panic!("the apply fails: {outcome:#?}");
+    };
+    let staged = dir.path().join(".nginx.conf.phoenix-new");
+    let message = error.chain();
+    assert!(
+        message.contains(&format!(
+            "`nginx -t -c {}` rejected the new content (exit 1)",
+            staged.display()
+        )) && message.contains("unknown directive \"health_check\""),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("nginx.conf")).expect("read"),
+        running_text,
+        "the running configuration is unchanged"
+    );
+    assert!(!staged.exists(), "the staged file is removed");
+
+    // The old site still answers, and a reload (what a changed file would trigger) reads the
+    // old configuration back: the new model is nowhere.
+    for reloaded in [false, true] {
+        if reloaded {
+            let reload = running.signal("reload");
+            assert_eq!(reload.status, Some(0), "nginx -s reload: {}", reload.stderr);
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let after = running.get("/v1/models");
+        assert!(
+            after.ends_with(" 200")
+                && after.contains("\"id\":\"standin-embed\"")
+                && !after.contains("standin-embed-v2"),
+            "reloaded {reloaded}: {after}"
+        );
+    }
+}
+
 mod simulated {
     //! The lab's gateway on the simulated node: it converges (nginx installed, its files checked
     //! by the `nginx -t` emulator, nginx started) and then plans nothing; an edited route reloads
