@@ -8,10 +8,7 @@
 
 use phoenix_core::sim::{Emulator, GuestSys, SimFile, SimOutput, SimSys};
 
-use super::tls_resources::TRUST_PATH;
-
-/// Where `update-ca-certificates` links the CA.
-pub const LINK_PATH: &str = "/etc/ssl/certs/phoenix-lab-ca.pem";
+use super::tls_resources::{LINK_PATH, TRUST_PATH};
 
 /// The emulator of `update-ca-certificates` in guests.
 #[derive(Debug, Default, Clone, Copy)]

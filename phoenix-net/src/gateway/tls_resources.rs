@@ -44,6 +44,9 @@ pub const TRUST_DIR: &str = "/usr/local/share/ca-certificates";
 /// Where a container trusts the CA (`update-ca-certificates` reads `*.crt` there).
 pub const TRUST_PATH: &str = "/usr/local/share/ca-certificates/phoenix-lab-ca.crt";
 
+/// Where `update-ca-certificates` links [`TRUST_PATH`] into the bundle's directory.
+pub const LINK_PATH: &str = "/etc/ssl/certs/phoenix-lab-ca.pem";
+
 /// The steps that write `content` at `path` in `scope` as core's `file` does in a guest:
 /// staged beside it from standard input, mode and owner set, renamed over it.
 pub(crate) fn write_steps(scope: &Scope, path: &str, content: Content, mode: u32) -> Vec<Step> {
@@ -634,16 +637,28 @@ impl Resource for Trust {
     }
 }
 
-/// `update-ca-certificates` in a container, run when its trust file changed in this run.
+/// `update-ca-certificates` in a container, run when its trust file changed in this run, or
+/// when the trust store has no link to it ([`LINK_PATH`]: a run that wrote the file and failed
+/// before the refresh, or a store rebuilt since).
 #[derive(Debug, Clone)]
 pub struct TrustRefresh {
     scope: Scope,
     trust: ResourceId,
 }
 
+/// What inspection found of the trust store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefreshState {
+    /// Whether the store links the CA ([`LINK_PATH`] exists).
+    pub linked: bool,
+}
+
 impl TrustRefresh {
     /// The refresh of `scope`'s trust store after its trust file.
     pub fn new(scope: &Scope) -> TrustRefresh {
+        scope.observe(|inventory| {
+            inventory.paths.insert(LINK_PATH.to_owned());
+        });
         TrustRefresh {
             scope: scope.clone(),
             trust: Trust::id_in(scope),
@@ -660,7 +675,7 @@ impl TrustRefresh {
 
 #[async_trait]
 impl Resource for TrustRefresh {
-    type State = ();
+    type State = RefreshState;
 
     fn id(&self) -> ResourceId {
         ResourceId::new(
@@ -681,12 +696,24 @@ impl Resource for TrustRefresh {
         self.scope.ready().into_iter().collect()
     }
 
-    async fn inspect(&self, _cx: &Ctx<'_>) -> Result<Option<()>, BoxError> {
-        Ok(Some(()))
+    async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<RefreshState>, BoxError> {
+        let facts = observe(cx, &self.scope).await?;
+        Ok(Some(RefreshState {
+            linked: facts.paths.contains_key(LINK_PATH),
+        }))
     }
 
-    fn diff(&self, _observed: Option<&()>) -> Delta {
-        Delta::none()
+    fn diff(&self, observed: Option<&RefreshState>) -> Delta {
+        match observed {
+            Some(state) if !state.linked => Delta::none()
+                .field(FieldChange::new(
+                    "linked",
+                    Some(false.into()),
+                    Some(true.into()),
+                ))
+                .step(self.step()),
+            _ => Delta::none(),
+        }
     }
 
     fn triggered_by(&self) -> Vec<ResourceId> {
@@ -704,7 +731,8 @@ impl Resource for TrustRefresh {
     }
 
     async fn apply(&self, change: &Change, cx: &Ctx<'_>) -> Result<(), BoxError> {
-        if change.steps.contains(&self.step()) && cx.changed(&self.trust) {
+        let unlinked = change.fields.iter().any(|f| f.field == "linked");
+        if change.steps.contains(&self.step()) && (unlinked || cx.changed(&self.trust)) {
             run_steps(&[self.step()], cx).await?;
         }
         Ok(())
@@ -905,10 +933,20 @@ mod tests {
         let shown = render(&Resource::diff(&trust, None));
         assert!(!shown.contains('$'), "{shown}");
         let refresh = TrustRefresh::new(&scope);
-        assert_eq!(render(&Resource::diff(&refresh, Some(&()))), "");
+        let linked = RefreshState { linked: true };
+        assert_eq!(render(&Resource::diff(&refresh, Some(&linked))), "");
+        assert_eq!(render(&Resource::diff(&refresh, None)), "");
         let shown = render(&refresh.when_triggered(&[Trust::id_in(&scope)]));
         assert!(
             shown.contains("$ pct exec 101 -- update-ca-certificates"),
+            "{shown}"
+        );
+        // A store without the link (a run that wrote the file and failed before its refresh)
+        // is refreshed without a trigger.
+        let unlinked = RefreshState { linked: false };
+        let shown = render(&Resource::diff(&refresh, Some(&unlinked)));
+        assert!(
+            shown.contains("linked") && shown.contains("$ pct exec 101 -- update-ca-certificates"),
             "{shown}"
         );
     }
