@@ -198,18 +198,18 @@ fn nvidia_smi(args: &[String], guest: &mut dyn GuestSys<'_>) -> Option<SimOutput
         .iter()
         .map(|(index, gpu)| {
             if list {
-                // `nvidia-smi -L` (`../shared/fixtures/gpu/*/nvidia-smi-L.txt`).
-                format!(
-                    "GPU {index}: {} (UUID: {})\n",
-                    gpu.name,
-                    uuid(&gpu.pci_bus_id)
-                )
+                list_line(*index, &gpu.name, &uuid(&gpu.pci_bus_id))
             } else {
                 format!("{driver}\n")
             }
         })
         .collect();
     Some(SimOutput::ok(lines))
+}
+
+/// One line of `nvidia-smi -L` (`../shared/fixtures/gpu/*/nvidia-smi-L.txt`).
+fn list_line(index: usize, name: &str, uuid: &str) -> String {
+    format!("GPU {index}: {name} (UUID: {uuid})\n")
 }
 
 /// A GPU's UUID, derived from its bus id (the same on every run), in NVML's form.
@@ -230,6 +230,24 @@ fn uuid(bus_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issue_11_nvidia_smi_l_writes_the_real_samples_shape() {
+        const SAMPLE: &str = include_str!("../parse/fixtures/nvidia-smi-L.txt");
+        let real_uuid = "GPU-d6a5c785-77a4-ba6b-42a2-6b00b375604e";
+        assert_eq!(list_line(0, "NVIDIA H200", real_uuid), SAMPLE);
+        let made = uuid("00000000:01:00.0");
+        assert_eq!(made.len(), real_uuid.len());
+        let dashes = |text: &str| -> Vec<usize> {
+            text.char_indices()
+                .filter(|(_, c)| *c == '-')
+                .map(|(at, _)| at)
+                .collect()
+        };
+        assert_eq!(dashes(&made), dashes(real_uuid));
+        assert_eq!(made, uuid("00000000:01:00.0"), "the same on every run");
+        assert_ne!(made, uuid("00000000:02:00.0"));
+    }
 
     #[test]
     fn issue_11_the_runfile_is_served_for_its_version_only() {
