@@ -32,7 +32,7 @@ pub mod status;
 #[cfg(test)]
 mod testing;
 mod unit_file;
-mod vllm;
+pub mod vllm;
 
 use phoenix_core::config::{Claim, ConfigSet, Section};
 use phoenix_core::{DecodeCx, Diagnostic, Kind, Provider};
@@ -63,7 +63,8 @@ fn report(problems: Vec<Problem>, cx: &mut DecodeCx<'_>) {
 
 impl AiProvider {
     /// Also checks the services of `features` (`vllm`, `ollama`, `qdrant`) where containers have
-    /// them, for services that are there without this provider setting them up.
+    /// them, for services that are there without this provider setting them up: a feature named
+    /// here is not set up by this provider (its keys are still checked).
     pub fn checking<S: AsRef<str>>(mut self, features: impl IntoIterator<Item = S>) -> AiProvider {
         self.checked
             .extend(features.into_iter().map(|f| f.as_ref().to_owned()));
@@ -110,6 +111,7 @@ impl Provider for AiProvider {
             Kind::from_static(qdrant::upgrade::STORAGE_KIND),
             Kind::from_static(health::KIND),
             Kind::from_static(roundtrip::KIND),
+            Kind::from_static(vllm::token::KIND),
         ]
     }
 
@@ -128,21 +130,30 @@ impl Provider for AiProvider {
     }
 
     fn guest_features(&self) -> Vec<String> {
-        Vec::new()
+        vec![phoenix_services::vllm::FEATURE.to_owned()]
     }
 
-    /// The node's `curl` (requests to the services' stand-ins), and `ollama` and `curl` inside
-    /// simulated containers (`guest_stand_in`).
+    /// The node's `curl` (requests to the services' stand-ins), and inside simulated containers
+    /// `ollama` and `curl` (`guest_stand_in`), `python3 -m venv`, `pip install vllm==X` and the
+    /// vLLM server a unit starts (`sim::PythonEmulator`).
     #[cfg(feature = "sim")]
     fn emulators(&self) -> Vec<std::sync::Arc<dyn phoenix_core::sim::Emulator>> {
         vec![
             std::sync::Arc::new(sim::CurlEmulator),
             std::sync::Arc::new(guest_stand_in::AiStandIns),
+            std::sync::Arc::new(sim::PythonEmulator),
         ]
     }
 
     fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
-        vllm::decode(sections, cx);
+        vllm::decode(
+            sections,
+            cx,
+            !self
+                .checked
+                .iter()
+                .any(|f| f == phoenix_services::vllm::FEATURE),
+        );
         let features = self.guest_features();
         ollama::decode_all(cx, features.iter().any(|f| f == ollama::FEATURE));
         qdrant::decode_all(cx, features.iter().any(|f| f == qdrant::FEATURE));

@@ -9,6 +9,8 @@
 //! `127.0.0.1`), so the node and a guest share one parser and one answerer per service; a
 //! stopped container refuses the connection. Tests seed the namespace directly.
 
+mod python;
+
 use std::collections::BTreeMap;
 
 use phoenix_core::sim::{Emulator, SimOutput, SimSys};
@@ -16,6 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::guest_stand_in::{parse_curl, write_out};
 use crate::stand_in::StandIn;
+
+pub use python::PythonEmulator;
 
 /// The node's namespace of stand-in services.
 pub const NAMESPACE: &str = "ai";

@@ -181,9 +181,6 @@ pub struct ContainerSpec {
     pub mounts: Vec<Mount>,
     /// The snapshot kept after provisioning.
     pub snapshot: String,
-    /// The vLLM engine config, carried for later providers.
-    #[serde(skip)]
-    pub vllm_engine_config: Option<Value>,
     /// The GPUs of `gpu_assignment` (`Some(vec![])` for `"none"`, `None` when the key is absent
     /// or malformed: phoenix-gpu validates it and reports its errors), passed through by
     /// `lxc.gpu`.

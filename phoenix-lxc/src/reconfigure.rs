@@ -26,7 +26,8 @@ pub fn snapshot_name(config: &ConfigSet, id: u32) -> Option<String> {
     names.get(&id).cloned()
 }
 
-/// Rolls container `id` back to `snapshot`: stops it if it runs, then `pct rollback`. Refuses
+/// Rolls container `id` back to `snapshot`: stops it if it runs, `pct rollback`, and starts it
+/// again if it ran. Refuses
 /// (changing nothing) when the container or the snapshot does not exist.
 pub async fn rollback(host: &dyn Host, id: u32, snapshot: &str) -> Result<()> {
     let path = conf_path(id);
@@ -44,7 +45,8 @@ pub async fn rollback(host: &dyn Host, id: u32, snapshot: &str) -> Result<()> {
         });
     }
     let id_text = id.to_string();
-    if crate::facts::is_running(host, id).await? {
+    let running = crate::facts::is_running(host, id).await?;
+    if running {
         phoenix_core::host::run_checked(host, &Cmd::write("pct", ["shutdown", id_text.as_str()]))
             .await?;
     }
@@ -53,6 +55,12 @@ pub async fn rollback(host: &dyn Host, id: u32, snapshot: &str) -> Result<()> {
         &Cmd::write("pct", ["rollback", id_text.as_str(), snapshot]),
     )
     .await?;
+    // Running again, as it was: the converge that follows checks the resources other providers
+    // placed inside it (a vLLM server), which only a running container can answer.
+    if running {
+        phoenix_core::host::run_checked(host, &Cmd::write("pct", ["start", id_text.as_str()]))
+            .await?;
+    }
     tracing::info!(container = id, snapshot, "rolled back");
     Ok(())
 }

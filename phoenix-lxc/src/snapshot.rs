@@ -71,9 +71,11 @@ pub(crate) fn recorded_digest(description: &str) -> Option<&str> {
         .map(str::trim)
 }
 
-/// The digest of what shapes a provisioned container: origin, privilege, features and their
-/// settings. Memory, cores, network and boot settings are left out: changing them does not
-/// re-provision anything.
+/// The digest of what shapes a provisioned container: origin, privilege and features. Memory,
+/// cores, network and boot settings are left out: changing them does not re-provision anything.
+/// The settings of features other providers implement (the vLLM server's flags) are theirs:
+/// their resources in the container's scope converge them, and a stopped container's snapshot
+/// records them through the scope's fingerprint.
 pub fn digest(spec: &ContainerSpec) -> String {
     let origin = match &spec.origin {
         Origin::Template(t) => format!("template {t}"),
@@ -83,7 +85,6 @@ pub fn digest(spec: &ContainerSpec) -> String {
         "origin": origin,
         "unprivileged": spec.unprivileged,
         "features": spec.features,
-        "vllm_engine_config": spec.vllm_engine_config,
     });
     let hash = Sha256::digest(material.to_string().as_bytes());
     hash.iter().take(8).map(|b| format!("{b:02x}")).collect()

@@ -105,7 +105,7 @@ pub fn core_claims() -> Vec<Claim> {
         Claim::known("author", "file metadata"),
         Claim::known(
             "core_paths",
-            "paths of the bash tool's own files; Phoenix takes --config instead",
+            "paths of the bash tool's own files; Phoenix takes --config instead and reads only hf_token_file, the Hugging Face token vLLM gets",
         ),
         Claim::known(
             "behavior",

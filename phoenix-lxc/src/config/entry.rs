@@ -166,7 +166,6 @@ pub(crate) fn decode_entry(
         dependencies: Vec::new(),
         mounts,
         snapshot,
-        vllm_engine_config: raw.vllm_engine_config.clone(),
         gpus: raw
             .gpu_assignment
             .as_ref()

@@ -59,7 +59,6 @@ pub(super) fn spec() -> ContainerSpec {
         dependencies: Vec::new(),
         mounts: Vec::new(),
         snapshot: "final-form".to_owned(),
-        vllm_engine_config: None,
         gpus: None,
     }
 }

@@ -557,6 +557,43 @@ pub(crate) fn noble_catalogue() -> BTreeMap<String, PackageSpec> {
             "noble/universe",
         ),
     );
+    // Python for the vLLM feature: `python3 -m venv` needs ensurepip, which python3-venv brings.
+    for (name, version, commands, depends, size, installed_size) in [
+        (
+            "python3",
+            "3.12.3-0ubuntu2",
+            &["python3"][..],
+            &[][..],
+            23_600,
+            87,
+        ),
+        (
+            "python3.12-venv",
+            "3.12.3-1ubuntu0.8",
+            &[][..],
+            &[][..],
+            5_680_000,
+            6_000,
+        ),
+        (
+            "python3-venv",
+            "3.12.3-0ubuntu2",
+            &[][..],
+            &["python3", "python3.12-venv"][..],
+            1_030,
+            7,
+        ),
+    ] {
+        let archive = if name == "python3.12-venv" {
+            "noble-updates/universe"
+        } else {
+            "noble/main"
+        };
+        catalogue.insert(
+            name.to_owned(),
+            available(version, commands, depends, size, installed_size, archive),
+        );
+    }
     catalogue.extend(nvidia_catalogue());
     catalogue
 }

@@ -149,3 +149,84 @@ pub(crate) fn systemctl_verb(
     }
     GuestOutput::ok("")
 }
+
+/// What a started unit runs: the `ExecStart=` command of a unit file Phoenix (or an
+/// administrator) wrote into `/etc/systemd/system`, handed to the emulator of any provider that
+/// answers its program inside guests (the vLLM server a unit starts becomes that provider's
+/// stand-in service). Its output goes to the journal, which is not emulated; a program nothing
+/// emulates is left alone (the unit still counts as active, as `Type=simple` would). Whether
+/// the program changed the node.
+pub(crate) fn exec_start(ctx: &mut Ctx<'_, '_>, id: u32, mounts: &Mounts, unit: &str) -> bool {
+    let unit = if unit.contains('.') {
+        unit.to_owned()
+    } else {
+        format!("{unit}.service")
+    };
+    let Some(file) = ctx.guest_read(mounts, &format!("/etc/systemd/system/{unit}")) else {
+        return false;
+    };
+    let Some(line) = file
+        .content
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+    else {
+        return false;
+    };
+    let words = systemd_words(line);
+    let Some(program) = words.first() else {
+        return false;
+    };
+    if ctx.guest_command(mounts, program).is_none() {
+        return false;
+    }
+    let path = program.clone();
+    super::guest_sys::dispatch(ctx, id, mounts, &words, None, &path).is_some_and(|out| out.mutated)
+}
+
+/// The words of an `ExecStart=` line as systemd splits them: white space separates, double or
+/// single quotes group, `\\` escapes inside double quotes, `%%` and `$$` are one character.
+pub(crate) fn systemd_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut chars = line.trim().chars().peekable();
+    while chars.peek().is_some() {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut word = String::new();
+        let mut started = false;
+        while let Some(&c) = chars.peek() {
+            if c.is_whitespace() {
+                break;
+            }
+            started = true;
+            chars.next();
+            match c {
+                '"' | '\'' => {
+                    while let Some(q) = chars.next() {
+                        if q == c {
+                            break;
+                        }
+                        if q == '\\' && c == '"' {
+                            if let Some(e) = chars.next() {
+                                word.push(e);
+                            }
+                            continue;
+                        }
+                        word.push(q);
+                    }
+                }
+                '\\' => {
+                    if let Some(e) = chars.next() {
+                        word.push(e);
+                    }
+                }
+                _ => word.push(c),
+            }
+        }
+        if started {
+            words.push(word.replace("%%", "%").replace("$$", "$"));
+        }
+    }
+    words
+}

@@ -347,6 +347,7 @@ pub(crate) fn default_dirs() -> Vec<String> {
         "/etc/apt/keyrings",
         "/etc/apt/sources.list.d",
         "/etc/default",
+        "/etc/systemd",
         "/etc/systemd/system",
         "/home",
         "/media",

@@ -1,7 +1,8 @@
 //! The canary suite (issue 8): a unique canary secret in every place a secret can be (a `0600`
 //! managed file, a `sensitive` file, `lxc.environment` options of a template and of a clone, a
 //! file whose old content on the host is secret, a secret replaced by another, a command's
-//! environment, the admin user's password hash, the Samba password a command reads on stdin),
+//! environment, the admin user's password hash, the Samba password a command reads on stdin, the
+//! Hugging Face token vLLM reads from `core_paths.hf_token_file`),
 //! then every command an operator runs — validate, plan (text, JSON, `--out`), apply (text,
 //! JSON, from a saved plan), `-vvv` logs, a failing apply's errors, status — and
 //! every file written that is not the host's own disk (the saved plan, the audit log): no
@@ -89,6 +90,8 @@ fn write_config(scratch: &Scratch, canaries: &Canaries, rotated: &str) {
             serde_json::json!({"path": "/etc/phoenix/was-secret.conf", "content": "public now\n", "mode": "0644"}),
             serde_json::json!({"path": "/etc/phoenix/rotated.key", "content": rotated, "mode": "0600"}),
         ]);
+        // The Hugging Face token vLLM reads (issue 12): a root-only file on the node.
+        json["core_paths"] = serde_json::json!({"hf_token_file": "/root/phoenix/hf_token.conf"});
         // A well-formed crypt hash whose digest is the canary.
         json["users"]["password_hash"] = Value::String(format!(
             "$6$canarysalt${}",
@@ -121,6 +124,7 @@ fn seed_host(scratch: &Scratch, canaries: &Canaries) {
             "/root/phoenix/samba-heads.password",
             "the Samba password file",
         ),
+        ("/root/phoenix/hf_token.conf", "the Hugging Face token file"),
     ] {
         state.files.insert(
             path.to_owned(),
@@ -153,6 +157,7 @@ fn suite_canary() {
         "the Samba password file",
         "the gateway's API keys file",
         "the local CA's key",
+        "the Hugging Face token file",
     ] {
         canaries.add(place);
     }

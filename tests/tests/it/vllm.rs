@@ -1,7 +1,9 @@
 //! Issue 12, the vLLM part: the server's flags read from upstream's two representations, and
 //! the `vllm` feature converging in a simulated container.
 
-use crate::support::{arg, phoenix, upstream};
+use serde_json::{Value, json};
+
+use crate::support::{Scratch, apply, arg, converge, converge_with, on, phoenix, upstream};
 
 /// Upstream 0017fa8's 950 as it is: two flags with two values each are errors at the place of
 /// the second value, naming the first; the flags written twice with one value are notes.
@@ -43,4 +45,325 @@ fn issue_12_upstream_950_gives_vllm_two_values_for_two_flags() {
         "{}",
         ran.stderr
     );
+}
+
+/// The commands of the scratch node's last run, joined by spaces.
+fn last_run_commands(scratch: &Scratch) -> Vec<String> {
+    let state = scratch.state();
+    state
+        .audit
+        .iter()
+        .filter(|e| e.run == state.run && e.op.to_string() == "run")
+        .map(|e| e.argv.join(" "))
+        .collect()
+}
+
+/// The lab on its node, with `edit` applied to its LXC file.
+fn lab_with(scratch: &Scratch, edit: impl Fn(&mut Value)) -> String {
+    let config =
+        scratch.copy_lab_config(&["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"]);
+    edit_lxc(scratch, edit);
+    arg(&config).to_owned()
+}
+
+/// Edits the scratch config's LXC file.
+fn edit_lxc(scratch: &Scratch, edit: impl Fn(&mut Value)) {
+    let file = scratch.config_dir().join("phoenix_lxc_configs.json");
+    let mut json: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("JSON");
+    edit(&mut json["lxc_configs"]);
+    std::fs::write(&file, serde_json::to_string_pretty(&json).expect("JSON")).expect("write");
+}
+
+/// What `pct exec 951 -- cat PATH` prints on the scratch node.
+fn cat_in_951(scratch: &Scratch, path: &str) -> String {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let node =
+        phoenix_core::sim::SimNode::from_state(scratch.state(), phoenix_cli::target::emulators())
+            .expect("node");
+    let out = rt
+        .block_on(phoenix_core::Host::run(
+            &node,
+            &phoenix_core::Cmd::read("pct", ["exec", "951", "--", "cat", path]),
+        ))
+        .expect("pct exec runs");
+    assert_eq!(out.status, Some(0), "{path}: {}", out.stderr);
+    out.stdout
+}
+
+#[test]
+fn issue_12_the_lab_vllm_embedding_server_converges_and_a_second_run_restarts_nothing() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let config = lab_with(&scratch, |_| {});
+    let ran = on(&scratch, "plan", config.as_str(), &[]);
+    assert!(
+        !ran.stderr.contains("\"vllm\" is not implemented"),
+        "{}",
+        ran.stderr
+    );
+    for expect in [
+        "pct exec 951 -- python3 -m venv /opt/vllm/0.10.2",
+        "pct exec 951 -- /opt/vllm/0.10.2/bin/pip --python /opt/vllm/0.10.2/bin/python3 install --no-input vllm==0.10.2",
+        "+ service[ct:951:vllm.service]  (create)",
+    ] {
+        assert!(ran.stdout.contains(expect), "{expect}\n{}", ran.stdout);
+    }
+    converge_with(config.as_str(), &scratch, |scratch| {
+        let commands = last_run_commands(scratch);
+        assert!(
+            !commands.iter().any(|c| c.starts_with("pct exec 951")),
+            "a no-op run runs nothing in 951 (its probe rides the one host command): {commands:?}"
+        );
+    });
+    let unit = cat_in_951(&scratch, "/etc/systemd/system/vllm.service");
+    assert!(
+        unit.contains("ExecStart=/opt/vllm/0.10.2/bin/vllm serve ibm-granite/granite-embedding-english-r2 --runner pooling --served-model-name granite-embed-r2 --host 0.0.0.0 --port 8000 --dtype auto --max-model-len 1024 --trust-remote-code\n"),
+        "{unit}"
+    );
+    assert!(
+        unit.contains("Environment=HF_HOME=/vllm_models/huggingface\n"),
+        "{unit}"
+    );
+    assert!(!unit.contains("TORCH_CUDA_ARCH_LIST"), "{unit}");
+    assert!(
+        cat_in_951(
+            &scratch,
+            "/opt/vllm/0.10.2/lib/python3.12/site-packages/vllm-0.10.2.dist-info/METADATA"
+        )
+        .contains("Version: 0.10.2")
+    );
+}
+
+#[test]
+fn issue_12_a_changed_max_model_len_restarts_vllm_only_once() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let config = lab_with(&scratch, |_| {});
+    apply(config.as_str(), &scratch);
+    edit_lxc(&scratch, |lxc| {
+        lxc["951"]["vllm_engine_config"]["ModelConfig"]["max_model_len"] = json!(2048);
+    });
+    let plan = on(&scratch, "plan", config.as_str(), &[]);
+    assert!(
+        plan.stdout.contains("-ExecStart=") && plan.stdout.contains("--max-model-len 2048"),
+        "{}",
+        plan.stdout
+    );
+    apply(config.as_str(), &scratch);
+    let commands = last_run_commands(&scratch);
+    let restarts: Vec<&String> = commands
+        .iter()
+        .filter(|c| {
+            c.contains("systemctl restart")
+                || c.contains("systemctl reload")
+                || c.contains("systemctl start")
+                || c.contains("systemctl stop")
+                || c.starts_with("pct start")
+                || c.starts_with("pct stop")
+        })
+        .collect();
+    assert_eq!(
+        restarts,
+        ["pct exec 951 -- systemctl restart vllm.service"],
+        "{commands:?}"
+    );
+    let reload = commands
+        .iter()
+        .position(|c| c == "pct exec 951 -- systemctl daemon-reload")
+        .expect("systemd reads the new unit first");
+    let restart = commands
+        .iter()
+        .position(|c| c == "pct exec 951 -- systemctl restart vllm.service")
+        .expect("restart");
+    assert!(reload < restart, "{commands:?}");
+    assert!(
+        !commands
+            .iter()
+            .any(|c| c.starts_with("pct exec 951") && (c.contains("pip") || c.contains("venv"))),
+        "{commands:?}"
+    );
+    assert!(
+        cat_in_951(&scratch, "/etc/systemd/system/vllm.service").contains("--max-model-len 2048")
+    );
+    let ran = on(&scratch, "plan", config.as_str(), &["--detailed-exitcode"]);
+    assert_eq!(ran.code, 0, "{}", ran.stdout);
+}
+
+#[test]
+fn issue_12_a_new_vllm_version_installs_beside_the_old_and_moves_the_unit() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let config = lab_with(&scratch, |_| {});
+    apply(config.as_str(), &scratch);
+    edit_lxc(&scratch, |lxc| {
+        lxc["951"]["vllm_version"] = json!("0.11.0");
+    });
+    apply(config.as_str(), &scratch);
+    let commands = last_run_commands(&scratch);
+    for expect in [
+        "pct exec 951 -- python3 -m venv /opt/vllm/0.11.0",
+        "pct exec 951 -- /opt/vllm/0.11.0/bin/pip --python /opt/vllm/0.11.0/bin/python3 install --no-input vllm==0.11.0",
+        "pct exec 951 -- systemctl restart vllm.service",
+    ] {
+        assert_eq!(
+            commands.iter().filter(|c| *c == expect).count(),
+            1,
+            "{expect}: {commands:?}"
+        );
+    }
+    assert!(
+        cat_in_951(&scratch, "/etc/systemd/system/vllm.service")
+            .contains("ExecStart=/opt/vllm/0.11.0/bin/vllm serve ")
+    );
+    // An older pin writes the pooling runner the way that release reads it.
+    edit_lxc(&scratch, |lxc| {
+        lxc["951"]["vllm_version"] = json!("0.10.0");
+    });
+    apply(config.as_str(), &scratch);
+    assert!(
+        cat_in_951(&scratch, "/etc/systemd/system/vllm.service")
+            .contains("serve ibm-granite/granite-embedding-english-r2 --task embed ")
+    );
+}
+
+#[test]
+fn issue_12_the_hf_token_reaches_the_container_root_only_and_nowhere_else() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let canary = "hf_canaryQ1w2e3r4t5y6u7i8";
+    let config = lab_with(&scratch, |_| {});
+    let hypervisor = scratch.config_dir().join("phoenix_hypervisor_config.json");
+    let mut json: Value =
+        serde_json::from_str(&std::fs::read_to_string(&hypervisor).expect("read")).expect("JSON");
+    json["core_paths"] = json!({"hf_token_file": "/root/phoenix/hf_token.conf"});
+    std::fs::write(
+        &hypervisor,
+        serde_json::to_string_pretty(&json).expect("JSON"),
+    )
+    .expect("write");
+    let mut state = scratch.state();
+    state.files.insert(
+        "/root/phoenix/hf_token.conf".to_owned(),
+        phoenix_core::sim::SimFile::new(format!("{canary}\n"), 0o600, "root:root"),
+    );
+    scratch.write_state(&state);
+    let plan = on(&scratch, "plan", config.as_str(), &["-vvv"]);
+    assert!(
+        plan.stdout.contains("vllm.hf_token[ct:951:hf-token]")
+            && plan.stdout.contains("(sensitive, 35 bytes)"),
+        "{}",
+        plan.stdout
+    );
+    let json_plan = on(&scratch, "plan", config.as_str(), &["--json"]);
+    converge(config.as_str(), &scratch);
+    for (what, text) in [
+        ("plan", &plan.stdout),
+        ("plan -vvv", &plan.stderr),
+        ("plan --json", &json_plan.stdout),
+    ] {
+        assert!(!text.contains(canary), "{what}");
+    }
+    let state = scratch.state();
+    assert!(
+        !serde_json::to_string(&state.audit)
+            .expect("JSON")
+            .contains(canary)
+    );
+    let unit = cat_in_951(&scratch, "/etc/systemd/system/vllm.service");
+    assert!(unit.contains("EnvironmentFile=-/etc/vllm/hf-token.env\n") && !unit.contains(canary));
+    assert_eq!(
+        cat_in_951(&scratch, "/etc/vllm/hf-token.env"),
+        format!("HF_TOKEN={canary}\n")
+    );
+    // A new token restarts vLLM once; the unit file is unchanged, so no daemon-reload.
+    let mut state = scratch.state();
+    state.files.insert(
+        "/root/phoenix/hf_token.conf".to_owned(),
+        phoenix_core::sim::SimFile::new("HF_TOKEN=hf_rotatedCanary9\n", 0o600, "root:root"),
+    );
+    scratch.write_state(&state);
+    apply(config.as_str(), &scratch);
+    let commands = last_run_commands(&scratch);
+    let mut systemctl: Vec<&String> = commands
+        .iter()
+        .filter(|c| c.starts_with("pct exec") && c.contains("systemctl"))
+        .collect();
+    systemctl.sort();
+    // Every vLLM of the lab reads the token: each restarts once (the lab's 953 is 951's replica).
+    assert_eq!(
+        systemctl,
+        [
+            "pct exec 951 -- systemctl restart vllm.service",
+            "pct exec 953 -- systemctl restart vllm.service"
+        ],
+        "{commands:?}"
+    );
+}
+
+/// The ExecStart of upstream 0017fa8's vLLM containers (950 as the operator fixes it) and
+/// `systemd-analyze verify` of each unit (the venv's `vllm` pointed at /bin/true: CI has no
+/// vLLM; every other line is verified as written).
+#[test]
+fn issue_12_upstream_units_exec_start_and_the_real_systemd_analyze() {
+    let text = crate::support::fix_upstream_950(
+        &std::fs::read_to_string(upstream().join("0017fa8__etc__phoenix_lxc_configs.json"))
+            .expect("fixture"),
+    );
+    let document = phoenix_core::config::Document::parse(
+        std::path::PathBuf::from("phoenix_lxc_configs.json"),
+        text,
+    )
+    .expect("JSON");
+    let config = phoenix_core::config::ConfigSet::from_documents(vec![document]);
+    let servers = phoenix_services::vllm::servers(&config);
+    let guests = phoenix_services::guests(&config);
+    let scratch = Scratch::new();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let mut exec_starts = String::new();
+    for vmid in [950, 951, 801, 802] {
+        let server = &servers[&vmid];
+        let layout = phoenix_ai::vllm::unit::Layout::new(
+            server.version,
+            // 950 and 951's volume named vllm_models, as phoenix-ai finds it.
+            guests[&vmid].entry["zfs_volumes"][0]["mount_point"].as_str(),
+        );
+        let unit = phoenix_ai::vllm::unit::unit_text(server, &layout);
+        let exec = unit
+            .lines()
+            .find(|l| l.starts_with("ExecStart="))
+            .expect("ExecStart");
+        exec_starts.push_str(&format!("{vmid}: {exec}\n"));
+        let program = phoenix_ai::vllm::unit::program(&layout);
+        let runnable = unit.replace(&format!("ExecStart={program} "), "ExecStart=/bin/true ");
+        assert_ne!(runnable, unit);
+        let (status, output) = rt.block_on(verify_unit(scratch.path(), &runnable));
+        assert_eq!(
+            (status, output.as_str()),
+            (Some(0), ""),
+            "{vmid}:\n{runnable}"
+        );
+    }
+    insta::assert_snapshot!(exec_starts);
+    // The checker is not silent on a mistake of the kind it must catch.
+    let broken = phoenix_ai::vllm::unit::unit_text(
+        &servers[&951],
+        &phoenix_ai::vllm::unit::Layout::new(servers[&951].version, None),
+    )
+    .replace("Type=exec", "Type=exe");
+    let (_, output) = rt.block_on(verify_unit(scratch.path(), &broken));
+    assert!(output.contains("Failed to parse service type"), "{output}");
+}
+
+/// `systemd-analyze verify` of `text` saved as `vllm.service` in `dir`.
+async fn verify_unit(dir: &std::path::Path, text: &str) -> (Option<i32>, String) {
+    use phoenix_core::{Cmd, Host, LocalHost};
+    let path = dir.join(phoenix_ai::vllm::unit::UNIT);
+    std::fs::write(&path, text).expect("write");
+    let out = LocalHost::new()
+        .run(&Cmd::read("systemd-analyze", ["verify", arg(&path)]))
+        .await
+        .expect("systemd-analyze runs (systemd is installed by cargo xtask ci)");
+    let shown = format!("{}{}", out.stdout, out.stderr).replace(arg(dir), "DIR");
+    (out.status, shown)
 }
