@@ -76,6 +76,7 @@ fn suite_faults() {
         })
         .collect();
     let warned = Mutex::new(0);
+    let absorbed = Mutex::new(0);
     let next = Mutex::new(cases.iter());
     let failures = Mutex::new(Vec::new());
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
@@ -84,9 +85,10 @@ fn suite_faults() {
             scope.spawn(|| {
                 while let Some(&(mode, k)) = next.lock().expect("queue").next() {
                     let command = &commands[k - 1].argv;
-                    match fault_case(&config, mode, k, &clean, &dependents) {
+                    match fault_case(&config, mode, k, command, &clean, &dependents) {
                         Ok(()) => {}
                         Err(Failure::Warned) => *warned.lock().expect("count") += 1,
+                        Err(Failure::Absorbed) => *absorbed.lock().expect("count") += 1,
                         Err(Failure::Broken(why)) => failures
                             .lock()
                             .expect("failures")
@@ -98,9 +100,10 @@ fn suite_faults() {
     });
     let failures = failures.into_inner().expect("failures");
     let warned = warned.into_inner().expect("count");
+    let absorbed = absorbed.into_inner().expect("count");
     let mutating = commands.iter().filter(|c| c.mutated).count();
     println!(
-        "suite faults: {} faults injected at {} commands ({} before the effect, {} after it, {} timing out after it), {} recovered ({} of them reported as a warning by an apply that succeeded), {} lost",
+        "suite faults: {} faults injected at {} commands ({} before the effect, {} after it, {} timing out after it), {} recovered ({} of them reported as a warning by an apply that succeeded, {} absorbed by a health poll that retried), {} lost",
         cases.len(),
         commands.len(),
         commands.len(),
@@ -108,6 +111,7 @@ fn suite_faults() {
         mutating,
         cases.len() - failures.len(),
         warned,
+        absorbed,
         failures.len()
     );
     assert!(failures.is_empty(), "{failures:#?}");
@@ -151,6 +155,9 @@ fn dependents_of(config: &str) -> BTreeMap<ResourceId, BTreeSet<ResourceId>> {
 enum Failure {
     /// The apply succeeded and said what failed (a warning): the fault recovered, and is counted.
     Warned,
+    /// A health poll (`curl` on the node, a read) failed and the bounded wait polled again, as it
+    /// does while a service starts: the apply succeeded and the node is a clean converge's.
+    Absorbed,
     /// What went wrong.
     Broken(String),
 }
@@ -166,6 +173,7 @@ fn fault_case(
     config: &str,
     mode: Mode,
     k: usize,
+    command: &str,
     clean: &Value,
     dependents: &BTreeMap<ResourceId, BTreeSet<ResourceId>>,
 ) -> Result<(), Failure> {
@@ -180,6 +188,10 @@ fn fault_case(
         .is_none_or(|fault| fault.matched < k as u64)
     {
         return Err("the fault never fired".to_owned().into());
+    }
+    if ran.code == 0 && mode == Mode::Before && command.starts_with("curl ") {
+        recover(config, &scratch, clean)?;
+        return Err(Failure::Absorbed);
     }
     // `--json` puts the warnings in the report.
     if ran.code == 0 && ran.stdout.contains(INJECTED) {
