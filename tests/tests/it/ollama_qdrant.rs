@@ -689,9 +689,10 @@ async fn issue_12_the_nodes_curl_reaches_the_stand_ins_in_simulated_containers()
         Document::parse(PathBuf::from("lab.json"), BRIDGE_CONFIG.to_owned()).expect("JSON");
     let config = ConfigSet::from_documents(vec![document]);
     let qdrant = phoenix_services::qdrant::servers(&config).servers[&952].clone();
+    // vLLM is set up by hand here (its explicit stand-in answers): only checked.
     let registry = phoenix_core::Registry::builder()
         .provider(Containers)
-        .provider(phoenix_ai::provider().checking(["qdrant"]))
+        .provider(phoenix_ai::provider().checking(["qdrant", "vllm"]))
         .build()
         .expect("registry");
     let desired = registry.decode(&config);
