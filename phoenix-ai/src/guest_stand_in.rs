@@ -1,8 +1,9 @@
 //! Stand-ins inside simulated containers: `ollama` and `curl` run in a container, and `sh` runs
 //! the release installer (`guest_install`); `ollama` and `curl` (the node's own `curl`, `sim`'s,
 //! reaches a container's address through this one, with the same parser), answering
-//! as the real Ollama CLI and as the real Ollama and Qdrant servers do over HTTP (the JSON shapes
-//! of `/api/tags`, `/api/version`, `/readyz`, `/healthz` and `/collections`). They are stand-ins:
+//! as the real Ollama CLI and as the real Ollama, Qdrant and vLLM servers do over HTTP (the JSON
+//! shapes of `/api/tags`, `/api/version`, `/readyz`, `/healthz` and `/collections`; vLLM's
+//! `/health`, `/v1/models` and `/v1/embeddings` are `stand_in`'s answers). They are stand-ins:
 //! no model is downloaded and no vector is indexed.
 //!
 //! What they know lives in the container's files, as the real servers keep it: a server answers
@@ -11,7 +12,9 @@
 //! pulled model is its manifest file (`manifests/registry.ollama.ai/library/NAME/TAG` in the
 //! models directory, Ollama's own layout); Qdrant's port and storage come from
 //! `/etc/qdrant/config.yaml`, and a collection is a directory of `collections/` in the storage
-//! path with its points in a stand-in file, so the points follow the data volume.
+//! path with its points in a stand-in file, so the points follow the data volume; vLLM's port,
+//! served names and runner come from its unit's `ExecStart=`, its version from the venv that
+//! command runs from.
 
 use std::sync::Arc;
 
@@ -20,6 +23,8 @@ use serde_json::{Value, json};
 
 use crate::ollama::unit as ollama_unit;
 use crate::qdrant::files as qdrant_files;
+use crate::stand_in::StandIn;
+use crate::vllm::unit as vllm_unit;
 
 /// The stand-ins of `ollama` and `curl` inside simulated containers.
 #[derive(Debug, Default, Clone, Copy)]
@@ -223,6 +228,80 @@ fn qdrant_server(guest: &dyn GuestSys<'_>) -> Option<QdrantServer> {
     })
 }
 
+/// curl's exit 7 when nothing listens at `host:port`, with `-w`'s output `written`.
+fn refused(host: &str, port: u16, written: &str) -> SimOutput {
+    SimOutput::new(
+        7,
+        written,
+        format!(
+            "curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server\n"
+        ),
+        false,
+    )
+}
+
+/// The vLLM server of a guest, as its unit's `ExecStart=` starts it.
+struct VllmServer {
+    port: u16,
+    stand_in: StandIn,
+}
+
+/// The running vLLM server of `guest`, if its unit is active: `VENV/bin/vllm serve MODEL
+/// FLAGS...` listens on `--port` (8000 by default) and serves the `--served-model-name`s (the
+/// model by default), embeddings when its runner is pooling (`--runner pooling`, or `--task
+/// embed` before 0.10.1; 768 dimensions, granite-embedding-english-r2's); its version is the
+/// venv's (`/opt/vllm/<version>`). Like the real server it answers `/health` with 200 and an
+/// empty body and `/v1/models` with the OpenAI list (`stand_in`'s answers).
+fn vllm_server(guest: &dyn GuestSys<'_>) -> Option<VllmServer> {
+    if guest.unit_state(vllm_unit::UNIT).as_deref() != Some("active") {
+        return None;
+    }
+    let unit = guest.read(vllm_unit::UNIT_PATH)?;
+    let argv = vllm_unit::words(
+        unit.content
+            .lines()
+            .rev()
+            .find_map(|line| line.strip_prefix("ExecStart="))?,
+    );
+    let [program, serve, model, flags @ ..] = argv.as_slice() else {
+        return None;
+    };
+    if serve != "serve" || model.starts_with('-') {
+        return None;
+    }
+    let values = |name: &str| -> Vec<String> {
+        flags
+            .iter()
+            .position(|f| f == name)
+            .map(|at| {
+                flags[at + 1..]
+                    .iter()
+                    .take_while(|f| !f.starts_with("--"))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let port = match values("--port").first() {
+        Some(port) => port.parse().ok()?,
+        None => 8000,
+    };
+    let mut stand_in = StandIn::new("vllm");
+    stand_in.models = values("--served-model-name");
+    if stand_in.models.is_empty() {
+        stand_in.models.push(model.clone());
+    }
+    let pooling = values("--runner").first().is_some_and(|r| r == "pooling")
+        || values("--task").first().is_some_and(|t| t == "embed");
+    stand_in.dimension = if pooling { 768 } else { 0 };
+    stand_in.version = program
+        .strip_prefix(&format!("{}/", vllm_unit::VENV_ROOT))
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default()
+        .to_owned();
+    Some(VllmServer { port, stand_in })
+}
+
 /// A parsed `curl` command line, the node's (`sim`) and a guest's alike.
 pub(crate) struct Request {
     fail: bool,
@@ -321,17 +400,16 @@ fn curl(args: &[String], stdin: Option<&str>, guest: &mut dyn GuestSys<'_>) -> O
     }
     let answer = if let Some(server) = ollama_server(guest).filter(|s| s.port == port) {
         ollama_http(&request, &path, &server, guest)
+    } else if let Some(mut server) = vllm_server(guest).filter(|s| s.port == port) {
+        let body = request.body.as_deref().unwrap_or("");
+        match server.stand_in.respond(&request.method, &path, body) {
+            Some(answer) => (answer.status, answer.body, false),
+            None => return Some(refused(host, port, &written(0))),
+        }
     } else if let Some(server) = qdrant_server(guest).filter(|s| s.port == port) {
         qdrant_http(&request, &path, &server, guest)
     } else {
-        return Some(SimOutput::new(
-            7,
-            written(0),
-            format!(
-                "curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server\n"
-            ),
-            false,
-        ));
+        return Some(refused(host, port, &written(0)));
     };
     let (status, body, mutated) = answer;
     if request.fail && status >= 400 {

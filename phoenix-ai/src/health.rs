@@ -9,7 +9,7 @@
 //! its progress, and fails naming the service, its last response and the last lines of its
 //! journal (`journalctl -u UNIT -n N --no-pager` through the container's transport).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use phoenix_core::change::{Change, Delta, FieldChange, Step};
@@ -17,6 +17,7 @@ use phoenix_core::probe::{ScopeFacts, observe};
 use phoenix_core::{BoxError, Capability, Cmd, Ctx, Kind, Resource, ResourceId, Scope, feature};
 use serde::Serialize;
 use serde_json::Value;
+use tokio::time::Instant;
 
 use crate::endpoint::{Endpoint, Service};
 use crate::error::{Error, Unhealthy};
@@ -230,13 +231,18 @@ impl Check {
         judge(&self.endpoint, &responses)
     }
 
-    /// Polls until healthy or the bound passes; progress goes to the log (`info`).
+    /// Polls until healthy or the bound passes; progress goes to the log (`info`). The time
+    /// waited is the clock's (tokio's, which a paused test clock advances) or the pauses slept
+    /// between polls, whichever is more: the wait ends after at most `timeout / interval + 1`
+    /// polls even on a node whose polls cost no time and a clock that does not move.
     pub async fn wait_healthy(&self, cx: &Ctx<'_>) -> Result<Observation, BoxError> {
         let start = Instant::now();
         let timeout = Duration::from_secs(self.wait.timeout_s);
+        let interval = Duration::from_secs(self.wait.interval_s.max(1));
+        let mut slept = Duration::ZERO;
         loop {
             let observation = self.poll(cx).await;
-            let waited = start.elapsed();
+            let waited = start.elapsed().max(slept);
             if observation.healthy {
                 tracing::info!(
                     service = %self.endpoint.service,
@@ -262,8 +268,9 @@ impl Check {
                 self.wait.timeout_s,
                 observation.detail
             );
-            let left = timeout.saturating_sub(waited);
-            tokio::time::sleep(Duration::from_secs(self.wait.interval_s).min(left)).await;
+            let pause = interval.min(timeout.saturating_sub(waited));
+            tokio::time::sleep(pause).await;
+            slept += pause;
         }
     }
 

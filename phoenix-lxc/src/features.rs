@@ -197,10 +197,6 @@ impl Resource for Features {
         let Some(found) = all.get(&self.spec.id) else {
             return Ok(None);
         };
-        if found.status == "running" && self.requests.is_empty() {
-            // Nothing of this provider's to probe (the features are other providers').
-            return Ok(Some(self.answers_to_state(&Default::default())));
-        }
         if found.status == "running" {
             let answers = match probed.get(&self.spec.id) {
                 Some(Ok(answers)) => answers,

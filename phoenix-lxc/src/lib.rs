@@ -118,9 +118,6 @@ impl Provider for LxcProvider {
                 .iter()
                 .filter(|spec| spec.ensure != Ensure::Absent && spec.provisioned())
                 .map(|spec| (spec.id, Arc::new(features::requests(&spec.features))))
-                // A container whose features are all other providers' (`vllm`) asks nothing:
-                // with no request line its probe would print no block at all.
-                .filter(|(_, requests)| !requests.is_empty())
                 .collect(),
         );
         for spec in &decoded.containers {
@@ -159,7 +156,10 @@ impl Provider for LxcProvider {
                     features::Features {
                         spec: spec.clone(),
                         digest: digest.clone(),
-                        requests: book.get(&spec.id).cloned().unwrap_or_default(),
+                        requests: book
+                            .get(&spec.id)
+                            .cloned()
+                            .expect("invariant: the book has every container with features"),
                         book: Arc::clone(&book),
                     },
                     origin.clone(),

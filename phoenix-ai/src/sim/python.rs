@@ -8,9 +8,8 @@
 //! package `python3-venv`; without it the real `venv` fails after creating the interpreter link,
 //! which is why the installer's guard is `bin/pip`); `pip install vllm==X` writes `bin/vllm` and
 //! the distribution's `METADATA`. Their output is the real tools' (pip's is shortened to its
-//! first and last lines: no dependency is emulated). `vllm serve`, which phoenix-lxc's
-//! `systemctl start` hands over from the unit's `ExecStart=`, registers the server as the node's
-//! stand-in (`crate::stand_in`) at the container's address, so the health checks find it.
+//! first and last lines: no dependency is emulated). The server the unit starts is
+//! `guest_stand_in`'s, which reads the unit's `ExecStart=` while the unit is active.
 
 use phoenix_core::sim::{Emulator, GuestSys, SimFile, SimOutput, SimSys};
 
@@ -42,7 +41,7 @@ impl Emulator for PythonEmulator {
     }
 
     fn guest_programs(&self) -> Vec<String> {
-        vec!["python3".to_owned(), "pip".to_owned(), "vllm".to_owned()]
+        vec!["python3".to_owned(), "pip".to_owned()]
     }
 
     fn run_in_guest(
@@ -67,79 +66,9 @@ impl Emulator for PythonEmulator {
                     _ => None,
                 }
             }
-            [vllm, serve, model, flags @ ..] if vllm == "vllm" && serve == "serve" => {
-                Some(serve_stand_in(model, flags, guest))
-            }
             _ => None,
         }
     }
-}
-
-/// `vllm serve MODEL FLAGS...` as a unit starts it: the server becomes a ready stand-in at the
-/// container's address (its conf's `net0` `ip=`) and `--port` (8000 by default), serving the
-/// `--served-model-name`s (the model by default), an embedding model (`--runner pooling` or
-/// `--task embed`) with 768 dimensions (granite-embedding-english-r2's); the version is the
-/// one installed under Phoenix's `/opt/vllm/<version>` (the hook gives no program path).
-fn serve_stand_in(model: &str, flags: &[String], guest: &mut dyn GuestSys<'_>) -> SimOutput {
-    let value = |name: &str| -> Vec<String> {
-        let Some(at) = flags.iter().position(|f| f == name) else {
-            return Vec::new();
-        };
-        flags[at + 1..]
-            .iter()
-            .take_while(|f| !f.starts_with("--"))
-            .cloned()
-            .collect()
-    };
-    let port = value("--port")
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "8000".to_owned());
-    let mut models = value("--served-model-name");
-    if models.is_empty() {
-        models.push(model.to_owned());
-    }
-    let pooling = value("--runner").first().is_some_and(|r| r == "pooling")
-        || value("--task").first().is_some_and(|t| t == "embed");
-    let version = RELEASES
-        .iter()
-        .rev()
-        .find(|v| guest.read(&format!("/opt/vllm/{v}/bin/vllm")).is_some())
-        .map_or_else(String::new, |v| (*v).to_owned());
-    let id = guest.scope().trim_start_matches("ct:").to_owned();
-    let Some(ip) = guest
-        .node()
-        .read(&format!("/etc/pve/lxc/{id}.conf"))
-        .and_then(|conf| container_ip(&conf.content))
-    else {
-        return SimOutput::fail(1, "phoenix sim: the container has no static address\n");
-    };
-    let mut endpoints: super::Endpoints = guest.node().load(super::NAMESPACE);
-    endpoints.endpoints.insert(
-        format!("{ip}:{port}"),
-        crate::stand_in::StandIn {
-            service: "vllm".to_owned(),
-            state: "ready".to_owned(),
-            models,
-            version,
-            dimension: if pooling { 768 } else { 0 },
-            collections: Default::default(),
-            requests: Default::default(),
-        },
-    );
-    guest.node().store(super::NAMESPACE, &endpoints);
-    SimOutput::ok_mutated("")
-}
-
-/// The address of a container conf's `net0` (`ip=10.0.0.151/24`), without its prefix.
-fn container_ip(conf: &str) -> Option<String> {
-    let net0 = conf
-        .lines()
-        .take_while(|l| !l.starts_with('['))
-        .find_map(|l| l.strip_prefix("net0:"))?;
-    net0.split(',')
-        .find_map(|part| part.trim().strip_prefix("ip="))
-        .map(|ip| ip.split('/').next().unwrap_or(ip).to_owned())
 }
 
 /// `python3 -m venv DIR`.

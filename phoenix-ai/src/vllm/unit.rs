@@ -118,6 +118,44 @@ pub fn quote(word: &str) -> String {
     out
 }
 
+/// The words of an `ExecStart=` line as systemd splits them, the inverse of [`quote`]: white
+/// space separates, double or single quotes group, `\\` escapes (inside double quotes too),
+/// `%%` and `$$` are one character. The simulated vLLM server reads its unit's command with it.
+pub fn words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut chars = line.trim().chars().peekable();
+    while chars.peek().is_some() {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut word = String::new();
+        let mut started = false;
+        while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+            started = true;
+            match c {
+                '"' | '\'' => {
+                    while let Some(q) = chars.next() {
+                        if q == c {
+                            break;
+                        }
+                        if q == '\\' && c == '"' {
+                            word.extend(chars.next());
+                            continue;
+                        }
+                        word.push(q);
+                    }
+                }
+                '\\' => word.extend(chars.next()),
+                _ => word.push(c),
+            }
+        }
+        if started {
+            words.push(word.replace("%%", "%").replace("$$", "$"));
+        }
+    }
+    words
+}
+
 /// Text of a setting where systemd expands specifiers but not quotes (`Description=`).
 fn escape_specifiers(text: &str) -> String {
     text.replace('%', "%%")
@@ -148,6 +186,21 @@ mod tests {
         for (word, expect) in cases {
             assert_eq!(quote(word), expect, "{word}");
         }
+    }
+
+    #[test]
+    fn words_read_back_what_quote_wrote() {
+        let cases: [&[&str]; 4] = [
+            &["/opt/vllm/0.10.2/bin/vllm", "serve", "m", "--port", "8000"],
+            &["two words", "", "{\"a\": 1}", "50%", "$HOME"],
+            &["back\\slash", ";", "it's"],
+            &[],
+        ];
+        for argv in cases {
+            let line: Vec<String> = argv.iter().map(|w| quote(w)).collect();
+            assert_eq!(words(&line.join(" ")), argv, "{line:?}");
+        }
+        assert_eq!(words("  a   'b c'  "), ["a", "b c"]);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use phoenix_ai::health::{Check, Wait};
 use phoenix_ai::sim::{Endpoints, NAMESPACE};
 use phoenix_core::apply::Quiet;
 use phoenix_core::config::{Claim, ConfigSet, Document, Section};
@@ -224,4 +225,44 @@ async fn issue_12_the_round_trip_runs_against_the_simulated_services() {
     let state: Endpoints =
         serde_json::from_value(node.state().tools[NAMESPACE].clone()).expect("state");
     assert!(state.endpoints["10.0.0.152:6333"].collections.is_empty());
+}
+
+/// A bounded wait ends in the node's time too: with the test clock paused (a pause passes at
+/// once, no wall-clock time goes by) and a dead vLLM, the default 900 s wait polls every 5 s and
+/// gives up after 181 polls, reporting the 900 s it waited.
+#[tokio::test(start_paused = true)]
+async fn issue_12_a_bounded_wait_ends_in_simulated_time() {
+    let node = node("dead");
+    let scopes = phoenix_core::Scopes::new([Arc::new(Pct) as Arc<dyn GuestTransport>]);
+    let guest = scopes.get("ct:951").expect("scope");
+    let endpoint = phoenix_ai::endpoint::Endpoint {
+        service: phoenix_ai::endpoint::Service::Vllm,
+        vmid: 951,
+        name: None,
+        ip: std::net::Ipv4Addr::new(10, 0, 0, 151),
+        port: 8000,
+        unit: "vllm.service".to_owned(),
+        model: Some("granite-embed-r2".to_owned()),
+    };
+    let wait = Wait::default_for(phoenix_ai::endpoint::Service::Vllm);
+    assert_eq!((wait.timeout_s, wait.interval_s), (900, 5));
+    let check = Check::new(endpoint, &scopes.node(), &guest, wait);
+    let cx = phoenix_core::Ctx::new(&*node);
+    let waited = tokio::time::timeout(
+        std::time::Duration::from_secs(3_600),
+        check.wait_healthy(&cx),
+    )
+    .await
+    .expect("the wait ends within its bound");
+    let message = waited.expect_err("a dead vLLM stays unhealthy").to_string();
+    assert!(
+        message.contains("not healthy after 900 s (bound 900 s)"),
+        "{message}"
+    );
+    let polls = node
+        .audit()
+        .iter()
+        .filter(|e| e.argv.first().is_some_and(|p| p == "curl"))
+        .count();
+    assert_eq!(polls, 181);
 }

@@ -172,11 +172,7 @@ fn own(
             // Units are read from their files whenever they are used (`guest_tools`).
             [verb] if verb == "daemon-reload" => GuestOutput::ok(""),
             [verb, unit] if verb != "is-active" => {
-                let mut out = guest_tools::systemctl_verb(ctx, mounts, verb, unit, pct_argv);
-                if out.status == 0 && matches!(verb.as_str(), "start" | "restart") {
-                    out.mutated |= guest_tools::exec_start(ctx, id, mounts, unit);
-                }
-                out
+                guest_tools::systemctl_verb(ctx, mounts, verb, unit, pct_argv)
             }
             _ => systemctl(ctx, mounts, args, pct_argv),
         },

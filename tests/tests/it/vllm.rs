@@ -135,6 +135,75 @@ fn issue_12_the_lab_vllm_embedding_server_converges_and_a_second_run_restarts_no
     );
 }
 
+/// The node's `curl` reaches the vLLM server that 951's unit runs, inside the container (no
+/// stand-in of the node's), answering as the real server does while the unit is active:
+/// `/health` 200 with an empty body, `/v1/models` the OpenAI list with the served name, and
+/// embeddings of the pooling runner; a stopped unit refuses the connection (curl's exit 7).
+#[test]
+fn issue_12_the_vllm_its_unit_runs_answers_from_inside_951() {
+    let scratch = Scratch::new();
+    scratch.seed_lab_state();
+    let config = lab_with(&scratch, |_| {});
+    apply(config.as_str(), &scratch);
+    assert!(
+        !scratch.state().tools.contains_key(phoenix_ai::sim::NAMESPACE),
+        "no stand-in on the node"
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let node =
+        phoenix_core::sim::SimNode::from_state(scratch.state(), phoenix_cli::target::emulators())
+            .expect("node");
+    let run = |write: bool, argv: &[&str]| {
+        let args = argv[1..].iter().copied();
+        let cmd = if write {
+            phoenix_core::Cmd::write(argv[0], args)
+        } else {
+            phoenix_core::Cmd::read(argv[0], args)
+        };
+        let out = rt
+            .block_on(phoenix_core::Host::run(&node, &cmd))
+            .expect("runs");
+        (out.status, out.stdout, out.stderr)
+    };
+    let url = |path: &str| format!("http://10.0.0.151:8000{path}");
+    let health = url("/health");
+    let models = url("/v1/models");
+    assert_eq!(
+        run(false, &["curl", "-sS", "-w", "%{http_code}", &health]),
+        (Some(0), "200".to_owned(), String::new())
+    );
+    let (status, listed, _) = run(false, &["curl", "-fsS", &models]);
+    assert_eq!(status, Some(0));
+    let listed: Value = serde_json::from_str(&listed).expect("JSON");
+    assert_eq!(listed["object"], "list");
+    assert_eq!(listed["data"][0]["id"], "granite-embed-r2");
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(1));
+    let (status, embedded, _) = run(
+        false,
+        &[
+            "curl",
+            "-fsS",
+            "-d",
+            r#"{"model": "granite-embed-r2", "input": "lab"}"#,
+            &url("/v1/embeddings"),
+        ],
+    );
+    assert_eq!(status, Some(0));
+    let embedded: Value = serde_json::from_str(&embedded).expect("JSON");
+    assert_eq!(
+        embedded["data"][0]["embedding"].as_array().map(Vec::len),
+        Some(768)
+    );
+    run(true, &["pct", "exec", "951", "--", "systemctl", "stop", "vllm.service"]);
+    let (status, out, err) = run(false, &["curl", "-sS", "-w", "%{http_code}", &health]);
+    assert_eq!(status, Some(7), "{err}");
+    assert_eq!(out, "000");
+    assert!(
+        err.contains("Failed to connect to 10.0.0.151 port 8000"),
+        "{err}"
+    );
+}
+
 #[test]
 fn issue_12_a_changed_max_model_len_restarts_vllm_only_once() {
     let scratch = Scratch::new();
