@@ -358,6 +358,11 @@ impl Resource for Check {
     }
 
     async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<Observation>, BoxError> {
+        // Where the container's transport cannot reach containers at all (no `pct`), the
+        // service in it is not managed here, like the container's own resources.
+        if let Some(transport) = self.guest.transport() {
+            transport.reachable(cx).await?;
+        }
         Ok(Some(self.state_in(&*observe(cx, &self.node).await?)?))
     }
 

@@ -22,7 +22,6 @@ use phoenix_core::config::{ConfigSet, JsonPath, Section};
 use phoenix_core::directory::Directory;
 use phoenix_core::exec::Exec;
 use phoenix_core::feature;
-use phoenix_core::file::File;
 use phoenix_core::package::Package;
 use phoenix_core::service::{OnChange, Service};
 use phoenix_core::{Cmd, DecodeCx, Diagnostic, Location, Resource, ResourceId, Scope, Severity};
@@ -31,7 +30,9 @@ use phoenix_services::{Guest, guests};
 use serde_json::Value;
 
 use token::HfToken;
-use unit::{Layout, SECRET_DIR, TOKEN_PATH, UNIT, UNIT_PATH, VENV_ROOT};
+use unit::{Layout, SECRET_DIR, TOKEN_PATH, UNIT, VENV_ROOT};
+
+use crate::unit_file::UnitFile;
 
 /// The Debian package that gives `python3 -m venv` its `ensurepip`.
 pub const VENV_PACKAGE: &str = "python3-venv";
@@ -187,14 +188,11 @@ impl Parts<'_, '_, '_> {
             let token = self.add(HfToken::new(self.scope, source, TOKEN_PATH).depends_on(dir));
             service = service.file(token);
         }
+        // The unit file runs `systemctl daemon-reload` when it changed, before the restart.
         let unit_file = self.add(
-            File::new(UNIT_PATH, unit::unit_text(server, layout))
-                .mode(0o644)
-                .owner("root:root")
-                .in_scope(self.scope)
-                .depends_on(installed),
+            UnitFile::new(self.scope, UNIT, unit::unit_text(server, layout)).depends_on(installed),
         );
-        self.add(service.unit_file(unit_file));
+        self.add(service.file(unit_file));
     }
 }
 

@@ -53,9 +53,6 @@ pub struct Service {
     on_change: OnChange,
     /// A command that replaces `systemctl` as the reaction to a changed file.
     reload_with: Option<Vec<String>>,
-    /// Files that systemd itself reads (the unit file, drop-ins): a change runs
-    /// `systemctl daemon-reload` before the reaction.
-    unit_files: Vec<ResourceId>,
     depends_on: Vec<ResourceId>,
 }
 
@@ -78,7 +75,6 @@ impl Service {
             files: Vec::new(),
             on_change: OnChange::default(),
             reload_with: None,
-            unit_files: Vec::new(),
             depends_on: Vec::new(),
         }
     }
@@ -120,15 +116,6 @@ impl Service {
         self
     }
 
-    /// Declares a file systemd reads for this unit (the unit file, a drop-in), like
-    /// [`Service::file`]; when it changed, `systemctl daemon-reload` runs before the reaction,
-    /// so the restarted unit runs with its new definition.
-    pub fn unit_file(mut self, id: ResourceId) -> Service {
-        self.files.push(id.clone());
-        self.unit_files.push(id);
-        self
-    }
-
     /// Adds a dependency (the package that ships the unit, say).
     pub fn depends_on(mut self, id: ResourceId) -> Service {
         self.depends_on.push(id);
@@ -151,25 +138,6 @@ impl Service {
             ),
             _ => self.systemctl(self.on_change.verb()),
         }
-    }
-
-    /// The steps a changed file adds: `systemctl daemon-reload` first when one of the changed
-    /// files is a unit file, then the reaction.
-    fn reactions(&self, by: &[ResourceId]) -> Vec<Step> {
-        let mut steps = Vec::new();
-        if by.iter().any(|id| self.unit_files.contains(id)) {
-            steps.push(self.daemon_reload());
-        }
-        steps.push(self.reaction());
-        steps
-    }
-
-    /// `systemctl daemon-reload` in the unit's scope.
-    fn daemon_reload(&self) -> Step {
-        Step::run(
-            self.scope
-                .command(Cmd::write("systemctl", ["daemon-reload"])),
-        )
     }
 
     /// What the plan calls the reaction.
@@ -256,14 +224,12 @@ impl Resource for Service {
             return Delta::none();
         }
         let causes: Vec<String> = by.iter().map(ToString::to_string).collect();
-        let mut delta = Delta::none().field(
-            FieldChange::new(self.reaction_name(), None, Some(true.into()))
-                .note(format!("when changed: {}", causes.join(", "))),
-        );
-        for step in self.reactions(by) {
-            delta = delta.step(step);
-        }
-        delta
+        Delta::none()
+            .field(
+                FieldChange::new(self.reaction_name(), None, Some(true.into()))
+                    .note(format!("when changed: {}", causes.join(", "))),
+            )
+            .step(self.reaction())
     }
 
     async fn apply(&self, change: &Change, cx: &Ctx<'_>) -> Result<(), BoxError> {
@@ -272,19 +238,11 @@ impl Resource for Service {
             Some((last, own)) if *last == reaction => (own, true),
             _ => (&change.steps[..], false),
         };
-        let daemon_reload = self.daemon_reload();
-        let (own, reload_first) = match own.split_last() {
-            Some((last, rest)) if triggered && *last == daemon_reload => (rest, true),
-            _ => (own, false),
-        };
         run_steps(own, cx).await?;
         // Also when `start` ran just now: a Debian package's maintainer script starts its unit
         // with the distribution's files as soon as it is installed, before this run writes its
         // own, so that `start` found the unit running and did nothing.
         if triggered && self.files.iter().any(|file| cx.changed(file)) {
-            if reload_first && self.unit_files.iter().any(|file| cx.changed(file)) {
-                run_steps(std::slice::from_ref(&daemon_reload), cx).await?;
-            }
             run_steps(std::slice::from_ref(&reaction), cx).await?;
         }
         Ok(())
@@ -353,36 +311,6 @@ mod tests {
         );
         let stopped = Service::new(&scopes.node(), "x").running(false);
         assert!(Resource::when_triggered(&stopped, &[]).is_empty());
-    }
-
-    #[test]
-    fn issue_12_a_changed_unit_file_reloads_systemd_before_the_restart() {
-        let scopes = scopes();
-        let unit = ResourceId::parse("file[ct:951:/etc/systemd/system/vllm.service]").expect("id");
-        let token = ResourceId::parse("file[ct:951:/etc/vllm/hf-token.env]").expect("id");
-        let vllm = Service::new(&scopes.get("ct:951").expect("guest"), "vllm")
-            .unit_file(unit.clone())
-            .file(token.clone())
-            .on_change(OnChange::Restart);
-        let steps = |by: &[ResourceId]| -> Vec<String> {
-            Resource::when_triggered(&vllm, by)
-                .steps
-                .iter()
-                .map(ToString::to_string)
-                .collect()
-        };
-        assert_eq!(
-            steps(&[unit.clone(), token.clone()]),
-            [
-                "guest-exec 951 -- systemctl daemon-reload",
-                "guest-exec 951 -- systemctl restart vllm.service"
-            ]
-        );
-        assert_eq!(
-            steps(std::slice::from_ref(&token)),
-            ["guest-exec 951 -- systemctl restart vllm.service"]
-        );
-        assert_eq!(Resource::depends_on(&vllm), [unit, token]);
     }
 
     #[test]

@@ -146,7 +146,10 @@ fn issue_12_the_vllm_its_unit_runs_answers_from_inside_951() {
     let config = lab_with(&scratch, |_| {});
     apply(config.as_str(), &scratch);
     assert!(
-        !scratch.state().tools.contains_key(phoenix_ai::sim::NAMESPACE),
+        !scratch
+            .state()
+            .tools
+            .contains_key(phoenix_ai::sim::NAMESPACE),
         "no stand-in on the node"
     );
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -194,7 +197,18 @@ fn issue_12_the_vllm_its_unit_runs_answers_from_inside_951() {
         embedded["data"][0]["embedding"].as_array().map(Vec::len),
         Some(768)
     );
-    run(true, &["pct", "exec", "951", "--", "systemctl", "stop", "vllm.service"]);
+    run(
+        true,
+        &[
+            "pct",
+            "exec",
+            "951",
+            "--",
+            "systemctl",
+            "stop",
+            "vllm.service",
+        ],
+    );
     let (status, out, err) = run(false, &["curl", "-sS", "-w", "%{http_code}", &health]);
     assert_eq!(status, Some(7), "{err}");
     assert_eq!(out, "000");
