@@ -351,12 +351,18 @@ impl Ctx<'_, '_> {
         else {
             return;
         };
-        let attrs = self.content_mut(&volid).dir_attrs.entry(inner).or_default();
+        let dir_attrs = &mut self.content_mut(&volid).dir_attrs;
+        let attrs = dir_attrs.entry(inner.clone()).or_default();
         if let Some(mode) = mode {
             attrs.mode = mode;
         }
         if let Some(owner) = owner {
             owner.clone_into(&mut attrs.owner);
+        }
+        // The default (`mkdir`'s) is kept as no entry: a directory chmod'ed to 0755 and one
+        // only made are the same directory (`overlay::diff` keeps a return to the default).
+        if *attrs == DirAttrs::default() {
+            dir_attrs.remove(&inner);
         }
     }
 

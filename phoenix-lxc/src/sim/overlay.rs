@@ -16,7 +16,7 @@ use phoenix_core::sim::SimFile;
 use super::ctx::Ctx;
 use super::defaults::{UBUNTU_NOBLE_PREFIX, ubuntu_noble_template};
 use super::fs::{Backend, Mounts, normalize};
-use super::state::{Content, TemplateSpec};
+use super::state::{Content, DirAttrs, TemplateSpec};
 
 /// The base key of the built-in Ubuntu 24.04 template.
 const BUILTIN_NOBLE: &str = "builtin:ubuntu-24.04-standard";
@@ -95,11 +95,19 @@ pub(crate) fn diff(base: &Content, full: &Content) -> Content {
             .cloned()
             .collect(),
         dirs: full.dirs.difference(&base.dirs).cloned().collect(),
+        // A directory of the base whose attributes went back to the default (no entry in
+        // `full`) keeps an explicit default, which `merge` lays over the base's.
         dir_attrs: full
             .dir_attrs
             .iter()
             .filter(|(path, attrs)| base.dir_attrs.get(*path) != Some(attrs))
             .map(|(k, v)| (k.clone(), v.clone()))
+            .chain(
+                base.dir_attrs
+                    .keys()
+                    .filter(|path| !full.dir_attrs.contains_key(*path))
+                    .map(|path| (path.clone(), DirAttrs::default())),
+            )
             .collect(),
         packages: full
             .packages
