@@ -15,11 +15,11 @@ use async_trait::async_trait;
 use phoenix_core::change::{Change, Delta, FieldChange, Step};
 use phoenix_core::file::STAGE_SCRIPT;
 use phoenix_core::host::FileWrite;
-use phoenix_core::probe::observe;
+use phoenix_core::probe::{Probe, observe};
 use phoenix_core::resource::{Capability, Ctx, Resource, run_steps};
 use phoenix_core::scope::Scope;
 use phoenix_core::sensitive::{Content, describe};
-use phoenix_core::{BoxError, Cmd, Diagnostic, Kind, ResourceId};
+use phoenix_core::{BoxError, Cmd, Diagnostic, Fact, Kind, ResourceId};
 use serde::Serialize;
 
 use super::ca::{self, CertInfo, Secret};
@@ -304,28 +304,13 @@ pub struct CertState {
     pub renewal_due: bool,
 }
 
-#[async_trait]
-impl Resource for ServerCert {
-    type State = CertState;
-
-    fn id(&self) -> ResourceId {
-        ServerCert::id_in(&self.scope)
-    }
-
-    fn depends_on(&self) -> Vec<ResourceId> {
-        self.depends_on.clone()
-    }
-
-    fn provides(&self) -> Vec<Capability> {
-        self.scope.settled().into_iter().collect()
-    }
-
-    fn requires(&self) -> Vec<Capability> {
-        self.scope.ready().into_iter().collect()
-    }
-
-    async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<CertState>, BoxError> {
-        let facts = observe(cx, &self.scope).await?;
+impl ServerCert {
+    /// The certificate and key as `facts` show them, checked against the node's CA.
+    async fn state_of(
+        &self,
+        cx: &Ctx<'_>,
+        facts: &phoenix_core::probe::ScopeFacts,
+    ) -> Result<Option<CertState>, BoxError> {
         let Some(pem) = facts
             .paths
             .get(super::tls::CERT_PATH)
@@ -351,6 +336,50 @@ impl Resource for ServerCert {
         }))
     }
 
+    /// Whether the container already holds a certificate and key this run would keep: read
+    /// afresh at apply when the plan saw none (the container could not be probed then, say
+    /// stopped by a failed run), so a valid certificate is not replaced by a new random one.
+    /// A probe that fails fails the apply (it changed nothing yet).
+    async fn kept_at_apply(&self, change: &Change, cx: &Ctx<'_>) -> Result<bool, BoxError> {
+        let unseen = change
+            .fields
+            .iter()
+            .any(|f| f.field == "certificate" && f.before.is_none());
+        if !unseen {
+            return Ok(false);
+        }
+        let facts = Probe(self.scope.clone()).gather(cx.host()).await?;
+        Ok(match self.state_of(cx, &facts).await? {
+            Some(state) => Resource::diff(self, Some(&state)).fields.is_empty(),
+            None => false,
+        })
+    }
+}
+
+#[async_trait]
+impl Resource for ServerCert {
+    type State = CertState;
+
+    fn id(&self) -> ResourceId {
+        ServerCert::id_in(&self.scope)
+    }
+
+    fn depends_on(&self) -> Vec<ResourceId> {
+        self.depends_on.clone()
+    }
+
+    fn provides(&self) -> Vec<Capability> {
+        self.scope.settled().into_iter().collect()
+    }
+
+    fn requires(&self) -> Vec<Capability> {
+        self.scope.ready().into_iter().collect()
+    }
+
+    async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<CertState>, BoxError> {
+        let facts = observe(cx, &self.scope).await?;
+        self.state_of(cx, &facts).await
+    }
     fn diff(&self, observed: Option<&CertState>) -> Delta {
         let issue = || {
             format!(
@@ -408,7 +437,10 @@ impl Resource for ServerCert {
             .field(FieldChange::new("key", None, key()))
     }
 
-    async fn apply(&self, _change: &Change, cx: &Ctx<'_>) -> Result<(), BoxError> {
+    async fn apply(&self, change: &Change, cx: &Ctx<'_>) -> Result<(), BoxError> {
+        if self.kept_at_apply(change, cx).await? {
+            return Ok(());
+        }
         let read = |path: &'static str| async move {
             cx.host()
                 .read_file(Path::new(path))

@@ -708,6 +708,31 @@ mod simulated {
         }
     }
 
+    #[test]
+    fn issue_13_a_gateway_container_found_stopped_keeps_its_valid_certificate() {
+        let (scratch, config) = lab();
+        converge(&config, &scratch);
+        let cert = "/etc/nginx/phoenix/tls/gateway.crt";
+        let issued = file_of_101(&scratch, cert).expect("the certificate");
+        // A run that failed before starting 101 again: the plan cannot probe it.
+        scratch.edit_state(|state| {
+            state["tools"]["pct"]["containers"]["101"]["status"] = "stopped".into();
+        });
+        let ran = on(&scratch, "apply", &config, &["--yes"]);
+        assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+        assert_eq!(
+            scratch.state().tools["pct"]["containers"]["101"]["status"],
+            "running"
+        );
+        assert_eq!(
+            file_of_101(&scratch, cert).as_deref(),
+            Some(issued.as_str()),
+            "the valid certificate is kept, not replaced by a new random one"
+        );
+        let ran = on(&scratch, "plan", &config, &["--detailed-exitcode"]);
+        assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    }
+
     /// Adds a route to the lab's gateway in the scratch config.
     fn add_route(scratch: &Scratch, route: Value) {
         let path = scratch.config_dir().join(LXC);
