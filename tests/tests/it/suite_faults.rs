@@ -325,7 +325,89 @@ pub(crate) fn node_of(state: &SimState) -> Value {
             }
         }
     }
+    name_pem_blocks(&mut node, &mut Vec::new());
+    drop_default_dir_attrs(&mut node);
     node
+}
+
+/// What `stat` shows of a directory nothing changed: `0755 root:root`.
+fn default_dir() -> Value {
+    json!({"mode": 0o755, "owner": "root:root"})
+}
+
+/// One real state, two records: a directory `mkdir -p` made is recorded with its default mode
+/// and owner, one implied by a file written under it (or a guest directory `chmod` never
+/// touched) is not; both `stat` as `0755 root:root`. Drops the recorded defaults: a node's
+/// directory with a file under it, a guest's `dir_attrs` entry.
+fn drop_default_dir_attrs(node: &mut Value) {
+    let files: Vec<String> = node["files"]
+        .as_object()
+        .map(|files| files.keys().cloned().collect())
+        .unwrap_or_default();
+    if let Some(dirs) = node["tools"]["dirs"]
+        .get_mut("dirs")
+        .and_then(Value::as_object_mut)
+    {
+        dirs.retain(|path, attrs| {
+            let implied = files.iter().any(|f| f.starts_with(&format!("{path}/")));
+            !(implied && *attrs == default_dir())
+        });
+    }
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Object(attrs)) = map.get_mut("dir_attrs") {
+                    attrs.retain(|_, a| *a != default_dir());
+                    if attrs.is_empty() {
+                        map.remove("dir_attrs");
+                    }
+                }
+                map.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    if let Some(pct) = node["tools"].get_mut("pct") {
+        walk(pct);
+    }
+}
+
+/// Replaces each PEM block (the local CA's and the gateway's keys and certificates, random by
+/// design: made at apply) with `<PEM n>`, n numbering the distinct blocks in the order they are
+/// met; two nodes then compare equal when they hold the same files with the same blocks in the
+/// same places (the CA in every trust store is the node's CA), whatever the random bytes.
+fn name_pem_blocks(value: &mut Value, seen: &mut Vec<String>) {
+    match value {
+        Value::String(text) if text.contains("-----BEGIN ") => {
+            let mut out = String::new();
+            let mut rest = text.as_str();
+            while let Some(start) = rest.find("-----BEGIN ") {
+                let Some(end) = rest[start..]
+                    .find("-----END ")
+                    .and_then(|e| rest[start + e..].find("-----\n").map(|f| start + e + f + 6))
+                else {
+                    break;
+                };
+                let block = &rest[start..end];
+                let n = match seen.iter().position(|b| b == block) {
+                    Some(n) => n,
+                    None => {
+                        seen.push(block.to_owned());
+                        seen.len() - 1
+                    }
+                };
+                out.push_str(&rest[..start]);
+                out.push_str(&format!("<PEM {n}>\n"));
+                rest = &rest[end..];
+            }
+            out.push_str(rest);
+            *text = out;
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| name_pem_blocks(v, seen)),
+        Value::Object(map) => map.values_mut().for_each(|v| name_pem_blocks(v, seen)),
+        _ => {}
+    }
 }
 
 /// Where two JSON values first differ, as a JSON path with both values.
