@@ -71,6 +71,13 @@ impl AiProvider {
         self
     }
 
+    /// Whether this provider sets up `feature`'s service: one it implements and was not asked
+    /// only to check.
+    fn sets_up(&self, feature: &str) -> bool {
+        self.guest_features().iter().any(|f| f == feature)
+            && !self.checked.iter().any(|f| f == feature)
+    }
+
     /// The features whose services get a health check: those this provider sets up, and those
     /// it was asked to check.
     fn checked_features(&self) -> Vec<String> {
@@ -130,7 +137,11 @@ impl Provider for AiProvider {
     }
 
     fn guest_features(&self) -> Vec<String> {
-        vec![phoenix_services::vllm::FEATURE.to_owned()]
+        vec![
+            phoenix_services::vllm::FEATURE.to_owned(),
+            ollama::FEATURE.to_owned(),
+            qdrant::FEATURE.to_owned(),
+        ]
     }
 
     /// The node's `curl` (requests to the services' stand-ins), and inside simulated containers
@@ -146,17 +157,9 @@ impl Provider for AiProvider {
     }
 
     fn decode(&self, sections: &[Section<'_>], cx: &mut DecodeCx<'_>) {
-        vllm::decode(
-            sections,
-            cx,
-            !self
-                .checked
-                .iter()
-                .any(|f| f == phoenix_services::vllm::FEATURE),
-        );
-        let features = self.guest_features();
-        ollama::decode_all(cx, features.iter().any(|f| f == ollama::FEATURE));
-        qdrant::decode_all(cx, features.iter().any(|f| f == qdrant::FEATURE));
+        vllm::decode(sections, cx, self.sets_up(phoenix_services::vllm::FEATURE));
+        ollama::decode_all(cx, self.sets_up(ollama::FEATURE));
+        qdrant::decode_all(cx, self.sets_up(qdrant::FEATURE));
         checks::decode_all(sections, cx, &self.checked_features());
     }
 }

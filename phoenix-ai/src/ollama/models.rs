@@ -146,13 +146,12 @@ impl Resource for Models {
 
     async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<ModelsState>, BoxError> {
         let facts = observe(cx, &self.scope).await?;
-        let Some(query) = facts.queries.get(&tags_query(self.port)) else {
-            return Err("the probe did not read /api/tags".into());
-        };
-        if !query.success() {
-            // Not installed or not started yet: this run starts it before pulling.
+        let query = facts.query_or_absent(&tags_query(self.port), "curl .../api/tags")?;
+        let Some(query) = query.filter(|q| q.success()) else {
+            // A container still to be made, or a server not installed or not started yet: this run
+            // starts it before pulling.
             return Ok(Some(ModelsState { present: None }));
-        }
+        };
         Ok(Some(ModelsState {
             present: Some(parse_tags(&query.output)?),
         }))

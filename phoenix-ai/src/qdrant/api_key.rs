@@ -115,9 +115,11 @@ impl Resource for ApiKey {
     }
 
     async fn inspect(&self, cx: &Ctx<'_>) -> Result<Option<ApiKeyState>, BoxError> {
+        // The guest first: one the target cannot reach (no `pct`) is not managed here, whatever
+        // the node's key file.
+        let guest = observe(cx, &self.scope).await?;
         let node = observe(cx, &self.node).await?;
         let key = key_from(&self.key_file, node.paths.get(&self.key_file))?;
-        let guest = observe(cx, &self.scope).await?;
         let env = guest
             .paths
             .get(API_KEY_ENV)
