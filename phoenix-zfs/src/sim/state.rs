@@ -52,7 +52,7 @@
 //! `{"filesystems": {"/": {"total": 42949672960, "used": 4294967296, "avail": 36507222016}}}`.
 //! A `dir` storage on a mounted dataset takes its figures from the `zfs` namespace instead.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -163,6 +163,9 @@ pub(crate) struct ZfsState {
     pub(crate) version: ZfsVersion,
     pub(crate) pools: BTreeMap<String, PoolState>,
     pub(crate) datasets: BTreeMap<String, DatasetState>,
+    /// The snapshots, by full name (`dataset@snapshot`); only their names are kept.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub(crate) snapshots: BTreeSet<String>,
 }
 
 /// One pool.

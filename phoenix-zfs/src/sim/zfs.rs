@@ -1,5 +1,5 @@
-//! The `zfs` emulator: `get`, `list`, `create`, `set`, `inherit` and `version`, as OpenZFS 2.1
-//! and 2.3 print them (`fixtures/zfs*/zfs-*.txt`).
+//! The `zfs` emulator: `get`, `list`, `create`, `set`, `inherit`, `snapshot` and `version`, as
+//! OpenZFS 2.1 and 2.3 print them (`fixtures/zfs*/zfs-*.txt`).
 //!
 //! Only the scripted forms Phoenix uses are emulated (`-H -p` for `get` and `list`); anything
 //! else fails with [`not_emulated`] rather than print something the real tool would not.
@@ -66,7 +66,9 @@ fn run(argv: &[String], sys: &mut SimSys<'_>) -> SimOutput {
     let args = &argv[argv.len().min(2)..];
     match argv.get(1).map(String::as_str) {
         Some("get") => get(argv, args, &Model::new(&state, &disks)),
+        Some("list") if lists_snapshots(args) => list_snapshots(argv, args, &state),
         Some("list") => list(argv, args, &Model::new(&state, &disks)),
+        Some("snapshot") => snapshot(argv, args, state, &disks, sys),
         Some("create") => create(argv, args, state, &disks, sys),
         Some("set") => set(argv, args, state, &disks, sys),
         Some("inherit") => inherit(argv, args, state, sys),
@@ -295,6 +297,72 @@ fn list(argv: &[String], args: &[String], model: &Model<'_>) -> SimOutput {
         stdout.push('\n');
     }
     listing(stdout, stderr)
+}
+
+/// Whether a `zfs list` asks for snapshots: `-t snapshot` or a `dataset@snapshot` operand.
+fn lists_snapshots(args: &[String]) -> bool {
+    args.iter().any(|a| a.contains('@'))
+        || args.windows(2).any(|w| w[0] == "-t" && w[1] == "snapshot")
+}
+
+/// `zfs list -H -o name -t snapshot [NAME@SNAP...]`: the snapshots' names, and `cannot open`
+/// for one that does not exist (status 1, as a missing dataset).
+fn list_snapshots(argv: &[String], args: &[String], state: &ZfsState) -> SimOutput {
+    let Ok(opts) = Opts::parse(args, "Hp", "ot") else {
+        return not_emulated(argv);
+    };
+    let only_names = opts.value('o') == Some("name") && opts.value('t') == Some("snapshot");
+    if !opts.has('H') || !only_names || opts.operands.iter().any(|o| !o.contains('@')) {
+        return not_emulated(argv);
+    }
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    if opts.operands.is_empty() {
+        for name in &state.snapshots {
+            stdout.push_str(&format!("{name}\n"));
+        }
+    }
+    for name in &opts.operands {
+        if state.snapshots.contains(name) {
+            stdout.push_str(&format!("{name}\n"));
+        } else {
+            stderr.push_str(&no_dataset(name));
+        }
+    }
+    listing(stdout, stderr)
+}
+
+/// `zfs snapshot DATASET@NAME`: records the snapshot of an existing dataset; as libzfs says,
+/// `cannot create snapshot` when the dataset is missing or the snapshot exists (status 1).
+fn snapshot(
+    argv: &[String],
+    args: &[String],
+    mut state: ZfsState,
+    disks: &Disks,
+    sys: &mut SimSys<'_>,
+) -> SimOutput {
+    let Ok(opts) = Opts::parse(args, "", "") else {
+        return not_emulated(argv);
+    };
+    let [name] = &opts.operands[..] else {
+        return not_emulated(argv);
+    };
+    let Some((dataset, snap)) = name.split_once('@') else {
+        return not_emulated(argv);
+    };
+    if snap.is_empty() || snap.contains(['@', '/']) {
+        return not_emulated(argv);
+    }
+    let fail =
+        |reason: &str| SimOutput::fail(1, format!("cannot create snapshot '{name}': {reason}\n"));
+    if !Model::new(&state, disks).datasets.contains_key(dataset) {
+        return fail("dataset does not exist");
+    }
+    if !state.snapshots.insert(name.clone()) {
+        return fail("dataset already exists");
+    }
+    sys.store(ZFS, &state);
+    SimOutput::ok_mutated("")
 }
 
 /// Checks `key=value` for dataset type `kind` and returns the property's name and what to
@@ -716,4 +784,68 @@ fn inherit(
         sys.store(ZFS, &state);
     }
     SimOutput::new(0, "", "", changed)
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    use phoenix_core::Cmd;
+    use phoenix_core::host::Host;
+    use phoenix_core::sim::{SimNode, SimState};
+    use serde_json::json;
+
+    /// Runs each `(argv, status, stdout, stderr)` in order on a node with `tank/data`.
+    #[tokio::test]
+    async fn issue_12_snapshots_are_taken_of_existing_datasets_and_listed_by_name() {
+        let mut state = SimState::new();
+        state.tools.insert(
+            "zfs".to_owned(),
+            json!({"pools": {"tank": {}}, "datasets": {"tank/data": {"type": "filesystem"}}}),
+        );
+        let node = SimNode::from_state(state, crate::sim::emulators()).expect("a valid node");
+        let cases: &[(&str, i32, &str, &str)] = &[
+            (
+                "zfs list -H -o name -t snapshot tank/data@before",
+                1,
+                "",
+                "cannot open 'tank/data@before': dataset does not exist\n",
+            ),
+            ("zfs snapshot tank/data@before", 0, "", ""),
+            (
+                "zfs list -H -o name -t snapshot tank/data@before",
+                0,
+                "tank/data@before\n",
+                "",
+            ),
+            (
+                "zfs list -H -o name -t snapshot",
+                0,
+                "tank/data@before\n",
+                "",
+            ),
+            (
+                "zfs snapshot tank/data@before",
+                1,
+                "",
+                "cannot create snapshot 'tank/data@before': dataset already exists\n",
+            ),
+            (
+                "zfs snapshot tank/nope@before",
+                1,
+                "",
+                "cannot create snapshot 'tank/nope@before': dataset does not exist\n",
+            ),
+        ];
+        for (line, status, stdout, stderr) in cases {
+            let words: Vec<&str> = line.split(' ').collect();
+            let out = node
+                .run(&Cmd::write(words[0], words[1..].iter().copied()))
+                .await
+                .expect("runs");
+            assert_eq!(
+                (out.status, out.stdout.as_str(), out.stderr.as_str()),
+                (Some(*status), *stdout, *stderr),
+                "{line}"
+            );
+        }
+    }
 }
