@@ -805,3 +805,322 @@ async fn issue_12_the_nodes_curl_reaches_the_stand_ins_in_simulated_containers()
         "{changes:?}"
     );
 }
+
+/// `pct exec VMID -- ARGV` on the scratch node, which must succeed; its stdout.
+fn in_lab_ct(
+    scratch: &crate::support::Scratch,
+    vmid: &str,
+    argv: &[&str],
+    stdin: Option<&str>,
+) -> String {
+    let mut words = vec!["exec", vmid, "--"];
+    words.extend(argv);
+    let mut cmd = Cmd::write("pct", words);
+    if let Some(stdin) = stdin {
+        cmd = cmd.stdin(stdin.to_owned());
+    }
+    let (status, stdout, stderr) = crate::support::run_on_scratch(scratch, &cmd);
+    assert_eq!(status, Some(0), "{argv:?}: {stdout}{stderr}");
+    stdout
+}
+
+/// The commands of the last run that restart, reload, start or stop a service or a container.
+fn disruptions(commands: &[String]) -> Vec<&String> {
+    commands
+        .iter()
+        .filter(|c| {
+            [
+                "systemctl restart",
+                "systemctl reload",
+                "systemctl start",
+                "systemctl stop",
+            ]
+            .iter()
+            .any(|word| c.contains(word))
+                || c.starts_with("pct start")
+                || c.starts_with("pct stop")
+                || c.starts_with("pct reboot")
+        })
+        .collect()
+}
+
+/// The lab's API key of 952 (examples/lab/sim-state.json).
+const LAB_QDRANT_KEY: &str = "lab-qdrant-api-key-change-me";
+
+/// Qdrant's answer to `METHOD PATH [BODY]` asked inside 952 with the lab's key.
+fn qdrant_in_952(
+    scratch: &crate::support::Scratch,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> String {
+    let key = format!("api-key: {LAB_QDRANT_KEY}");
+    let url = format!("http://127.0.0.1:6333{path}");
+    let mut argv = vec!["curl", "-sS", "-X", method, "-H", key.as_str()];
+    if !body.is_empty() {
+        argv.extend(["-H", "Content-Type: application/json", "-d", body]);
+    }
+    argv.push(url.as_str());
+    in_lab_ct(scratch, "952", &argv, None)
+}
+
+/// The lab's 955 (Ollama) and 952 (Qdrant) are set up by the registered `ollama` and `qdrant`
+/// features: no warning about unimplemented features, their units start on the first apply, and
+/// the second plan is empty and a second apply restarts and reloads nothing.
+#[test]
+fn issue_12_the_lab_ollama_and_qdrant_converge_and_a_second_apply_restarts_nothing() {
+    let scratch = crate::support::Scratch::new();
+    scratch.seed_lab_state();
+    let config = crate::support::lab_config_with(&scratch, |_| {});
+    let ran = crate::support::on(&scratch, "plan", config.as_str(), &[]);
+    for feature in ["ollama", "qdrant"] {
+        assert!(
+            !ran.stderr
+                .contains(&format!("feature \"{feature}\" is not implemented")),
+            "{}",
+            ran.stderr
+        );
+    }
+    for expect in [
+        "service[ct:955:ollama.service]",
+        "service[ct:952:qdrant.service]",
+        "ai.health[ct:955:ollama]",
+        "ai.health[ct:952:qdrant]",
+    ] {
+        assert!(ran.stdout.contains(expect), "{expect}\n{}", ran.stdout);
+    }
+    crate::support::apply(config.as_str(), &scratch);
+    let first = crate::support::last_run_commands(&scratch);
+    for start in [
+        "pct exec 955 -- systemctl start ollama.service",
+        "pct exec 952 -- systemctl start qdrant.service",
+    ] {
+        assert!(
+            first.iter().any(|c| c.starts_with(start)),
+            "{start}: {first:?}"
+        );
+    }
+    crate::support::converge_with(config.as_str(), &scratch, |scratch| {
+        let commands = crate::support::last_run_commands(scratch);
+        assert_eq!(
+            disruptions(&commands),
+            Vec::<&String>::new(),
+            "{commands:?}"
+        );
+    });
+    assert!(
+        qdrant_in_952(&scratch, "GET", "/collections", "").contains("\"status\":\"ok\""),
+        "Qdrant answers with the lab's key"
+    );
+}
+
+/// A model added to 955's list is the only one pulled (the plan says which, after `/api/tags`);
+/// the server then lists both and nothing restarts.
+#[test]
+fn issue_12_a_changed_ollama_model_list_pulls_only_the_new_model() {
+    let scratch = crate::support::Scratch::new();
+    scratch.seed_lab_state();
+    let config = crate::support::lab_config_with(&scratch, |lxc| {
+        lxc["955"]["ollama"] = serde_json::json!({"models": ["llama3.2:3b"]});
+    });
+    crate::support::apply(config.as_str(), &scratch);
+    crate::support::edit_lab_lxc(&scratch, |lxc| {
+        lxc["955"]["ollama"] = serde_json::json!({"models": ["llama3.2:3b", "nomic-embed-text"]});
+    });
+    let plan = crate::support::on(&scratch, "plan", config.as_str(), &[]);
+    assert!(
+        plan.stdout.contains("pull: nomic-embed-text:latest"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !plan.stdout.contains("pull: llama3.2:3b"),
+        "{}",
+        plan.stdout
+    );
+    crate::support::apply(config.as_str(), &scratch);
+    let commands = crate::support::last_run_commands(&scratch);
+    let pulls: Vec<&String> = commands.iter().filter(|c| c.contains(" pull ")).collect();
+    assert_eq!(pulls.len(), 1, "{commands:?}");
+    assert!(
+        pulls[0].ends_with(" pull nomic-embed-text:latest"),
+        "{pulls:?}"
+    );
+    assert_eq!(
+        disruptions(&commands),
+        Vec::<&String>::new(),
+        "{commands:?}"
+    );
+    let tags = in_lab_ct(
+        &scratch,
+        "955",
+        &["curl", "-sS", "http://127.0.0.1:11434/api/tags"],
+        None,
+    );
+    let names = phoenix_ai::ollama::models::parse_tags(&tags).expect("tags");
+    assert_eq!(names, ["llama3.2:3b", "nomic-embed-text:latest"]);
+    let ran = crate::support::on(&scratch, "plan", config.as_str(), &["--detailed-exitcode"]);
+    assert_eq!(ran.code, 0, "{}", ran.stdout);
+}
+
+/// The dataset behind 952's data volume (`mp0` on storage quickOS-shared-prod-data), as
+/// Proxmox makes it when it creates the volume; the simulated pct keeps the volume's files in
+/// its own namespace, so the test adds the dataset the snapshot is taken of.
+const QDRANT_DATASET: &str = "quickOS/shared-prod-data/subvol-952-disk-0";
+
+/// 952 as it was before an upgrade: the unit runs Qdrant 1.18.0 (its binary beside the new
+/// one), restarted on it.
+fn run_older_qdrant_in_952(scratch: &crate::support::Scratch) {
+    let unit = in_lab_ct(
+        scratch,
+        "952",
+        &["cat", "/etc/systemd/system/qdrant.service"],
+        None,
+    );
+    let old = unit.replace("/opt/qdrant/1.19.1/", "/opt/qdrant/1.18.0/");
+    assert_ne!(old, unit, "{unit}");
+    in_lab_ct(scratch, "952", &["mkdir", "-p", "/opt/qdrant/1.18.0"], None);
+    for (path, content) in [
+        ("/opt/qdrant/1.18.0/qdrant", "#!/bin/sh\n"),
+        ("/etc/systemd/system/qdrant.service", old.as_str()),
+    ] {
+        in_lab_ct(
+            scratch,
+            "952",
+            &[
+                "sh",
+                "-c",
+                phoenix_core::file::STAGE_SCRIPT,
+                "phoenix-stage",
+                path,
+            ],
+            Some(content),
+        );
+    }
+    in_lab_ct(
+        scratch,
+        "952",
+        &["chmod", "755", "/opt/qdrant/1.18.0/qdrant"],
+        None,
+    );
+    in_lab_ct(scratch, "952", &["systemctl", "daemon-reload"], None);
+    in_lab_ct(
+        scratch,
+        "952",
+        &["systemctl", "restart", "qdrant.service"],
+        None,
+    );
+}
+
+/// Upgrading Qdrant takes the ZFS snapshot of its data volume first (named in the plan), and the
+/// converge after the upgrade keeps a collection's points (they live on the volume).
+#[test]
+fn issue_12_a_qdrant_upgrade_snapshots_the_data_volume_first_and_keeps_the_points() {
+    let scratch = crate::support::Scratch::new();
+    scratch.seed_lab_state();
+    let config = crate::support::lab_config_with(&scratch, |_| {});
+    crate::support::apply(config.as_str(), &scratch);
+    scratch.edit_state(|state| {
+        state["tools"]["zfs"]["datasets"][QDRANT_DATASET] =
+            serde_json::json!({"type": "filesystem"});
+    });
+    qdrant_in_952(
+        &scratch,
+        "PUT",
+        "/collections/keep",
+        r#"{"vectors": {"size": 2, "distance": "Cosine"}}"#,
+    );
+    qdrant_in_952(
+        &scratch,
+        "PUT",
+        "/collections/keep/points?wait=true",
+        r#"{"points": [{"id": 1, "vector": [0.1, 0.2]}, {"id": 2, "vector": [0.3, 0.4]}]}"#,
+    );
+    let count = || {
+        qdrant_in_952(
+            &scratch,
+            "POST",
+            "/collections/keep/points/count",
+            r#"{"exact": true}"#,
+        )
+    };
+    let before = count();
+    assert!(before.contains("\"count\":2"), "{before}");
+    run_older_qdrant_in_952(&scratch);
+
+    let snapshot = format!("{QDRANT_DATASET}@phoenix-before-qdrant-1.19.1");
+    let plan = crate::support::on(&scratch, "plan", config.as_str(), &[]);
+    assert!(plan.stdout.contains(&snapshot), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("before upgrading Qdrant 1.18.0 -> 1.19.1"),
+        "{}",
+        plan.stdout
+    );
+    crate::support::apply(config.as_str(), &scratch);
+    let commands = crate::support::last_run_commands(&scratch);
+    let taken = commands
+        .iter()
+        .position(|c| *c == format!("zfs snapshot {snapshot}"))
+        .expect("the snapshot is taken");
+    let restart = commands
+        .iter()
+        .position(|c| c == "pct exec 952 -- systemctl restart qdrant.service")
+        .expect("Qdrant restarts on the new version");
+    assert!(taken < restart, "{commands:?}");
+    assert_eq!(count(), before, "the points survive the upgrade");
+    assert!(
+        in_lab_ct(
+            &scratch,
+            "952",
+            &["cat", "/etc/systemd/system/qdrant.service"],
+            None
+        )
+        .contains("ExecStart=/opt/qdrant/1.19.1/qdrant")
+    );
+    crate::support::converge(config.as_str(), &scratch);
+    assert_eq!(
+        count(),
+        before,
+        "a converge after the upgrade keeps the points"
+    );
+}
+
+/// Moving Qdrant's storage path (the volume's mount point) would start it empty: a destroys-data
+/// change that plan shows and apply refuses without --allow-destroy, changing nothing.
+#[test]
+fn issue_12_moving_qdrants_storage_is_refused_without_allow_destroy() {
+    let scratch = crate::support::Scratch::new();
+    scratch.seed_lab_state();
+    let config = crate::support::lab_config_with(&scratch, |_| {});
+    crate::support::apply(config.as_str(), &scratch);
+    crate::support::edit_lab_lxc(&scratch, |lxc| {
+        lxc["952"]["volumes"][0]["mount_point"] = serde_json::json!("/srv/qdrant");
+        lxc["952"]["qdrant"]["storage_path"] = serde_json::json!("/srv/qdrant");
+    });
+    let plan = crate::support::on(&scratch, "plan", config.as_str(), &[]);
+    assert!(
+        plan.stdout.contains("qdrant.storage[ct:952:storage_path]"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.to_lowercase().contains("destroys data"),
+        "{}",
+        plan.stdout
+    );
+    let before = scratch.state_bytes();
+    let ran = crate::support::on(&scratch, "apply", config.as_str(), &["--yes"]);
+    assert_ne!(ran.code, 0, "{}", ran.stdout);
+    assert!(ran.stderr.contains("--allow-destroy"), "{}", ran.stderr);
+    let after: serde_json::Value = serde_json::from_slice(&scratch.state_bytes()).expect("state");
+    let before: serde_json::Value = serde_json::from_slice(&before).expect("state");
+    assert_eq!(
+        after["files"], before["files"],
+        "nothing on the node changed"
+    );
+    assert_eq!(
+        after["tools"]["pct"], before["tools"]["pct"],
+        "nothing in the containers changed"
+    );
+}

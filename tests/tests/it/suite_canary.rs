@@ -125,6 +125,7 @@ fn seed_host(scratch: &Scratch, canaries: &Canaries) {
             "the Samba password file",
         ),
         ("/root/phoenix/hf_token.conf", "the Hugging Face token file"),
+        ("/root/phoenix/qdrant-api-key", "the Qdrant API key file"),
     ] {
         state.files.insert(
             path.to_owned(),
@@ -158,6 +159,7 @@ fn suite_canary() {
         "the gateway's API keys file",
         "the local CA's key",
         "the Hugging Face token file",
+        "the Qdrant API key file",
     ] {
         canaries.add(place);
     }

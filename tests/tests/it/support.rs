@@ -339,6 +339,48 @@ pub(crate) fn converge_with(
     plan_json(config, scratch)
 }
 
+/// Copies the shipped lab's two config files into the scratch config, applies `edit` to its
+/// `lxc_configs`, and returns the config directory as an argument.
+pub(crate) fn lab_config_with(scratch: &Scratch, edit: impl Fn(&mut Value)) -> String {
+    let config =
+        scratch.copy_lab_config(&["phoenix_hypervisor_config.json", "phoenix_lxc_configs.json"]);
+    edit_lab_lxc(scratch, edit);
+    arg(&config).to_owned()
+}
+
+/// Edits the `lxc_configs` of the scratch config's LXC file.
+pub(crate) fn edit_lab_lxc(scratch: &Scratch, edit: impl Fn(&mut Value)) {
+    let file = scratch.config_dir().join("phoenix_lxc_configs.json");
+    let mut json: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("JSON");
+    edit(&mut json["lxc_configs"]);
+    std::fs::write(&file, serde_json::to_string_pretty(&json).expect("JSON")).expect("write");
+}
+
+/// The commands the scratch node's last run ran, each argv joined by spaces.
+pub(crate) fn last_run_commands(scratch: &Scratch) -> Vec<String> {
+    let state = scratch.state();
+    state
+        .audit
+        .iter()
+        .filter(|e| e.run == state.run && e.op.to_string() == "run")
+        .map(|e| e.argv.join(" "))
+        .collect()
+}
+
+/// Runs `argv` on the scratch node with every provider's emulators (as `phoenix` does), saving
+/// what it changed: status, stdout and stderr.
+pub(crate) fn run_on_scratch(scratch: &Scratch, cmd: &Cmd) -> (Option<i32>, String, String) {
+    let node = SimNode::from_state(scratch.state(), phoenix_cli::target::emulators())
+        .expect("the scratch node opens");
+    let out = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(Host::run(&node, cmd))
+        .expect("the command runs");
+    scratch.write_state(&node.state());
+    (out.status, out.stdout, out.stderr)
+}
+
 /// The audit entries of `run` that changed the node, rendered one per line.
 pub(crate) fn mutations_in(audit: &[AuditEntry], run: u64) -> Vec<String> {
     audit
