@@ -68,9 +68,10 @@ pub(crate) fn decode_all(sections: &[Section<'_>], cx: &mut DecodeCx<'_>, featur
     let embedding = checks.get(&(round_trip.embedding_container, Service::Vllm));
     let qdrant = checks.get(&(round_trip.qdrant_container, Service::Qdrant));
     if let (Some((e_id, e)), Some((q_id, q))) = (embedding, qdrant) {
+        let key_file = crate::qdrant::api_key_file_of(cx.config(), round_trip.qdrant_container);
         cx.add_at(
             RoundTripCheck::new(
-                RoundTrip::new(&round_trip, e.clone(), q.clone()),
+                RoundTrip::new(&round_trip, e.clone(), q.clone()).with_api_key_file(key_file),
                 vec![e_id.clone(), q_id.clone()],
             ),
             round_trip.at.clone(),

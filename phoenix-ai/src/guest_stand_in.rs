@@ -347,6 +347,13 @@ pub(crate) fn parse_curl(args: &[String], stdin: Option<&str>) -> Result<Request
             "-w" | "--write-out" => request.write_out = Some(value()?),
             "-X" | "--request" => request.method = value()?,
             "-H" | "--header" => request.headers.push(value()?),
+            "-K" | "--config" => {
+                let file = value()?;
+                if file != "-" {
+                    return Err(format!("not emulated: {arg} {file}"));
+                }
+                read_curl_config(stdin.unwrap_or(""), &mut request)?;
+            }
             "-d" | "--data" | "--data-binary" => {
                 let data = value()?;
                 request.body = Some(if data == "@-" {
@@ -373,6 +380,48 @@ pub(crate) fn parse_curl(args: &[String], stdin: Option<&str>) -> Result<Request
         return Err("no URL specified".to_owned());
     }
     Ok(request)
+}
+
+/// Reads the options of curl's config on standard input (`--config -`) that Phoenix puts there:
+/// `header = "..."` and `data-binary = "..."`, with curl's escapes. The messages never quote a
+/// value (a header there is a secret).
+fn read_curl_config(text: &str, request: &mut Request) -> Result<(), String> {
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (name, value) = line
+            .split_once('=')
+            .ok_or("not emulated: a config line without '='")?;
+        let value = unquote_config(value.trim()).ok_or("not emulated: an unquoted config value")?;
+        match name.trim() {
+            "header" => request.headers.push(value),
+            "data-binary" => request.body = Some(value),
+            other => return Err(format!("not emulated: config option {other}")),
+        }
+    }
+    Ok(())
+}
+
+/// A double-quoted value of curl's config, unescaped.
+fn unquote_config(value: &str) -> Option<String> {
+    let inner = value.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next()? {
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            'v' => '\u{b}',
+            other => other,
+        });
+    }
+    Some(out)
 }
 
 /// `-w`'s expansion (`\n` and `%{http_code}`, `000` when no answer came).

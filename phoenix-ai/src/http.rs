@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use phoenix_core::Cmd;
+use phoenix_core::sensitive::Content;
 use serde::Serialize;
 
 /// What `-w` appends after the body: a line of its own with the HTTP status (`000` when no
@@ -61,16 +62,68 @@ pub fn send(method: &str, url: &str, body: Option<&str>, writes: bool, bounds: B
         ]);
     }
     argv.push(url.to_owned());
+    let cmd = command(&argv, writes, bounds);
+    match body {
+        Some(body) => cmd.stdin(body.to_owned()),
+        None => cmd,
+    }
+}
+
+/// [`send`] with a secret header (`api-key: KEY`): the header and the body go on standard input
+/// as curl's own config (`--config -`: `header = "..."`, `data-binary = "..."`), a sensitive
+/// stdin, so the secret reaches no argv, plan, log or JSON.
+pub fn send_with_secret_header(
+    method: &str,
+    url: &str,
+    header: &Content,
+    body: Option<&str>,
+    writes: bool,
+    bounds: Bounds,
+) -> Cmd {
+    let mut argv = base(bounds);
+    argv.extend([
+        "-X".to_owned(),
+        method.to_owned(),
+        "--config".to_owned(),
+        "-".to_owned(),
+        url.to_owned(),
+    ]);
+    let mut config = format!(
+        "header = {}\n",
+        config_quote(header.reveal().unwrap_or_default())
+    );
+    if let Some(body) = body {
+        config.push_str("header = \"Content-Type: application/json\"\n");
+        config.push_str(&format!("data-binary = {}\n", config_quote(body)));
+    }
+    command(&argv, writes, bounds).stdin(Content::sensitive(config))
+}
+
+/// `text` as a double-quoted value of curl's config file, with the escapes curl reads there.
+pub fn config_quote(text: &str) -> String {
+    let mut quoted = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '\\' => quoted.push_str("\\\\"),
+            '"' => quoted.push_str("\\\""),
+            '\n' => quoted.push_str("\\n"),
+            '\r' => quoted.push_str("\\r"),
+            '\t' => quoted.push_str("\\t"),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// The bounded command of `argv`, writing when `writes`.
+fn command(argv: &[String], writes: bool, bounds: Bounds) -> Cmd {
     let cmd = if writes {
         Cmd::write(&argv[0], &argv[1..])
     } else {
         Cmd::read(&argv[0], &argv[1..])
     };
-    let cmd = cmd.timeout(Duration::from_secs(bounds.total_s + 5));
-    match body {
-        Some(body) => cmd.stdin(body.to_owned()),
-        None => cmd,
-    }
+    cmd.timeout(Duration::from_secs(bounds.total_s + 5))
 }
 
 fn base(bounds: Bounds) -> Vec<String> {
@@ -236,6 +289,35 @@ mod tests {
                 .last()
                 .map(String::as_str),
             Some("http://10.0.0.151:8000/health")
+        );
+    }
+    #[test]
+    fn issue_12_a_secret_header_rides_curls_config_on_a_sensitive_stdin() {
+        for (text, quoted) in [
+            ("api-key: k3y", r#""api-key: k3y""#),
+            (r#"{"a":"x\y"}"#, r#""{\"a\":\"x\\y\"}""#),
+            ("a\tb\nc\r", r#""a\tb\nc\r""#),
+        ] {
+            assert_eq!(config_quote(text), quoted, "{text}");
+        }
+        let secret = Content::sensitive("api-key: cnry-secret");
+        let cmd = send_with_secret_header(
+            "PUT",
+            "http://10.0.0.152:6333/collections/c",
+            &secret,
+            Some("{}"),
+            true,
+            Bounds::default(),
+        );
+        assert!(cmd.argv().iter().all(|a| !a.contains("cnry")), "{cmd}");
+        assert!(
+            cmd.argv().windows(2).any(|w| w == ["--config", "-"]),
+            "{cmd}"
+        );
+        assert!(!format!("{cmd} {cmd:?}").contains("cnry"));
+        assert_eq!(
+            cmd.stdin_text().expect("kept").unwrap_or_default(),
+            "header = \"api-key: cnry-secret\"\nheader = \"Content-Type: application/json\"\ndata-binary = \"{}\"\n"
         );
     }
 }

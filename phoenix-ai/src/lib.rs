@@ -103,7 +103,8 @@ pub fn round_trip_of(config: &ConfigSet) -> Result<roundtrip::RoundTrip, String>
         &spec,
         endpoint(spec.embedding_container, endpoint::Service::Vllm)?,
         endpoint(spec.qdrant_container, endpoint::Service::Qdrant)?,
-    ))
+    )
+    .with_api_key_file(qdrant::api_key_file_of(config, spec.qdrant_container)))
 }
 
 impl Provider for AiProvider {

@@ -12,6 +12,7 @@ pub mod api_key;
 pub mod files;
 pub mod upgrade;
 
+use phoenix_core::config::ConfigSet;
 use phoenix_core::directory::Directory;
 use phoenix_core::feature::part;
 use phoenix_core::file::File;
@@ -49,6 +50,14 @@ pub(crate) fn decode_all(cx: &mut DecodeCx<'_>, enabled: bool) {
         };
         decode(server, &node, &scope, &guest.features, cx);
     }
+}
+
+/// The API key file on the node of container `vmid`'s Qdrant (`qdrant.api_key_file`), if any.
+pub(crate) fn api_key_file_of(config: &ConfigSet, vmid: u32) -> Option<String> {
+    phoenix_services::qdrant::servers(config)
+        .servers
+        .get(&vmid)
+        .and_then(|server| server.api_key_file.clone())
 }
 
 /// Adds the resources of `server` in `scope` (container `server.endpoint.vmid`), part of the

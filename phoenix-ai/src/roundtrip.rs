@@ -9,6 +9,8 @@
 
 use async_trait::async_trait;
 use phoenix_core::change::{Change, Delta, FieldChange, Step};
+use phoenix_core::probe::PathFact;
+use phoenix_core::sensitive::Content;
 use phoenix_core::{BoxError, Cmd, Ctx, Host, Kind, Resource, ResourceId};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -37,6 +39,8 @@ pub struct RoundTrip {
     pub collection: String,
     /// The bound of each request.
     pub bounds: Bounds,
+    /// Qdrant's API key file on the node (`qdrant.api_key_file`), read when the round trip runs.
+    pub api_key_file: Option<String>,
 }
 
 /// What a successful round trip measured.
@@ -62,6 +66,59 @@ impl RoundTrip {
                 connect_s: 2,
                 total_s: spec.timeout_s,
             },
+            api_key_file: None,
+        }
+    }
+
+    /// The round trip reading Qdrant's API key from `file` on the node (`qdrant.api_key_file`).
+    pub fn with_api_key_file(mut self, file: Option<String>) -> RoundTrip {
+        self.api_key_file = file;
+        self
+    }
+
+    /// Qdrant's API key as the header it goes in, from the node's root-only file when the config
+    /// names one (the checks of `qdrant::api_key::key_from`; messages never quote it).
+    async fn api_key_header(&self, host: &dyn Host) -> Result<Option<Content>, Error> {
+        let Some(path) = &self.api_key_file else {
+            return Ok(None);
+        };
+        let fail = |reason: String| Error::RoundTrip {
+            step: "read the Qdrant API key",
+            reason,
+        };
+        let file = host
+            .read_file(std::path::Path::new(path))
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let fact = file.map(|f| PathFact {
+            file_type: "regular file".to_owned(),
+            mode: f.mode,
+            owner: f.owner,
+            content: Some(f.content),
+        });
+        let key = crate::qdrant::api_key::key_from(path, fact.as_ref()).map_err(fail)?;
+        Ok(Some(Content::sensitive(format!(
+            "api-key: {}",
+            key.reveal().unwrap_or_default()
+        ))))
+    }
+
+    /// A request to the scratch collection (`tail` after its URL), with the API key header when
+    /// there is one.
+    fn to_qdrant(
+        &self,
+        method: &str,
+        tail: &str,
+        body: Option<&str>,
+        writes: bool,
+        key: Option<&Content>,
+    ) -> Cmd {
+        let url = self.collection_url(tail);
+        match key {
+            Some(key) => {
+                http::send_with_secret_header(method, &url, key, body, writes, self.bounds)
+            }
+            None => http::send(method, &url, body, writes, self.bounds),
         }
     }
 
@@ -70,8 +127,14 @@ impl RoundTrip {
             .url(&format!("/collections/{}{tail}", self.collection))
     }
 
-    /// The requests in order, for the plan (bodies are shown by the commands' stdin).
+    /// The requests in order, for the plan (bodies are shown by the commands' stdin; with an API
+    /// key file, Qdrant's go as curl's config on a sensitive stdin, the key not read at plan).
     pub fn commands(&self) -> Vec<Cmd> {
+        let key = self
+            .api_key_file
+            .as_ref()
+            .map(|file| Content::sensitive(format!("api-key: (from {file})")));
+        let key = key.as_ref();
         vec![
             http::send(
                 "POST",
@@ -80,28 +143,10 @@ impl RoundTrip {
                 false,
                 self.bounds,
             ),
-            http::send(
-                "PUT",
-                &self.collection_url(""),
-                Some("{...}"),
-                true,
-                self.bounds,
-            ),
-            http::send(
-                "PUT",
-                &self.collection_url("/points?wait=true"),
-                Some("{...}"),
-                true,
-                self.bounds,
-            ),
-            http::send(
-                "POST",
-                &self.collection_url("/points/search"),
-                Some("{...}"),
-                false,
-                self.bounds,
-            ),
-            http::send("DELETE", &self.collection_url(""), None, true, self.bounds),
+            self.to_qdrant("PUT", "", Some("{...}"), true, key),
+            self.to_qdrant("PUT", "/points?wait=true", Some("{...}"), true, key),
+            self.to_qdrant("POST", "/points/search", Some("{...}"), false, key),
+            self.to_qdrant("DELETE", "", None, true, key),
         ]
     }
 
@@ -115,6 +160,8 @@ impl RoundTrip {
 
     /// Runs the round trip on `host` (the node).
     pub async fn run(&self, host: &dyn Host) -> Result<Report, Error> {
+        let key = self.api_key_header(host).await?;
+        let key = key.as_ref();
         let model = self.embedding.model.clone().unwrap_or_default();
         let embedded = request(
             host,
@@ -138,21 +185,21 @@ impl RoundTrip {
         let created = request(
             host,
             "create collection",
-            http::send(
+            self.to_qdrant(
                 "PUT",
-                &self.collection_url(""),
+                "",
                 Some(&json!({"vectors": {"size": vector.len(), "distance": "Cosine"}}).to_string()),
                 true,
-                self.bounds,
+                key,
             ),
         )
         .await?;
         expect_ok("create collection", &created)?;
-        let found = self.upsert_and_search(host, &vector).await;
+        let found = self.upsert_and_search(host, &vector, key).await;
         let deleted = request(
             host,
             "delete collection",
-            http::send("DELETE", &self.collection_url(""), None, true, self.bounds),
+            self.to_qdrant("DELETE", "", None, true, key),
         )
         .await
         .and_then(|r| expect_ok("delete collection", &r));
@@ -165,19 +212,24 @@ impl RoundTrip {
         })
     }
 
-    async fn upsert_and_search(&self, host: &dyn Host, vector: &[f64]) -> Result<f64, Error> {
+    async fn upsert_and_search(
+        &self,
+        host: &dyn Host,
+        vector: &[f64],
+        key: Option<&Content>,
+    ) -> Result<f64, Error> {
         let upserted = request(
             host,
             "upsert",
-            http::send(
+            self.to_qdrant(
                 "PUT",
-                &self.collection_url("/points?wait=true"),
+                "/points?wait=true",
                 Some(
                     &json!({"points": [{"id": POINT_ID, "vector": vector, "payload": {"text": self.text}}]})
                         .to_string(),
                 ),
                 true,
-                self.bounds,
+                key,
             ),
         )
         .await?;
@@ -185,12 +237,12 @@ impl RoundTrip {
         let searched = request(
             host,
             "search",
-            http::send(
+            self.to_qdrant(
                 "POST",
-                &self.collection_url("/points/search"),
+                "/points/search",
                 Some(&json!({"vector": vector, "limit": 1, "with_payload": true}).to_string()),
                 false,
-                self.bounds,
+                key,
             ),
         )
         .await?;

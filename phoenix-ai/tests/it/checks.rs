@@ -315,6 +315,7 @@ fn round_trip(vllm: &Server, qdrant: &Server) -> RoundTrip {
             connect_s: 2,
             total_s: 5,
         },
+        api_key_file: None,
     }
 }
 

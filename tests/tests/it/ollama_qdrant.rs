@@ -806,6 +806,98 @@ async fn issue_12_the_nodes_curl_reaches_the_stand_ins_in_simulated_containers()
     );
 }
 
+/// The round trip reads Qdrant's API key from the node's root-only file and sends it in the
+/// `api-key` header through curl's config on standard input: the round trip against the
+/// container's Qdrant succeeds, no command's argv nor the plan's commands show the key, and
+/// without it Qdrant refuses (401).
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_12_the_round_trip_sends_qdrants_api_key_from_the_root_only_file_and_shows_it_nowhere()
+ {
+    use phoenix_core::config::{ConfigSet, Document};
+    use std::sync::Arc;
+    const KEY: &str = "cnry-round-trip-key-7f3a";
+    let text = BRIDGE_CONFIG.replace(
+        r#""952": {"features": ["qdrant"],"#,
+        r#""952": {"features": ["qdrant"], "qdrant": {"api_key_file": "/root/phoenix/qdrant-api-key"},"#,
+    );
+    assert_ne!(text, BRIDGE_CONFIG);
+    let document = Document::parse(PathBuf::from("lab.json"), text).expect("JSON");
+    let config = ConfigSet::from_documents(vec![document]);
+    let qdrant = phoenix_services::qdrant::servers(&config).servers[&952].clone();
+    let mut vllm = phoenix_ai::stand_in::StandIn::new("vllm");
+    vllm.models = vec!["granite-embed-r2".to_owned()];
+    vllm.dimension = 8;
+    let mut endpoints = phoenix_ai::sim::Endpoints::default();
+    endpoints
+        .endpoints
+        .insert("10.0.0.151:8000".to_owned(), vllm);
+    let mut state = phoenix_core::sim::SimState::new();
+    state.tools.insert(
+        phoenix_ai::sim::NAMESPACE.to_owned(),
+        serde_json::to_value(&endpoints).expect("JSON"),
+    );
+    state.files.insert(
+        "/root/phoenix/qdrant-api-key".to_owned(),
+        phoenix_core::sim::SimFile::new(format!("{KEY}\n"), 0o600, "root:root"),
+    );
+    let node = Arc::new(tokio::task::block_in_place(|| {
+        let node = sim_node_from(state);
+        container_with(
+            &node,
+            "952",
+            &[
+                (
+                    "/etc/qdrant/config.yaml",
+                    phoenix_ai::qdrant::files::config_yaml(&qdrant),
+                ),
+                (
+                    "/etc/systemd/system/qdrant.service",
+                    phoenix_ai::qdrant::files::unit_text(&qdrant),
+                ),
+                (
+                    phoenix_ai::qdrant::files::API_KEY_ENV,
+                    format!("QDRANT__SERVICE__API_KEY={KEY}\n"),
+                ),
+            ],
+            &phoenix_ai::qdrant::files::binary(&qdrant.version),
+        );
+        in_ct(
+            &node,
+            "952",
+            &["mkdir", "-p", "/qdrant/storage/collections"],
+            None,
+        );
+        in_ct(
+            &node,
+            "952",
+            &["systemctl", "start", "qdrant.service"],
+            None,
+        );
+        node
+    }));
+    let round_trip = phoenix_ai::round_trip_of(&config).expect("configured");
+    let report = round_trip.run(&*node).await.expect("the key is sent");
+    assert_eq!(report.dimension, 8);
+    let audit = node.audit();
+    let with_config = audit
+        .iter()
+        .filter(|e| e.argv.first().is_some_and(|p| p == "curl"))
+        .filter(|e| e.argv.windows(2).any(|w| w == ["--config", "-"]))
+        .count();
+    assert_eq!(
+        with_config, 4,
+        "create, upsert, search and delete carry the key"
+    );
+    assert!(audit.iter().all(|e| !e.argv.join(" ").contains(KEY)));
+    for cmd in round_trip.commands() {
+        assert!(!format!("{cmd} {cmd:?}").contains(KEY), "{cmd}");
+    }
+    let mut keyless = round_trip.clone();
+    keyless.api_key_file = None;
+    let refused = keyless.run(&*node).await.expect_err("Qdrant wants the key");
+    assert!(refused.to_string().contains("HTTP 401"), "{refused}");
+}
+
 /// `pct exec VMID -- ARGV` on the scratch node, which must succeed; its stdout.
 fn in_lab_ct(
     scratch: &crate::support::Scratch,
