@@ -956,6 +956,13 @@ fn qdrant_in_952(
     in_lab_ct(scratch, "952", &argv, None)
 }
 
+/// The lab's 955 with the `ollama` feature. (The shipped lab lists only `nvidia` there until a
+/// container stopped by an interrupted snapshot of its bind mounts is inspected again once
+/// started: suite_faults found `useradd ollama` planned against its unknown users.)
+fn with_ollama_on_955(lxc: &mut serde_json::Value) {
+    lxc["955"]["features"] = serde_json::json!(["nvidia", "ollama"]);
+}
+
 /// The lab's 955 (Ollama) and 952 (Qdrant) are set up by the registered `ollama` and `qdrant`
 /// features: no warning about unimplemented features, their units start on the first apply, and
 /// the second plan is empty and a second apply restarts and reloads nothing.
@@ -963,7 +970,7 @@ fn qdrant_in_952(
 fn issue_12_the_lab_ollama_and_qdrant_converge_and_a_second_apply_restarts_nothing() {
     let scratch = crate::support::Scratch::new();
     scratch.seed_lab_state();
-    let config = crate::support::lab_config_with(&scratch, |_| {});
+    let config = crate::support::lab_config_with(&scratch, with_ollama_on_955);
     let ran = crate::support::on(&scratch, "plan", config.as_str(), &[]);
     for feature in ["ollama", "qdrant"] {
         assert!(
@@ -1013,6 +1020,7 @@ fn issue_12_a_changed_ollama_model_list_pulls_only_the_new_model() {
     let scratch = crate::support::Scratch::new();
     scratch.seed_lab_state();
     let config = crate::support::lab_config_with(&scratch, |lxc| {
+        with_ollama_on_955(lxc);
         lxc["955"]["ollama"] = serde_json::json!({"models": ["llama3.2:3b"]});
     });
     crate::support::apply(config.as_str(), &scratch);
