@@ -620,24 +620,12 @@ mod simulated {
     const LXC: &str = "phoenix_lxc_configs.json";
     const VOLUME: &str = "quickOS-lxc-disks:subvol-101-disk-0";
 
-    /// The lab with a gateway on 101 routing to 951 and 953 (granite-embed-r2), 955 (Ollama)
-    /// and 952 (Qdrant).
+    /// The lab as it ships: a gateway on 101 (TLS from the local CA) routing to 951 and 953
+    /// (granite-embed-r2), 955 (Ollama) and 952 (Qdrant).
     fn lab() -> (Scratch, String) {
         let scratch = Scratch::new();
         scratch.seed_lab_state();
         let dir = scratch.copy_lab_config(&["phoenix_hypervisor_config.json", LXC]);
-        let path = dir.join(LXC);
-        let mut lxc: Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
-        lxc["gateway"] = serde_json::json!({
-            "container": 101,
-            "server_names": ["gateway.phoenix.lab", "10.0.0.153"],
-            "routes": [
-                {"container": 955, "kind": "ollama"},
-                {"container": 952, "kind": "qdrant"}
-            ]
-        });
-        std::fs::write(&path, serde_json::to_string_pretty(&lxc).expect("JSON")).expect("write");
         (scratch, arg(&dir).to_owned())
     }
 

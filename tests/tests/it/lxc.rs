@@ -398,6 +398,11 @@ fn a_container_is_destroyed_only_when_marked_absent_and_allowed() {
         .as_object_mut()
         .expect("object")
         .remove("952");
+    // And the gateway's route to it: a route needs a declared container.
+    lxc["gateway"]["routes"]
+        .as_array_mut()
+        .expect("routes")
+        .retain(|route| route["container"] != 952);
     write_lxc(&config, &lxc);
     let ran = on(&scratch, "apply", &config, &["--yes", "--allow-destroy"]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);

@@ -224,8 +224,12 @@ fn issue_12_a_changed_max_model_len_restarts_vllm_only_once() {
     scratch.seed_lab_state();
     let config = lab_with(&scratch, |_| {});
     apply(config.as_str(), &scratch);
+    // 951 and 953 are one pool behind the gateway: its replicas change together (one served
+    // name with two engines is a config error).
     edit_lxc(&scratch, |lxc| {
-        lxc["951"]["vllm_engine_config"]["ModelConfig"]["max_model_len"] = json!(2048);
+        for id in ["951", "953"] {
+            lxc[id]["vllm_engine_config"]["ModelConfig"]["max_model_len"] = json!(2048);
+        }
     });
     let plan = on(&scratch, "plan", config.as_str(), &[]);
     assert!(
@@ -246,9 +250,17 @@ fn issue_12_a_changed_max_model_len_restarts_vllm_only_once() {
                 || c.starts_with("pct stop")
         })
         .collect();
+    // Each replica restarts once; the gateway, whose context check follows the new length,
+    // reloads once (in any order).
+    let mut restarts = restarts;
+    restarts.sort();
     assert_eq!(
         restarts,
-        ["pct exec 951 -- systemctl restart vllm.service"],
+        [
+            "pct exec 101 -- systemctl reload nginx.service",
+            "pct exec 951 -- systemctl restart vllm.service",
+            "pct exec 953 -- systemctl restart vllm.service",
+        ],
         "{commands:?}"
     );
     let reload = commands
