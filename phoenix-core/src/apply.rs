@@ -183,6 +183,7 @@ impl Engine {
         let mut outcomes = self
             .execute(
                 &planned.changes,
+                Arc::new(planned.unreached.clone()),
                 Arc::clone(&counting) as Arc<dyn Host>,
                 options.parallelism,
                 observer,
@@ -211,6 +212,7 @@ impl Engine {
     async fn execute(
         &self,
         changes: &[Option<Change>],
+        unreached: Arc<BTreeSet<String>>,
         host: Arc<dyn Host>,
         parallelism: usize,
         observer: Arc<dyn Observer>,
@@ -235,6 +237,7 @@ impl Engine {
         let mut outcomes = Vec::new();
         let facts = Arc::new(Facts::new());
         let memory = Arc::new(RunMemory::new());
+        let again = Arc::new(AgainFacts::default());
         loop {
             // Start every ready resource whose lock domains are free, in execution order.
             while running.len() < parallelism.max(1) {
@@ -258,6 +261,8 @@ impl Engine {
                         let provided = Arc::clone(&self.provided);
                         let guests = Arc::clone(&self.guests);
                         let memory = Arc::clone(&memory);
+                        let again = Arc::clone(&again);
+                        let unreached = Arc::clone(&unreached);
                         let span = tracing::info_span!("apply", resource = %change.id, action = %change.action);
                         let handle = running.spawn(
                             async move {
@@ -265,9 +270,22 @@ impl Engine {
                                     .providing(provided)
                                     .knowing(guests)
                                     .remembering(Arc::clone(&memory));
-                                let result =
-                                    resource.apply(&change, &cx).await.map_err(ErrorChain::new);
+                                let looked = again.converged(&*resource, &unreached, &cx).await;
+                                let seen = matches!(looked, Ok(true));
+                                let result = match looked {
+                                    Ok(true) => {
+                                        tracing::info!(
+                                            "converged already, seen once its guest ran"
+                                        );
+                                        Ok(())
+                                    }
+                                    Ok(false) => {
+                                        resource.apply(&change, &cx).await.map_err(ErrorChain::new)
+                                    }
+                                    Err(error) => Err(ErrorChain::new(error)),
+                                };
                                 match &result {
+                                    Ok(()) if seen => {}
                                     Ok(()) => memory.mark_changed(change.id.clone()),
                                     Err(error) => {
                                         tracing::warn!(error = %error.chain(), "apply failed");
@@ -505,4 +523,42 @@ pub fn outcome_diagnostics(report: &ApplyReport) -> Vec<Diagnostic> {
             Some(diagnostic)
         })
         .collect()
+}
+
+/// The guests the plan could not probe (observed as still to be made), looked at again during
+/// apply: each through a fact cache of its own, first used by the first of its resources to
+/// apply, so after the guest provider's own changes (the guest created or started) and before
+/// any of the scope's. A resource that this look finds converged already is not applied: a
+/// container left stopped by a failed run still has the user, package or file the plan could not
+/// see, and creating it again would fail ("user already exists").
+#[derive(Default)]
+struct AgainFacts {
+    by_guest: std::sync::Mutex<HashMap<String, Arc<Facts>>>,
+}
+
+impl AgainFacts {
+    /// Whether `resource`, in a guest the plan could not probe, is converged as its guest is
+    /// now (`false` for every other resource, and for those with triggers: a reaction's cause
+    /// is this run's own change). A look that fails fails the resource: nothing is made blind.
+    async fn converged(
+        &self,
+        resource: &dyn DynResource,
+        unreached: &BTreeSet<String>,
+        cx: &Ctx<'_>,
+    ) -> Result<bool, BoxError> {
+        let Some(guest) = crate::settle::guest_of(resource) else {
+            return Ok(false);
+        };
+        if !unreached.contains(&guest) || !resource.triggered_by().is_empty() {
+            return Ok(false);
+        }
+        let facts = match self.by_guest.lock() {
+            Ok(mut by_guest) => Arc::clone(by_guest.entry(guest).or_default()),
+            Err(_) => return Ok(false),
+        };
+        let fresh = cx.with_cache(facts);
+        let state = resource.inspect(&fresh).await?;
+        let delta = crate::plan::diff_isolated(resource, state.as_deref())?;
+        Ok(Change::decide(resource.id(), resource.ensure(), state.is_some(), delta).is_noop())
+    }
 }

@@ -34,6 +34,9 @@ type Cached = Result<Arc<dyn Any + Send + Sync>, FactError>;
 #[derive(Default)]
 pub struct Facts {
     cells: Mutex<HashMap<String, Arc<OnceCell<Cached>>>>,
+    /// The guests whose probe failed and which were observed as still to be made
+    /// ([`crate::probe::observe`]): apply looks at them again once they run.
+    unreached: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for Facts {
@@ -53,6 +56,21 @@ impl Facts {
     /// An empty cache.
     pub fn new() -> Facts {
         Facts::default()
+    }
+
+    /// Records that scope `name`'s probe failed and it was observed as still to be made.
+    pub(crate) fn note_unreached(&self, name: String) {
+        if let Ok(mut unreached) = self.unreached.lock() {
+            unreached.insert(name);
+        }
+    }
+
+    /// The scopes [`Facts::note_unreached`] recorded.
+    pub(crate) fn unreached(&self) -> std::collections::BTreeSet<String> {
+        self.unreached
+            .lock()
+            .map(|unreached| unreached.clone())
+            .unwrap_or_default()
     }
 
     /// Gets a fact, gathering it on first use.

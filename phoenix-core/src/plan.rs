@@ -148,6 +148,8 @@ struct Tally {
 pub(crate) struct Planned {
     pub(crate) plan: Plan,
     pub(crate) changes: Vec<Option<Change>>,
+    /// The guests observed as still to be made because their probe failed.
+    pub(crate) unreached: BTreeSet<String>,
 }
 
 impl Engine {
@@ -213,6 +215,7 @@ impl Engine {
                     stats: Stats::default(),
                 },
                 changes: vec![None; self.resources.len()],
+                unreached: BTreeSet::new(),
             };
         }
         // Count inside the read-only wrapper: a refused write never reaches the host.
@@ -223,6 +226,7 @@ impl Engine {
         let observed = self
             .inspect_all(&read_only, &facts, &settled, options.inspect_concurrency)
             .await;
+        let unreached = facts.unreached();
         let mut tally = Tally {
             diagnostics,
             summary: Summary::default(),
@@ -259,6 +263,7 @@ impl Engine {
                 stats,
             },
             changes,
+            unreached,
         }
     }
 

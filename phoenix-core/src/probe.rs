@@ -347,6 +347,7 @@ pub async fn observe(cx: &Ctx<'_>, scope: &Scope) -> Result<Arc<ScopeFacts>, Box
                         unreachable
                     })?;
             }
+            cx.facts_cache().note_unreached(scope.name());
             Ok(Arc::new(ScopeFacts {
                 to_be_made: true,
                 ..ScopeFacts::default()

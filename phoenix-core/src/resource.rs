@@ -230,6 +230,22 @@ impl<'a> Ctx<'a> {
         Ctx::with_facts(host, Arc::new(Facts::new()))
     }
 
+    /// The run's fact cache.
+    pub(crate) fn facts_cache(&self) -> &Arc<Facts> {
+        &self.facts
+    }
+
+    /// This context with another fact cache (the same host, capabilities, memory and guests).
+    pub(crate) fn with_cache(&self, facts: Arc<Facts>) -> Ctx<'a> {
+        Ctx {
+            host: self.host,
+            facts,
+            provided: Arc::clone(&self.provided),
+            memory: Arc::clone(&self.memory),
+            guests: Arc::clone(&self.guests),
+        }
+    }
+
     /// A context sharing an existing fact cache.
     pub fn with_facts(host: &'a dyn Host, facts: Arc<Facts>) -> Ctx<'a> {
         Ctx {

@@ -51,12 +51,13 @@ fn issue_12_phoenix_status_shows_a_table_of_the_services() {
     let target = scratch.target();
     let ran = phoenix(&["status", "--config", &config, "--target", &target]);
     assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
-    insta::assert_snapshot!(services_block(&ran.stdout), @"
+    insta::assert_snapshot!(services_block(&ran.stdout), @r"
     Services:
-      CONTAINER                    SERVICE  ENDPOINT                STATE                                                            MODEL             VERSION
-      951 vllm-granite-embed-r2    vLLM     http://10.0.0.151:8000  healthy                                                          granite-embed-r2  0.10.2
-      952 qdrant-VSCodeRag         Qdrant   http://10.0.0.152:6333  GET /readyz: HTTP 503: some shards are not ready                 -                 -
-      953 vllm-granite-embed-r2-b  vLLM     http://10.0.0.154:8000  GET /health: curl: (7) Failed to connect to 10.0.0.154 port ...  -                 -
+      CONTAINER                    SERVICE  ENDPOINT                 STATE                                                            MODEL                                 VERSION
+      951 vllm-granite-embed-r2    vLLM     http://10.0.0.151:8000   healthy                                                          granite-embed-r2                      0.10.2
+      952 qdrant-VSCodeRag         Qdrant   http://10.0.0.152:6333   GET /readyz: HTTP 503: some shards are not ready                 -                                     -
+      953 vllm-granite-embed-r2-b  vLLM     http://10.0.0.154:8000   GET /health: curl: (7) Failed to connect to 10.0.0.154 port ...  -                                     -
+      955 ollama-oWUI              Ollama   http://10.0.0.155:11434  healthy                                                          llama3.1:8b, nomic-embed-text:latest  0.5.7
     ");
     let json = phoenix(&["status", "--config", &config, "--target", &target, "--json"]);
     let report: Value = serde_json::from_str(&json.stdout).expect("JSON");
@@ -145,7 +146,7 @@ fn issue_12_bad_round_trip_and_health_check_values_are_errors_at_their_json_path
     assert_eq!(ran.code, 1);
     for expected in [
         "embedding_round_trip.embedding_container",
-        "expected a container with the vllm feature, found container 955 with features [base_setup, nvidia]",
+        "expected a container with the vllm feature, found container 955 with features [base_setup, nvidia, ollama]",
         "embedding_round_trip.collection",
         "expected a collection name of 1 to 64 letters, digits, '-' or '_', found \"a/b\"",
         "lxc_configs.\"951\".health_check",

@@ -802,10 +802,10 @@ async fn issue_8_a_missing_tool_is_reported_once_with_its_count() {
     assert_eq!(
         tools,
         [
-            "warning: pct: not found on this target; 40 ai and lxc resources are not managed here",
+            "warning: pct: not found on this target; 41 ai and lxc resources are not managed here",
             "warning: pve-firewall: not found on this target; 5 pve resources are not managed here",
             "warning: pve.user[phoenix_admin@pam]: pveum: not found on this target; this resource is not managed here",
-            "warning: timeout: not found on this target; 60 directory and docker and exec and file and gateway and gpu and package and qdrant and service and user resources are not managed here",
+            "warning: timeout: not found on this target; 68 directory and docker and exec and file and gateway and gpu and group and package and qdrant and service and user resources are not managed here",
             "warning: zfs: not found on this target; 9 zfs resources are not managed here",
             "warning: zpool: not found on this target; 5 zfs resources are not managed here",
         ]

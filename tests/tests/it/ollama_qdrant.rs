@@ -956,13 +956,6 @@ fn qdrant_in_952(
     in_lab_ct(scratch, "952", &argv, None)
 }
 
-/// The lab's 955 with the `ollama` feature. (The shipped lab lists only `nvidia` there until a
-/// container stopped by an interrupted snapshot of its bind mounts is inspected again once
-/// started: suite_faults found `useradd ollama` planned against its unknown users.)
-fn with_ollama_on_955(lxc: &mut serde_json::Value) {
-    lxc["955"]["features"] = serde_json::json!(["nvidia", "ollama"]);
-}
-
 /// The lab's 955 (Ollama) and 952 (Qdrant) are set up by the registered `ollama` and `qdrant`
 /// features: no warning about unimplemented features, their units start on the first apply, and
 /// the second plan is empty and a second apply restarts and reloads nothing.
@@ -970,7 +963,7 @@ fn with_ollama_on_955(lxc: &mut serde_json::Value) {
 fn issue_12_the_lab_ollama_and_qdrant_converge_and_a_second_apply_restarts_nothing() {
     let scratch = crate::support::Scratch::new();
     scratch.seed_lab_state();
-    let config = crate::support::lab_config_with(&scratch, with_ollama_on_955);
+    let config = crate::support::lab_config_with(&scratch, |_| {});
     let ran = crate::support::on(&scratch, "plan", config.as_str(), &[]);
     for feature in ["ollama", "qdrant"] {
         assert!(
@@ -1020,7 +1013,6 @@ fn issue_12_a_changed_ollama_model_list_pulls_only_the_new_model() {
     let scratch = crate::support::Scratch::new();
     scratch.seed_lab_state();
     let config = crate::support::lab_config_with(&scratch, |lxc| {
-        with_ollama_on_955(lxc);
         lxc["955"]["ollama"] = serde_json::json!({"models": ["llama3.2:3b"]});
     });
     crate::support::apply(config.as_str(), &scratch);
@@ -1223,4 +1215,41 @@ fn issue_12_moving_qdrants_storage_is_refused_without_allow_destroy() {
         after["tools"]["pct"], before["tools"]["pct"],
         "nothing in the containers changed"
     );
+}
+
+/// A container a failed run left stopped cannot be probed when the next run plans, so its
+/// resources are planned as for a container still to be made; apply looks at it again once it
+/// runs, and what is there already (the `ollama` user, its groups, the installed release) is not
+/// made a second time ("useradd: user 'ollama' already exists" before). The run converges.
+#[test]
+fn issue_12_a_container_left_stopped_is_looked_at_again_once_started() {
+    let scratch = crate::support::Scratch::new();
+    scratch.seed_lab_state();
+    let config = crate::support::lab_config_with(&scratch, |_| {});
+    crate::support::apply(config.as_str(), &scratch);
+    let (status, stdout, stderr) =
+        crate::support::run_on_scratch(&scratch, &Cmd::write("pct", ["stop", "955"]));
+    assert_eq!(status, Some(0), "{stdout}{stderr}");
+    let plan = crate::support::on(&scratch, "plan", config.as_str(), &[]);
+    assert!(
+        plan.stdout.contains("user[ct:955:ollama]  (create)"),
+        "the plan cannot see into the stopped 955: {}",
+        plan.stdout
+    );
+    let ran = crate::support::on(&scratch, "apply", config.as_str(), &["--yes"]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let commands = crate::support::last_run_commands(&scratch);
+    let made_again: Vec<&String> = commands
+        .iter()
+        .filter(|c| {
+            c.contains("useradd") || c.contains("groupadd") || c.contains("phoenix-install")
+        })
+        .collect();
+    assert_eq!(made_again, Vec::<&String>::new(), "{commands:?}");
+    assert!(
+        commands.iter().any(|c| c.starts_with("pct start 955")),
+        "{commands:?}"
+    );
+    let again = crate::support::on(&scratch, "plan", config.as_str(), &["--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
 }
